@@ -1,0 +1,47 @@
+package dev.kiln;
+
+import dev.kiln.debian.DebianArchive;
+import dev.kiln.debian.PackageCache;
+import dev.kiln.debian.PackageResolver;
+import dev.kiln.rebuild.StackLocker;
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Wires the capabilities. The service gets them as beans; the one-shot CLI commands call
+ * {@link #services} directly, because starting an application context would triple their run time.
+ */
+@Configuration(proxyBeanMethods = false)
+public class KilnConfiguration {
+
+    /** What the commands need, built from the settings alone. */
+    public record Services(KilnProperties properties, StackLocker locker, PackageCache packages) {
+    }
+
+    public static Services services(KilnProperties properties, Clock clock) {
+        DebianArchive archive = debianArchive(httpClient(), properties, clock);
+        return new Services(properties, new StackLocker(archive, new PackageResolver()), new PackageCache(archive, properties.dataDir().resolve("cache")));
+    }
+
+    @Bean
+    Services kilnServices(KilnProperties properties) {
+        return services(properties, Clock.systemUTC());
+    }
+
+    static HttpClient httpClient() {
+        // plain-HTTP archives: HTTP/1.1 avoids h2c upgrade attempts that some mirrors and proxies mishandle
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
+    }
+
+    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock) {
+        Map<String, String> mirrors = new LinkedHashMap<>();
+        properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
+        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock);
+    }
+}

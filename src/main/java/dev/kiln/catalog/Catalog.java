@@ -1,0 +1,159 @@
+package dev.kiln.catalog;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import tools.jackson.databind.MapperFeature;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The catalog directory: one {@code <stack>.yaml} per stack. Loading never stops at a bad file: every
+ * file is read, the valid ones become {@link Stack}s and everything wrong becomes a {@link Problem}.
+ */
+public final class Catalog {
+
+    private static final JsonMapper CANONICAL = JsonMapper.builder()
+            .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .build();
+
+    private final Path directory;
+    private final Map<String, Stack> stacks;
+    private final Map<String, List<Problem>> problems;
+
+    private Catalog(Path directory, Map<String, Stack> stacks, Map<String, List<Problem>> problems) {
+        this.directory = directory;
+        this.stacks = stacks;
+        this.problems = problems;
+    }
+
+    public static Catalog load(Path directory) {
+        Map<String, Stack> stacks = new TreeMap<>();
+        Map<String, List<Problem>> problems = new TreeMap<>();
+        if (!Files.isDirectory(directory)) {
+            problems.put("", List.of(new Problem(directory.toString(), "", "the catalog directory does not exist")));
+            return new Catalog(directory, stacks, problems);
+        }
+        List<Path> files;
+        try (Stream<Path> list = Files.list(directory)) {
+            files = list.filter(p -> p.getFileName().toString().matches(".*\\.ya?ml")).sorted().toList();
+        } catch (IOException e) {
+            problems.put("", List.of(new Problem(directory.toString(), "", "cannot list: " + e.getMessage())));
+            return new Catalog(directory, stacks, problems);
+        }
+        for (Path file : files) {
+            String fileName = file.getFileName().toString();
+            String name = fileName.substring(0, fileName.lastIndexOf('.'));
+            List<Problem> found = new ArrayList<>();
+            if (stacks.containsKey(name) || problems.containsKey(name)) {
+                found.add(new Problem(file.toString(), "", "a stack named '" + name + "' is already defined by another file"));
+                problems.computeIfAbsent(name, k -> new ArrayList<>()).addAll(found);
+                continue;
+            }
+            Stack stack = parse(name, file, directory, found);
+            if (stack != null) {
+                stacks.put(name, stack);
+            } else {
+                problems.put(name, List.copyOf(found));
+            }
+        }
+        return new Catalog(directory, stacks, problems);
+    }
+
+    private static Stack parse(String name, Path file, Path directory, List<Problem> found) {
+        YamlTree tree = new YamlTree(file.toString(), found);
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        options.setMaxAliasesForCollections(10);
+        Node root;
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            Yaml yaml = new Yaml(new SafeConstructor(options));
+            List<Node> docs = new ArrayList<>();
+            yaml.composeAll(reader).forEach(docs::add);
+            if (docs.isEmpty()) {
+                tree.problem("", "the file is empty");
+                return null;
+            }
+            if (docs.size() > 1) {
+                tree.problem("", "holds " + docs.size() + " YAML documents; one stack per file");
+                return null;
+            }
+            root = docs.get(0);
+        } catch (MarkedYAMLException e) {
+            tree.problem("", "not valid YAML at line " + (e.getProblemMark().getLine() + 1) + ": " + e.getProblem());
+            return null;
+        } catch (YAMLException | IOException e) {
+            tree.problem("", "cannot read: " + e.getMessage());
+            return null;
+        }
+        return new StackParser(name, directory, tree).parse(root, found);
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** The valid stacks, by name. */
+    public List<Stack> stacks() {
+        return List.copyOf(stacks.values());
+    }
+
+    public Optional<Stack> stack(String name) {
+        return Optional.ofNullable(stacks.get(name));
+    }
+
+    /** Every problem found, grouped by stack name in name order. */
+    public List<Problem> problems() {
+        return problems.values().stream().flatMap(List::stream).toList();
+    }
+
+    public List<Problem> problems(String stack) {
+        return problems.getOrDefault(stack, List.of());
+    }
+
+    /** Names of every stack file, valid or not. */
+    public List<String> names() {
+        TreeMap<String, Object> all = new TreeMap<>(stacks);
+        problems.keySet().stream().filter(k -> !k.isEmpty()).forEach(k -> all.put(k, k));
+        return List.copyOf(all.keySet());
+    }
+
+    public Path file(String stack) {
+        return directory.resolve(stack + ".yaml");
+    }
+
+    public Path keyring(Stack stack) {
+        return directory.resolve(stack.source().keyring());
+    }
+
+    /**
+     * The stack definition's digest: SHA-256 over its canonical JSON with defaults applied, so comments,
+     * key order and spelled-out defaults do not change it, and any meaningful edit does.
+     */
+    public static String digest(Stack stack) {
+        try {
+            byte[] json = CANONICAL.writeValueAsBytes(stack);
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

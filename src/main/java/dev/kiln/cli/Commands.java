@@ -1,0 +1,175 @@
+package dev.kiln.cli;
+
+import dev.kiln.KilnConfiguration;
+import dev.kiln.KilnProperties;
+import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.Problem;
+import dev.kiln.catalog.Stack;
+import dev.kiln.debian.DebianException;
+import dev.kiln.debian.Lock;
+import dev.kiln.debian.LockFile;
+import dev.kiln.debian.PackageCache;
+import dev.kiln.rebuild.StackLocker;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/** The one-shot commands. Output for people on stdout; problems on stderr. */
+final class Commands {
+
+    private final KilnProperties properties;
+    private final StackLocker locker;
+    private final PackageCache packages;
+
+    Commands(KilnConfiguration.Services services) {
+        this.properties = services.properties();
+        this.locker = services.locker();
+        this.packages = services.packages();
+    }
+
+    int run(Invocation invocation, PrintStream out, PrintStream err) {
+        return switch (invocation.command()) {
+            case "validate" -> validate(invocation, out, err);
+            case "lock" -> lock(invocation, out, err);
+            default -> {
+                err.println("kiln " + invocation.command() + ": not available in this version yet (see 'kiln "
+                        + invocation.command() + " --help')");
+                yield 2;
+            }
+        };
+    }
+
+    private int validate(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags("offline");
+        Catalog catalog = Catalog.load(properties.catalog());
+        List<String> names = selected(invocation.arguments(), catalog, false);
+        List<Problem> problems = new ArrayList<>();
+        for (String name : names) {
+            problems.addAll(catalog.problems(name));
+            Optional<Stack> stack = catalog.stack(name);
+            if (stack.isPresent() && !invocation.flags().contains("offline")) {
+                StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
+                problems.addAll(outcome.problems());
+                locker.staleness(catalog, stack.get()).ifPresent(problems::add);
+            }
+        }
+        if (names.isEmpty()) {
+            problems.addAll(catalog.problems());
+        }
+        problems.forEach(err::println);
+        long bad = problems.stream().map(Problem::file).distinct().count();
+        if (problems.isEmpty()) {
+            out.println("ok: " + names.size() + " stack" + (names.size() == 1 ? "" : "s") + " valid"
+                    + (invocation.flags().contains("offline") ? " (offline: packages and locks not checked)" : ""));
+            return 0;
+        }
+        out.println(problems.size() + " problem" + (problems.size() == 1 ? "" : "s") + " in " + bad + " file" + (bad == 1 ? "" : "s"));
+        return 1;
+    }
+
+    private int lock(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags("all", "check", "download");
+        Catalog catalog = Catalog.load(properties.catalog());
+        boolean all = invocation.flags().contains("all");
+        if (all == !invocation.arguments().isEmpty()) {
+            throw new Invocation.UsageException("kiln lock: name the stacks to lock, or --all");
+        }
+        boolean check = invocation.flags().contains("check");
+        int failed = 0;
+        for (String name : selected(invocation.arguments(), catalog, all)) {
+            long start = System.nanoTime();
+            Optional<Stack> stack = catalog.stack(name);
+            if (stack.isEmpty()) {
+                catalog.problems(name).forEach(err::println);
+                err.println(name + ": invalid, not locked");
+                failed++;
+                continue;
+            }
+            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
+            if (!outcome.ok()) {
+                outcome.problems().forEach(err::println);
+                err.println(name + ": not locked");
+                failed++;
+                continue;
+            }
+            Path file = LockFile.path(catalog.directory(), name);
+            Optional<Lock> previous;
+            try {
+                previous = LockFile.read(file);
+            } catch (DebianException e) {
+                err.println(e.getMessage() + " (it will be replaced)");
+                previous = Optional.empty();
+            }
+            Lock lock = outcome.lock();
+            List<String> changes = changes(previous.orElse(null), lock);
+            boolean same = previous.isPresent() && previous.get().packages().equals(lock.packages())
+                    && previous.get().stackDigest().equals(lock.stackDigest());
+            String state = previous.isEmpty() ? "new" : same ? "unchanged" : "updated";
+            if (check) {
+                if (!same) {
+                    err.println(file + ": " + (previous.isEmpty() ? "missing" : "out of date") + "; run 'kiln lock " + name + "'");
+                    failed++;
+                }
+            } else {
+                LockFile.write(file, lock);
+            }
+            int downloaded = 0;
+            if (invocation.flags().contains("download")) {
+                for (Lock.Package p : lock.packages()) {
+                    if (!packages.contains(p)) {
+                        packages.fetch(p);
+                        downloaded++;
+                    }
+                }
+            }
+            long bytes = lock.packages().stream().mapToLong(Lock.Package::size).sum();
+            out.printf(Locale.ROOT, "%-12s %4d packages %8.1f MB  %-9s %s%s  %.1f s%n", name, lock.packages().size(),
+                    bytes / 1e6, state, check ? "(checked) " : "", file,
+                    (System.nanoTime() - start) / 1e9);
+            if (invocation.flags().contains("download")) {
+                out.println("  downloaded " + downloaded + " package" + (downloaded == 1 ? "" : "s") + " into the cache");
+            }
+            changes.forEach(c -> out.println("  " + c));
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static List<String> changes(Lock previous, Lock lock) {
+        if (previous == null) {
+            return List.of();
+        }
+        Map<String, Lock.Package> before = previous.packages().stream().collect(Collectors.toMap(Lock.Package::name, Function.identity()));
+        Map<String, Lock.Package> after = lock.packages().stream().collect(Collectors.toMap(Lock.Package::name, Function.identity()));
+        List<String> lines = new ArrayList<>();
+        after.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).forEach(p -> {
+            Lock.Package old = before.get(p.name());
+            if (old == null) {
+                lines.add("+ " + p.name() + " " + p.version());
+            } else if (!old.version().equals(p.version())) {
+                lines.add("~ " + p.name() + " " + old.version() + " -> " + p.version());
+            }
+        });
+        before.values().stream().filter(p -> !after.containsKey(p.name())).sorted((a, b) -> a.name().compareTo(b.name()))
+                .forEach(p -> lines.add("- " + p.name() + " " + p.version()));
+        return lines;
+    }
+
+    private static List<String> selected(List<String> requested, Catalog catalog, boolean all) {
+        if (all || requested.isEmpty()) {
+            return catalog.names();
+        }
+        for (String name : requested) {
+            if (!catalog.names().contains(name)) {
+                throw new Invocation.UsageException("no stack '" + name + "' in " + catalog.directory()
+                        + " (stacks: " + String.join(", ", catalog.names()) + ")");
+            }
+        }
+        return requested;
+    }
+}

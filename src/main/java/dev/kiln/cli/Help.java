@@ -1,0 +1,62 @@
+package dev.kiln.cli;
+
+/** The text of {@code --help} for each command. */
+final class Help {
+
+    private Help() {
+    }
+
+    static final String COMMON = """
+            Options for every command:
+              --catalog DIR      the stack catalog (default: ./catalog, or KILN_CATALOG)
+              --data-dir DIR     caches and the local image store (default: ~/.kiln, or KILN_DATA_DIR)
+              --mirror A=URL     fetch archive A from URL instead (repeatable), e.g.
+                                 --mirror http://deb.debian.org/debian=http://proxy.internal/debian
+              --NAME=VALUE       any Spring property, e.g. --logging.level.dev.kiln=debug
+            """;
+
+    static String of(String command) {
+        return switch (command) {
+            case "validate" -> """
+                    Usage: kiln validate [STACK...] [--offline]
+
+                    Checks every stack file in the catalog (or the named ones): strict parsing, every field's
+                    meaning, then, unless --offline, that every package resolves against the stack's archives
+                    and that its lock file is present and current. Prints each problem as
+                      FILE: FIELD: REASON
+                    and exits 1 when there is any, 0 when the catalog is clean.
+                    """;
+            case "lock" -> """
+                    Usage: kiln lock STACK... | --all [--check] [--download]
+
+                    Resolves each stack's packages to their newest versions in its archives (signatures and
+                    SHA-256 verified) and writes catalog/STACK.lock.json. An invalid stack is reported and
+                    skipped; the others are still locked. Exits 1 if any stack failed.
+                      --all       every stack in the catalog
+                      --check     write nothing; exit 1 if any lock is missing, stale or would change
+                      --download  also fetch every locked .deb into the package cache (verified)
+                    """;
+            case "build" -> """
+                    Usage: kiln build STACK... | --all [--target ...]
+
+                    Composes and publishes images from locks. Not available in this version yet: image
+                    composition and publishing is the next milestone. Exits 2.
+                    """;
+            case "retire" -> """
+                    Usage: kiln retire [--dry-run]
+
+                    Retires stale tags by each stack's retention policy. Not available in this version yet
+                    (it needs the build history). Exits 2.
+                    """;
+            default -> """
+                    Usage: kiln [serve]
+
+                    Runs Kiln as a service (the default with no command). In this version the service loads
+                    and validates the catalog at start and keeps running; scheduled rebuilds and the REST API
+                    follow.
+
+                    Commands: validate, lock, build, retire, serve. 'kiln COMMAND --help' for each.
+                    """;
+        } + "\n" + COMMON;
+    }
+}

@@ -1,0 +1,33 @@
+package dev.kiln.cli;
+
+import dev.kiln.KilnProperties;
+import dev.kiln.catalog.Catalog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.ApplicationArguments;
+import org.springframework.boot.ApplicationRunner;
+import org.springframework.context.annotation.Profile;
+import org.springframework.stereotype.Component;
+
+/** In service mode: reads the catalog at start and says which stacks are valid and which are not. */
+@Component
+@Profile("serve")
+class ServeStartup implements ApplicationRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(ServeStartup.class);
+
+    private final KilnProperties properties;
+
+    ServeStartup(KilnProperties properties) {
+        this.properties = properties;
+    }
+
+    @Override
+    public void run(ApplicationArguments args) {
+        Catalog catalog = Catalog.load(properties.catalog());
+        catalog.problems().forEach(p -> log.warn("catalog problem: {}", p));
+        log.info("catalog {}: {} valid stack(s) {}, {} invalid", catalog.directory().toAbsolutePath(),
+                catalog.stacks().size(), catalog.stacks().stream().map(s -> s.name()).toList(),
+                catalog.names().size() - catalog.stacks().size());
+    }
+}

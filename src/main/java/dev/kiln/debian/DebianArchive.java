@@ -1,0 +1,291 @@
+package dev.kiln.debian;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.GZIPInputStream;
+import org.tukaani.xz.XZInputStream;
+
+/**
+ * Client of a Debian archive: fetches each suite's InRelease, verifies its signature and freshness,
+ * then fetches the Packages indexes the Release vouches for (by hash where the archive offers it),
+ * verifies their SHA-256 and parses them streaming. Verified indexes are cached under the data
+ * directory by their hash, so a warm run downloads only the InRelease files.
+ */
+public final class DebianArchive {
+
+    private static final List<String> COMPRESSIONS = List.of(".xz", ".gz", "");
+
+    private final HttpClient http;
+    private final Path indexCache;
+    private final Map<String, String> mirrors;
+    private final Clock clock;
+    private final Map<List<String>, Loaded> loaded = new ConcurrentHashMap<>();
+
+    /**
+     * @param mirrors archive URL prefixes and what to fetch them from instead (a mirror, a snapshot, a
+     *                proxy); locks keep the original URL so they stay portable
+     */
+    public DebianArchive(HttpClient http, Path cacheDir, Map<String, String> mirrors, Clock clock) {
+        this.http = http;
+        this.indexCache = cacheDir.resolve("indexes");
+        this.mirrors = Map.copyOf(mirrors);
+        this.clock = clock;
+    }
+
+    /** The merged index of a distribution and the Releases it came from. */
+    public record Loaded(PackageIndex index, List<SuiteRelease> releases) {
+        public Loaded {
+            releases = List.copyOf(releases);
+        }
+    }
+
+    /** Loads (or reuses, within this process, when every Release lists the same indexes) a distribution's packages. */
+    public Loaded load(Distribution distribution) {
+        Keyring keyring = Keyring.load(distribution.keyring());
+        List<SuiteRelease> releases = new ArrayList<>();
+        List<IndexFile> files = new ArrayList<>();
+        for (Distribution.Archive archive : distribution.archives()) {
+            for (String suite : archive.suites()) {
+                String what = archive.url() + " " + suite;
+                String text = InReleaseVerifier.verify(fetchInRelease(archive.url(), suite, what), keyring, clock.instant(), what);
+                ReleaseFile release = ReleaseFile.parse(text, what);
+                release.checkFreshness(clock.instant(), what);
+                releases.add(new SuiteRelease(archive.url(), suite, release.codename(), release.version(), release.date(), release.validUntil()));
+                for (String component : archive.components()) {
+                    files.add(indexFile(archive.url(), suite, component, distribution.architecture(), release, what));
+                }
+            }
+        }
+        List<String> key = new ArrayList<>();
+        key.add(distribution.architecture());
+        files.forEach(f -> key.add(f.origin() + "@" + f.sha256()));
+        Loaded cached = loaded.get(key);
+        if (cached != null) {
+            return new Loaded(cached.index(), releases);
+        }
+        PackageIndex.Builder builder = PackageIndex.builder(distribution.architecture());
+        files.forEach(f -> builder.suite(f.origin().suite()));
+        for (IndexFile f : files) {
+            parse(f, builder);
+        }
+        Loaded result = new Loaded(builder.build(), releases);
+        loaded.put(List.copyOf(key), result);
+        return result;
+    }
+
+    /** An index to read: the compressed file to download and, when the Release lists it, the plain one to cache. */
+    private record IndexFile(PackageRecord.Origin origin, ReleaseFile.Entry compressed, ReleaseFile.Entry plain,
+                             boolean byHash, String what) {
+        /** The hash that identifies this index's content. */
+        String sha256() {
+            return plain != null ? plain.sha256() : compressed.sha256();
+        }
+    }
+
+    private IndexFile indexFile(String url, String suite, String component, String arch, ReleaseFile release, String what) {
+        String base = component + "/binary-" + arch + "/Packages";
+        ReleaseFile.Entry plain = release.sha256().get(base);
+        for (String ext : COMPRESSIONS) {
+            ReleaseFile.Entry entry = release.sha256().get(base + ext);
+            if (entry != null) {
+                return new IndexFile(new PackageRecord.Origin(url, suite, component), entry,
+                        ext.isEmpty() ? null : plain, release.acquireByHash(), what);
+            }
+        }
+        throw new DebianException(what + ": the Release lists no " + base + " index (is '" + component
+                + "' a component of this suite, and '" + arch + "' one of its architectures?)");
+    }
+
+    /**
+     * Parses one index. Indexes are cached decompressed when the Release gives the plain file's hash
+     * (Debian's do), because decompressing xz costs more than the rest of a resolution; every read is
+     * still checked against the signed Release, so the cache is never trusted more than the archive.
+     */
+    private void parse(IndexFile f, PackageIndex.Builder builder) {
+        ReleaseFile.Entry cachedEntry = f.plain() != null ? f.plain() : f.compressed();
+        Path cached = ensureIndex(f);
+        MessageDigest sha = sha256();
+        try (InputStream in = f.plain() != null
+                ? new DigestInputStream(Files.newInputStream(cached), sha)
+                : decompress(new DigestInputStream(new BufferedInputStream(Files.newInputStream(cached), 1 << 16), sha), f.compressed().path())) {
+            new PackagesParser(f.origin()).parse(in, builder::add);
+        } catch (IOException e) {
+            throw new DebianException(f.what() + ": cannot read " + cachedEntry.path() + ": " + e.getMessage(), e);
+        }
+        String actual = HexFormat.of().formatHex(sha.digest());
+        if (!actual.equals(cachedEntry.sha256())) {
+            deleteQuietly(cached);
+            throw new DebianException(f.what() + ": cached " + cachedEntry.path() + " has SHA-256 " + actual
+                    + ", expected " + cachedEntry.sha256() + "; removed it, run again");
+        }
+    }
+
+    private Path ensureIndex(IndexFile f) {
+        Path target = indexCache.resolve(f.sha256());
+        if (Files.exists(target)) {
+            return target;
+        }
+        String dir = f.origin().archiveUrl() + "/dists/" + f.origin().suite() + "/";
+        String path = f.compressed().path();
+        List<String> urls = new ArrayList<>();
+        if (f.byHash()) {
+            urls.add(dir + path.substring(0, path.lastIndexOf('/') + 1) + "by-hash/SHA256/" + f.compressed().sha256());
+        }
+        urls.add(dir + path); // apt too falls back to the plain name when by-hash is missing on a mirror
+        Path download = f.plain() == null ? target : indexCache.resolve(f.compressed().sha256() + ".download");
+        DebianException last = null;
+        for (String url : urls) {
+            try {
+                download(url, f.compressed().size(), f.compressed().sha256(), download, f.what() + ": " + path);
+                last = null;
+                break;
+            } catch (NotFound e) {
+                last = new DebianException(f.what() + ": " + path + " not found at " + e.getMessage());
+            }
+        }
+        if (last != null) {
+            throw last;
+        }
+        if (f.plain() != null) {
+            try {
+                try (InputStream in = decompress(new BufferedInputStream(Files.newInputStream(download), 1 << 16), path)) {
+                    store(in, f.plain().size(), f.plain().sha256(), target, f.what() + ": " + f.plain().path() + " (decompressed)");
+                }
+                Files.delete(download);
+            } catch (IOException e) {
+                deleteQuietly(download);
+                throw new DebianException(f.what() + ": cannot decompress " + path + ": " + e.getMessage(), e);
+            }
+        }
+        return target;
+    }
+
+    /**
+     * Streams {@code url} to {@code target}, checking size and SHA-256 on the way; only a verified file
+     * ever appears at {@code target}.
+     */
+    void download(String url, long size, String sha256, Path target, String what) {
+        try (InputStream body = send(url).body()) {
+            store(body, size, sha256, target, what + " (from " + mirrored(url) + ")");
+        } catch (IOException e) {
+            throw new DebianException(what + ": download from " + mirrored(url) + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies {@code in} to {@code target} only if it has exactly this size and SHA-256; otherwise keeps nothing. */
+    private static void store(InputStream in, long size, String sha256, Path target, String what) {
+        try {
+            Files.createDirectories(target.getParent());
+            Path tmp = Files.createTempFile(target.getParent(), ".part-", "");
+            try {
+                MessageDigest sha = sha256();
+                long n = Files.copy(new DigestInputStream(in, sha), tmp, StandardCopyOption.REPLACE_EXISTING);
+                String actual = HexFormat.of().formatHex(sha.digest());
+                if (n != size || !actual.equals(sha256)) {
+                    throw new DebianException(what + ": got " + n + " bytes with SHA-256 " + actual
+                            + ", expected " + size + " bytes with SHA-256 " + sha256 + "; nothing was kept");
+                }
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new DebianException(what + ": cannot store " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    private byte[] fetchInRelease(String archiveUrl, String suite, String what) {
+        String url = archiveUrl + "/dists/" + suite + "/InRelease";
+        try (InputStream body = send(url).body()) {
+            return body.readAllBytes();
+        } catch (NotFound e) {
+            throw new DebianException(what + ": no InRelease at " + e.getMessage() + " (is '" + suite + "' a suite of this archive?)");
+        } catch (IOException e) {
+            throw new DebianException(what + ": cannot read " + url + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static final class NotFound extends RuntimeException {
+        NotFound(String url) {
+            super(url, null, false, false);
+        }
+    }
+
+    private HttpResponse<InputStream> send(String originalUrl) {
+        String url = mirrored(originalUrl);
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(2)).GET().build();
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() == 404 || response.statusCode() == 410) {
+                response.body().close();
+                throw new NotFound(url);
+            }
+            if (response.statusCode() != 200) {
+                response.body().close();
+                throw new DebianException("GET " + url + " answered HTTP " + response.statusCode());
+            }
+            return response;
+        } catch (IOException e) {
+            throw new DebianException("GET " + url + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DebianException("GET " + url + " interrupted", e);
+        }
+    }
+
+    String mirrored(String url) {
+        for (Map.Entry<String, String> m : mirrors.entrySet()) {
+            String from = m.getKey().endsWith("/") ? m.getKey() : m.getKey() + "/";
+            if (url.startsWith(from)) {
+                String to = m.getValue().endsWith("/") ? m.getValue() : m.getValue() + "/";
+                return to + url.substring(from.length());
+            }
+        }
+        return url;
+    }
+
+    private static InputStream decompress(InputStream in, String path) throws IOException {
+        if (path.endsWith(".xz")) {
+            return new XZInputStream(in);
+        }
+        if (path.endsWith(".gz")) {
+            return new GZIPInputStream(in, 1 << 16);
+        }
+        return in;
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

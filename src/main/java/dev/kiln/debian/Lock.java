@@ -1,0 +1,50 @@
+package dev.kiln.debian;
+
+import java.util.List;
+
+/**
+ * A stack resolved to exact packages: what {@code kiln lock} writes to {@code <stack>.lock.json} and what
+ * a build reads. It holds nothing that changes when the inputs do not (no timestamp of its own), so an
+ * unchanged archive re-locks to the same bytes.
+ */
+public record Lock(int lockVersion, String stack, String stackDigest, String architecture,
+                   List<Release> releases, List<Package> packages, List<Dropped> dropped) {
+
+    public static final int VERSION = 1;
+
+    public Lock {
+        releases = List.copyOf(releases);
+        packages = List.copyOf(packages);
+        dropped = List.copyOf(dropped);
+    }
+
+    /** A Release used for the resolution; dates are ISO-8601 instants. */
+    public record Release(String url, String suite, String codename, String version, String date, String validUntil) {
+    }
+
+    /**
+     * One package, pinned by version and SHA-256; {@code url} is the archive's own, not a mirror's.
+     * {@code wantedBy} names the package whose dependency pulled it in (null: the stack asked for it).
+     */
+    public record Package(String name, String version, String architecture, String suite, String url, long size,
+                          String sha256, String wantedBy) {
+    }
+
+    /** A dependency left out because the stack excludes every package that could satisfy it. */
+    public record Dropped(String wantedBy, String dependency) {
+    }
+
+    public static Lock of(String stack, String stackDigest, String architecture, DebianArchive.Loaded loaded,
+                   PackageResolver.Resolution resolution) {
+        List<Release> releases = loaded.releases().stream()
+                .map(r -> new Release(r.archiveUrl(), r.suite(), r.codename(), r.version(), r.date().toString(),
+                        r.validUntil() == null ? null : r.validUntil().toString()))
+                .toList();
+        List<Package> packages = resolution.packages().stream()
+                .map(p -> new Package(p.name(), p.version().toString(), p.architecture(), p.origin().suite(), p.url(), p.size(), p.sha256(),
+                        resolution.wantedBy().get(p.name())))
+                .toList();
+        List<Dropped> dropped = resolution.dropped().stream().map(d -> new Dropped(d.wantedBy(), d.dependency())).toList();
+        return new Lock(VERSION, stack, stackDigest, architecture, releases, packages, dropped);
+    }
+}

@@ -1,0 +1,46 @@
+package dev.kiln.debian;
+
+import java.util.List;
+
+/**
+ * One binary package stanza of a Packages index, reduced to what resolution and download need. The
+ * relationship fields are kept as text and parsed on demand: most of the ~60,000 stanzas of an index
+ * are never looked at by a resolution.
+ */
+public record PackageRecord(
+        String name,
+        DebianVersion version,
+        String architecture,
+        Origin origin,
+        String filename,
+        long size,
+        String sha256,
+        String priority,
+        boolean essential,
+        String multiArch,
+        String preDepends,
+        String depends,
+        String provides,
+        String conflicts,
+        String breaks) {
+
+    /** Where a stanza came from: archive, suite, component. Shared by every stanza of one index. */
+    public record Origin(String archiveUrl, String suite, String component) {
+    }
+
+    /** Pre-Depends then Depends: the groups that must be satisfied for this package to be unpacked and configured. */
+    public List<List<Relation>> requirements() {
+        List<List<Relation>> all = new java.util.ArrayList<>(Relation.parseField(preDepends));
+        all.addAll(Relation.parseField(depends));
+        return all;
+    }
+
+    public String url() {
+        return origin.archiveUrl() + "/" + filename;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + version + " (" + origin.suite() + ")";
+    }
+}
