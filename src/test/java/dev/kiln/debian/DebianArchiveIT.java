@@ -1,0 +1,189 @@
+package dev.kiln.debian;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.testing.TestArchive;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The archive client against a real signed repository served on loopback. */
+class DebianArchiveIT {
+
+    private static final Instant NOW = Instant.parse("2026-11-20T12:00:00Z");
+
+    @TempDir
+    Path tmp;
+
+    private TestArchive repo;
+    private Path cache;
+    private Path keyring;
+
+    @BeforeEach
+    void repository() {
+        repo = new TestArchive(tmp.resolve("repo"));
+        repo.deb("stable", "app", "1.0-1", "Pre-Depends: libc6 (>= 2.36)", "Depends: libssl3t64 (>= 3.0) | libssl1.1, tzdata");
+        repo.deb("stable", "libc6", "2.41-12");
+        repo.deb("stable", "libssl3t64", "3.5.1-1", "Depends: libc6 (>= 2.34)");
+        repo.deb("stable", "tzdata", "2025b-4", "Provides: tzdata-data");
+        repo.deb("stable-security", "libssl3t64", "3.5.1-1+deb13u1", "Depends: libc6 (>= 2.34)");
+        repo.publish("stable", NOW.minus(Duration.ofDays(30)), null);
+        repo.publish("stable-security", NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(6)));
+        keyring = repo.keyring(tmp.resolve("archive.gpg"), repo.defaultKey());
+        cache = tmp.resolve("data/cache");
+    }
+
+    @AfterEach
+    void stop() {
+        repo.close();
+    }
+
+    private DebianArchive archive(Instant now) {
+        return new DebianArchive(HttpClient.newHttpClient(), cache, Map.of(), Clock.fixed(now, ZoneOffset.UTC));
+    }
+
+    private Distribution distribution() {
+        return new Distribution("amd64", keyring, List.of(new Distribution.Archive(repo.url(), List.of("stable", "stable-security"), List.of("main"))));
+    }
+
+    @Test
+    void resolvesAgainstTheSignedRepositoryAndTheNewestSuiteWins() throws IOException {
+        DebianArchive.Loaded loaded = archive(NOW).load(distribution());
+        PackageResolver.Resolution r = new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("app")), Set.of());
+        Lock lock = Lock.of("test", "sha256:x", "amd64", loaded, r);
+        assertThat(lock.packages()).extracting(p -> p.name() + "=" + p.version() + "@" + p.suite())
+                .containsExactly("app=1.0-1@stable", "libc6=2.41-12@stable", "libssl3t64=3.5.1-1+deb13u1@stable-security", "tzdata=2025b-4@stable");
+        Lock.Package ssl = lock.packages().get(2);
+        Path deb = repo.root().resolve("pool/stable-security/main/libssl3t64_3.5.1-1+deb13u1_amd64.deb");
+        assertThat(ssl.url()).isEqualTo(repo.url() + "/pool/stable-security/main/libssl3t64_3.5.1-1+deb13u1_amd64.deb");
+        assertThat(ssl.size()).isEqualTo(Files.size(deb));
+        assertThat(ssl.sha256()).isEqualTo(TestArchive.sha256(Files.readAllBytes(deb)));
+        assertThat(lock.releases()).extracting(Lock.Release::suite, Lock.Release::validUntil)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("stable", null),
+                        org.assertj.core.groups.Tuple.tuple("stable-security", NOW.plus(Duration.ofDays(6)).toString()));
+    }
+
+    @Test
+    void aWarmRunFetchesOnlyTheInReleaseFiles() {
+        archive(NOW).load(distribution());
+        int cold = repo.requests.getAndSet(0);
+        archive(NOW).load(distribution());
+        assertThat(cold).isEqualTo(4); // two InRelease, two by-hash Packages.xz
+        assertThat(repo.requests.get()).isEqualTo(2);
+    }
+
+    @Test
+    void theCacheDownloadsVerifiedPackagesByHash() throws IOException {
+        DebianArchive archive = archive(NOW);
+        DebianArchive.Loaded loaded = archive.load(distribution());
+        Lock lock = Lock.of("t", "d", "amd64", loaded, new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("app")), Set.of()));
+        PackageCache packages = new PackageCache(archive, cache);
+        for (Lock.Package p : lock.packages()) {
+            Path cached = packages.fetch(p);
+            assertThat(cached.getFileName().toString()).isEqualTo(p.sha256() + ".deb");
+            assertThat(TestArchive.sha256(Files.readAllBytes(cached))).isEqualTo(p.sha256());
+        }
+        int before = repo.requests.get();
+        lock.packages().forEach(packages::fetch);
+        assertThat(repo.requests.get()).as("cached packages are not downloaded again").isEqualTo(before);
+    }
+
+    @Test
+    void refusesATamperedSignature() throws IOException {
+        Path inRelease = repo.root().resolve("dists/stable/InRelease");
+        Files.writeString(inRelease, Files.readString(inRelease).replace("Label: Kiln Test", "Label: Kiln Evil"));
+        assertThatThrownBy(() -> archive(NOW).load(distribution())).isInstanceOf(DebianException.class)
+                .hasMessageMatching(repo.url().replace(".", "\\.") + " stable: BAD signature by key [0-9A-F]{16}: the InRelease was altered after it was signed");
+        assertThat(TestArchive.files(cache)).isEmpty();
+    }
+
+    @Test
+    void refusesAReleaseSignedByAKeyOutsideTheKeyring() {
+        String stranger = repo.newKey("Someone Else <else@kiln.test>");
+        repo.publish("stable", NOW.minus(Duration.ofDays(30)), null, stranger);
+        assertThatThrownBy(() -> archive(NOW).load(distribution()))
+                .hasMessageStartingWith(repo.url() + " stable: no valid signature by a key in " + keyring + "; signed by ")
+                .hasMessageContaining("(not in archive.gpg)");
+        assertThat(TestArchive.files(cache)).isEmpty();
+    }
+
+    @Test
+    void refusesTextOutsideTheSignature() throws IOException {
+        Path inRelease = repo.root().resolve("dists/stable/InRelease");
+        Files.writeString(inRelease, Files.readString(inRelease) + "SHA256:\n deadbeef 1 main/binary-amd64/Packages.xz\n");
+        assertThatThrownBy(() -> archive(NOW).load(distribution()))
+                .hasMessage(repo.url() + " stable: text after the signature block; refusing the InRelease");
+    }
+
+    @Test
+    void refusesAnIndexWhoseHashDiffersFromTheRelease() throws IOException {
+        Path byHash = repo.root().resolve("dists/stable/main/binary-amd64/by-hash/SHA256");
+        try (var files = Files.list(byHash)) {
+            for (Path f : files.toList()) {
+                Files.write(f, "Package: evil\n".getBytes(), java.nio.file.StandardOpenOption.APPEND);
+            }
+        }
+        Files.write(repo.root().resolve("dists/stable/main/binary-amd64/Packages.xz"), "corrupt".getBytes());
+        assertThatThrownBy(() -> archive(NOW).load(distribution()))
+                .hasMessageMatching(".* stable: main/binary-amd64/Packages\\.xz \\(from .*by-hash/SHA256/[0-9a-f]{64}\\): got \\d+ bytes with SHA-256 [0-9a-f]{64}, expected \\d+ bytes with SHA-256 [0-9a-f]{64}; nothing was kept");
+        assertThat(TestArchive.files(cache.resolve("indexes"))).isEmpty();
+    }
+
+    @Test
+    void refusesAPackageWhoseHashDiffersFromTheLockAndCachesNothing() throws IOException {
+        DebianArchive archive = archive(NOW);
+        DebianArchive.Loaded loaded = archive.load(distribution());
+        Lock lock = Lock.of("t", "d", "amd64", loaded, new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("tzdata")), Set.of()));
+        Lock.Package tzdata = lock.packages().get(0);
+        Path deb = repo.root().resolve("pool/stable/main/tzdata_2025b-4_amd64.deb");
+        byte[] bytes = Files.readAllBytes(deb);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(deb, bytes);
+        assertThatThrownBy(() -> new PackageCache(archive, cache).fetch(tzdata))
+                .hasMessage("tzdata 2025b-4 (from " + tzdata.url() + "): got " + bytes.length + " bytes with SHA-256 "
+                        + TestArchive.sha256(bytes) + ", expected " + bytes.length + " bytes with SHA-256 " + tzdata.sha256() + "; nothing was kept");
+        assertThat(TestArchive.files(cache.resolve("packages"))).isEmpty();
+    }
+
+    @Test
+    void refusesAnExpiredRelease() {
+        Instant later = NOW.plus(Duration.ofDays(7));
+        assertThatThrownBy(() -> archive(later).load(distribution()))
+                .hasMessage(repo.url() + " stable-security: the Release expired at " + NOW.plus(Duration.ofDays(6))
+                        + " (Valid-Until); the archive or mirror is stale or replaying an old Release");
+    }
+
+    @Test
+    void refusesAMissingSuiteOrComponent() {
+        Distribution noSuite = new Distribution("amd64", keyring, List.of(new Distribution.Archive(repo.url(), List.of("unstable"), List.of("main"))));
+        assertThatThrownBy(() -> archive(NOW).load(noSuite))
+                .hasMessage(repo.url() + " unstable: no InRelease at " + repo.url() + "/dists/unstable/InRelease (is 'unstable' a suite of this archive?)");
+        Distribution noComponent = new Distribution("amd64", keyring, List.of(new Distribution.Archive(repo.url(), List.of("stable"), List.of("contrib"))));
+        assertThatThrownBy(() -> archive(NOW).load(noComponent))
+                .hasMessage(repo.url() + " stable: the Release lists no contrib/binary-amd64/Packages index (is 'contrib' a component of this suite, and 'amd64' one of its architectures?)");
+    }
+
+    @Test
+    void fetchesThroughAMirrorButRecordsTheArchiveUrl() {
+        String canonical = "http://deb.example.invalid/debian";
+        DebianArchive archive = new DebianArchive(HttpClient.newHttpClient(), cache, Map.of(canonical, repo.url()), Clock.fixed(NOW, ZoneOffset.UTC));
+        Distribution d = new Distribution("amd64", keyring, List.of(new Distribution.Archive(canonical, List.of("stable"), List.of("main"))));
+        DebianArchive.Loaded loaded = archive.load(d);
+        Lock lock = Lock.of("t", "d", "amd64", loaded, new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("tzdata")), Set.of()));
+        assertThat(lock.packages().get(0).url()).isEqualTo(canonical + "/pool/stable/main/tzdata_2025b-4_amd64.deb");
+        assertThat(new PackageCache(archive, cache).fetch(lock.packages().get(0))).exists();
+    }
+}

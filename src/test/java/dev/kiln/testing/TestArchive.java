@@ -1,0 +1,193 @@
+package dev.kiln.testing;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * A real, signed Debian repository made on the spot: packages built with dpkg-deb, indexed by
+ * apt-ftparchive, Release written with SHA-256 sums and by-hash copies, InRelease clearsigned by a key
+ * gpg generates for the test, all served over HTTP on loopback. Nothing comes from the network.
+ */
+public final class TestArchive implements AutoCloseable {
+
+    public static final DateTimeFormatter RFC2822 = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'UTC'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+    private final Path root;
+    private final Path gnupg;
+    private final HttpServer server;
+    public final AtomicInteger requests = new AtomicInteger();
+
+    public TestArchive(Path root) {
+        this.root = root;
+        this.gnupg = root.resolveSibling(root.getFileName() + "-gnupg");
+        try {
+            Files.createDirectories(root);
+            Files.createDirectories(gnupg);
+            Files.setPosixFilePermissions(gnupg, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            newKey("Kiln Test Archive <archive@kiln.test>");
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            server.createContext("/", exchange -> {
+                requests.incrementAndGet();
+                Path file = root.resolve(exchange.getRequestURI().getPath().substring(1)).normalize();
+                if (!file.startsWith(root) || !Files.isRegularFile(file)) {
+                    exchange.sendResponseHeaders(404, -1);
+                    exchange.close();
+                    return;
+                }
+                exchange.sendResponseHeaders(200, Files.size(file));
+                try (OutputStream out = exchange.getResponseBody()) {
+                    Files.copy(file, out);
+                }
+            });
+            server.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/debian";
+    }
+
+    public Path root() {
+        return root.resolve("debian");
+    }
+
+    /** Generates a signing key; returns its fingerprint. The first key made signs by default. */
+    public String newKey(String uid) {
+        run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"));
+        String colons = run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--with-colons", "--list-keys", uid));
+        return colons.lines().filter(l -> l.startsWith("fpr:")).findFirst().orElseThrow().split(":")[9];
+    }
+
+    /** Exports the public key(s) of these fingerprints as a binary keyring. */
+    public Path keyring(Path file, String... fingerprints) {
+        List<String> cmd = new ArrayList<>(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--output", file.toString(), "--export"));
+        cmd.addAll(List.of(fingerprints));
+        run(cmd);
+        return file;
+    }
+
+    public String defaultKey() {
+        String colons = run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--with-colons", "--list-keys", "Kiln Test Archive"));
+        return colons.lines().filter(l -> l.startsWith("fpr:")).findFirst().orElseThrow().split(":")[9];
+    }
+
+    /** Builds a real .deb into the suite's pool: one file under /usr/share/NAME plus the control fields given. */
+    public Path deb(String suite, String name, String version, String... controlLines) {
+        try {
+            Path build = Files.createTempDirectory(root.getParent(), "deb-");
+            Files.createDirectories(build.resolve("DEBIAN"));
+            Files.createDirectories(build.resolve("usr/share/" + name));
+            Files.writeString(build.resolve("usr/share/" + name + "/README"), name + " " + version + "\n");
+            StringBuilder control = new StringBuilder("Package: " + name + "\nVersion: " + version
+                    + "\nArchitecture: amd64\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n");
+            for (String line : controlLines) {
+                control.append(line).append('\n');
+            }
+            Files.writeString(build.resolve("DEBIAN/control"), control.toString());
+            Path pool = root().resolve("pool/" + suite + "/main");
+            Files.createDirectories(pool);
+            Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_amd64.deb");
+            run(List.of("dpkg-deb", "--root-owner-group", "-Zxz", "--build", build.toString(), deb.toString()));
+            return deb;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Indexes the suite's pool and writes a signed Release. */
+    public void publish(String suite, Instant date, Instant validUntil) {
+        publish(suite, date, validUntil, defaultKey());
+    }
+
+    public void publish(String suite, Instant date, Instant validUntil, String signingKey) {
+        try {
+            Path dists = root().resolve("dists/" + suite);
+            Path binary = dists.resolve("main/binary-amd64");
+            Files.createDirectories(binary);
+            String packages = run(List.of("apt-ftparchive", "packages", "pool/" + suite), root());
+            Files.writeString(binary.resolve("Packages"), packages);
+            run(List.of("xz", "-kf", binary.resolve("Packages").toString()));
+            Path byHash = Files.createDirectories(binary.resolve("by-hash/SHA256"));
+            StringBuilder release = new StringBuilder("Origin: Kiln Test\nLabel: Kiln Test\nSuite: " + suite + "\nCodename: " + suite
+                    + "\nDate: " + RFC2822.format(date) + "\n" + (validUntil == null ? "" : "Valid-Until: " + RFC2822.format(validUntil) + "\n")
+                    + "Acquire-By-Hash: yes\nArchitectures: amd64\nComponents: main\nSHA256:\n");
+            for (String f : new String[] {"main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"}) {
+                byte[] bytes = Files.readAllBytes(dists.resolve(f));
+                String sha = sha256(bytes);
+                Files.write(byHash.resolve(sha), bytes);
+                release.append(' ').append(sha).append(' ').append(bytes.length).append(' ').append(f).append('\n');
+            }
+            Files.writeString(dists.resolve("Release"), release.toString());
+            run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--local-user", signingKey, "--digest-algo", "SHA512",
+                    "--clearsign", "--output", dists.resolve("InRelease").toString(), dists.resolve("Release").toString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static String run(List<String> command) {
+        return run(command, null);
+    }
+
+    public static String run(List<String> command, Path dir) {
+        try {
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+            if (dir != null) {
+                pb.directory(dir.toFile());
+            }
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed:\n" + out);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static List<Path> files(Path dir) {
+        if (!Files.exists(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
