@@ -1,6 +1,9 @@
 package dev.kiln.debian;
 
 import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.FilterInputStream;
+import java.io.OutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -117,33 +120,95 @@ public final class DebianArchive {
 
     /**
      * Parses one index. Indexes are cached decompressed when the Release gives the plain file's hash
-     * (Debian's do), because decompressing xz costs more than the rest of a resolution; every read is
-     * still checked against the signed Release, so the cache is never trusted more than the archive.
+     * (Debian's do), because decompressing xz costs more than the rest of a warm resolution; every read
+     * is still checked against the signed Release, so the cache is never trusted more than the archive.
+     * A cold read decompresses once: the stream is hashed, copied into the cache and parsed together.
      */
     private void parse(IndexFile f, PackageIndex.Builder builder) {
-        ReleaseFile.Entry cachedEntry = f.plain() != null ? f.plain() : f.compressed();
-        Path cached = ensureIndex(f);
-        MessageDigest sha = sha256();
-        try (InputStream in = f.plain() != null
-                ? new DigestInputStream(Files.newInputStream(cached), sha)
-                : decompress(new DigestInputStream(new BufferedInputStream(Files.newInputStream(cached), 1 << 16), sha), f.compressed().path())) {
-            new PackagesParser(f.origin()).parse(in, builder::add);
-        } catch (IOException e) {
-            throw new DebianException(f.what() + ": cannot read " + cachedEntry.path() + ": " + e.getMessage(), e);
+        Path cached = indexCache.resolve(f.sha256());
+        if (Files.exists(cached)) {
+            ReleaseFile.Entry entry = f.plain() != null ? f.plain() : f.compressed();
+            MessageDigest sha = sha256();
+            try (InputStream in = f.plain() != null
+                    ? new DigestInputStream(Files.newInputStream(cached), sha)
+                    : decompress(new DigestInputStream(new BufferedInputStream(Files.newInputStream(cached), 1 << 16), sha), entry.path())) {
+                new PackagesParser(f.origin()).parse(in, builder::add);
+            } catch (IOException e) {
+                throw new DebianException(f.what() + ": cannot read " + entry.path() + ": " + e.getMessage(), e);
+            }
+            String actual = HexFormat.of().formatHex(sha.digest());
+            if (!actual.equals(entry.sha256())) {
+                deleteQuietly(cached);
+                throw new DebianException(f.what() + ": cached " + entry.path() + " has SHA-256 " + actual
+                        + ", expected " + entry.sha256() + "; removed it, run again");
+            }
+            return;
         }
-        String actual = HexFormat.of().formatHex(sha.digest());
-        if (!actual.equals(cachedEntry.sha256())) {
-            deleteQuietly(cached);
-            throw new DebianException(f.what() + ": cached " + cachedEntry.path() + " has SHA-256 " + actual
-                    + ", expected " + cachedEntry.sha256() + "; removed it, run again");
+        Path compressed = downloadCompressed(f);
+        if (f.plain() == null) {
+            parse(f, builder); // stored under its own hash: read it as a cache hit
+            return;
+        }
+        try {
+            Path tmp = Files.createTempFile(indexCache, ".part-", "");
+            try {
+                MessageDigest sha = sha256();
+                long size;
+                try (InputStream xz = decompress(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), f.compressed().path());
+                     OutputStream copy = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
+                     CountingTee in = new CountingTee(new DigestInputStream(xz, sha), copy)) {
+                    new PackagesParser(f.origin()).parse(in, builder::add);
+                    size = in.count;
+                }
+                String actual = HexFormat.of().formatHex(sha.digest());
+                if (size != f.plain().size() || !actual.equals(f.plain().sha256())) {
+                    throw new DebianException(f.what() + ": " + f.compressed().path() + " decompresses to " + size
+                            + " bytes with SHA-256 " + actual + ", expected " + f.plain().size() + " bytes with SHA-256 "
+                            + f.plain().sha256() + "; nothing was kept");
+                }
+                Files.move(tmp, cached, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+                Files.deleteIfExists(compressed);
+            }
+        } catch (IOException e) {
+            throw new DebianException(f.what() + ": cannot decompress " + f.compressed().path() + ": " + e.getMessage(), e);
         }
     }
 
-    private Path ensureIndex(IndexFile f) {
-        Path target = indexCache.resolve(f.sha256());
-        if (Files.exists(target)) {
-            return target;
+    /** Copies what is read to {@code copy}, counting bytes. */
+    private static final class CountingTee extends FilterInputStream {
+        private final OutputStream copy;
+        long count;
+
+        CountingTee(InputStream in, OutputStream copy) {
+            super(in);
+            this.copy = copy;
         }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                copy.write(b);
+                count++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n > 0) {
+                copy.write(buf, off, n);
+                count += n;
+            }
+            return n;
+        }
+    }
+
+    /** Downloads the compressed index (by hash first), verified; stored under its hash when it is the only form. */
+    private Path downloadCompressed(IndexFile f) {
         String dir = f.origin().archiveUrl() + "/dists/" + f.origin().suite() + "/";
         String path = f.compressed().path();
         List<String> urls = new ArrayList<>();
@@ -151,32 +216,17 @@ public final class DebianArchive {
             urls.add(dir + path.substring(0, path.lastIndexOf('/') + 1) + "by-hash/SHA256/" + f.compressed().sha256());
         }
         urls.add(dir + path); // apt too falls back to the plain name when by-hash is missing on a mirror
-        Path download = f.plain() == null ? target : indexCache.resolve(f.compressed().sha256() + ".download");
+        Path target = f.plain() == null ? indexCache.resolve(f.sha256()) : indexCache.resolve(f.compressed().sha256() + ".download");
         DebianException last = null;
         for (String url : urls) {
             try {
-                download(url, f.compressed().size(), f.compressed().sha256(), download, f.what() + ": " + path);
-                last = null;
-                break;
+                download(url, f.compressed().size(), f.compressed().sha256(), target, f.what() + ": " + path);
+                return target;
             } catch (NotFound e) {
                 last = new DebianException(f.what() + ": " + path + " not found at " + e.getMessage());
             }
         }
-        if (last != null) {
-            throw last;
-        }
-        if (f.plain() != null) {
-            try {
-                try (InputStream in = decompress(new BufferedInputStream(Files.newInputStream(download), 1 << 16), path)) {
-                    store(in, f.plain().size(), f.plain().sha256(), target, f.what() + ": " + f.plain().path() + " (decompressed)");
-                }
-                Files.delete(download);
-            } catch (IOException e) {
-                deleteQuietly(download);
-                throw new DebianException(f.what() + ": cannot decompress " + path + ": " + e.getMessage(), e);
-            }
-        }
-        return target;
+        throw last;
     }
 
     /**
