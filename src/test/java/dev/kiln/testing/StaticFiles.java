@@ -12,6 +12,8 @@ import java.nio.file.Path;
 public final class StaticFiles implements AutoCloseable {
 
     private final HttpServer server;
+    /** Requests served so far, found or not. */
+    public final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
 
     public StaticFiles(Path root) {
         try {
@@ -20,6 +22,7 @@ public final class StaticFiles implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         server.createContext("/", exchange -> {
+            requests.incrementAndGet();
             Path file = root.resolve(exchange.getRequestURI().getPath().substring(1)).normalize();
             if (!file.startsWith(root) || !Files.isRegularFile(file)) {
                 exchange.sendResponseHeaders(404, -1);

@@ -1,10 +1,7 @@
 package dev.kiln.testing;
 
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,8 +27,8 @@ public final class TestArchive implements AutoCloseable {
 
     private final Path root;
     private final Path gnupg;
-    private final HttpServer server;
-    public final AtomicInteger requests = new AtomicInteger();
+    private final StaticFiles server;
+    public final AtomicInteger requests;
 
     public TestArchive(Path root) {
         this.root = root;
@@ -41,28 +38,15 @@ public final class TestArchive implements AutoCloseable {
             Files.createDirectories(gnupg);
             Files.setPosixFilePermissions(gnupg, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
             newKey("Kiln Test Archive <archive@kiln.test>");
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-            server.createContext("/", exchange -> {
-                requests.incrementAndGet();
-                Path file = root.resolve(exchange.getRequestURI().getPath().substring(1)).normalize();
-                if (!file.startsWith(root) || !Files.isRegularFile(file)) {
-                    exchange.sendResponseHeaders(404, -1);
-                    exchange.close();
-                    return;
-                }
-                exchange.sendResponseHeaders(200, Files.size(file));
-                try (OutputStream out = exchange.getResponseBody()) {
-                    Files.copy(file, out);
-                }
-            });
-            server.start();
+            server = new StaticFiles(root);
+            requests = server.requests;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/debian";
+        return server.url() + "/debian";
     }
 
     public Path root() {
@@ -188,6 +172,6 @@ public final class TestArchive implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
+        server.close();
     }
 }
