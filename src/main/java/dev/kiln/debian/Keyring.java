@@ -6,11 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
-import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
@@ -59,13 +56,5 @@ public final class Keyring {
             return "expired on " + key.getCreationTime().toInstant().plusSeconds(valid);
         }
         return null;
-    }
-
-    public List<String> fingerprints() {
-        List<String> out = new ArrayList<>();
-        for (PGPPublicKeyRing ring : keys) {
-            out.add(java.util.HexFormat.of().withUpperCase().formatHex(ring.getPublicKey().getFingerprint()));
-        }
-        return out;
     }
 }
