@@ -3,12 +3,17 @@ package dev.kiln;
 import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
+import dev.kiln.image.Composer;
+import dev.kiln.publish.Publisher;
+import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -20,12 +25,30 @@ import org.springframework.context.annotation.Configuration;
 public class KilnConfiguration {
 
     /** What the commands need, built from the settings alone. */
-    public record Services(KilnProperties properties, StackLocker locker, PackageCache packages) {
+    public record Services(KilnProperties properties, StackLocker locker, PackageCache packages, StackBuilder builder) {
     }
 
     public static Services services(KilnProperties properties, Clock clock) {
         DebianArchive archive = debianArchive(httpClient(), properties, clock);
-        return new Services(properties, new StackLocker(archive, new PackageResolver()), new PackageCache(archive, properties.dataDir().resolve("cache")));
+        PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
+        KilnProperties.Build build = properties.build();
+        StackBuilder builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()),
+                new Publisher(properties.dataDir(), clock, Set.copyOf(build.insecureRegistries())),
+                properties.dataDir().resolve("work"), sourceDateEpoch());
+        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, builder);
+    }
+
+    /** SOURCE_DATE_EPOCH (reproducible-builds.org) pins the image creation time when set. */
+    static Instant sourceDateEpoch() {
+        String value = System.getenv("SOURCE_DATE_EPOCH");
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.ofEpochSecond(Long.parseLong(value.strip()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("SOURCE_DATE_EPOCH: '" + value + "' is not a number of seconds");
+        }
     }
 
     @Bean

@@ -9,6 +9,12 @@ import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
 import dev.kiln.debian.PackageCache;
+import dev.kiln.image.Composition;
+import dev.kiln.image.ImageException;
+import dev.kiln.publish.PublishException;
+import dev.kiln.publish.Target;
+import dev.kiln.rebuild.BuildException;
+import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -26,17 +32,20 @@ final class Commands {
     private final KilnProperties properties;
     private final StackLocker locker;
     private final PackageCache packages;
+    private final StackBuilder builder;
 
     Commands(KilnConfiguration.Services services) {
         this.properties = services.properties();
         this.locker = services.locker();
         this.packages = services.packages();
+        this.builder = services.builder();
     }
 
     int run(Invocation invocation, PrintStream out, PrintStream err) {
         return switch (invocation.command()) {
             case "validate" -> validate(invocation, out, err);
             case "lock" -> lock(invocation, out, err);
+            case "build" -> build(invocation, out, err);
             default -> {
                 err.println("kiln " + invocation.command() + ": not available in this version yet (see 'kiln "
                         + invocation.command() + " --help')");
@@ -136,6 +145,59 @@ final class Commands {
                 out.println("  downloaded " + downloaded + " package" + (downloaded == 1 ? "" : "s") + " into the cache");
             }
             changes.forEach(c -> out.println("  " + c));
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    private int build(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags("all");
+        Catalog catalog = Catalog.load(properties.catalog());
+        boolean all = invocation.flags().contains("all");
+        if (all == !invocation.arguments().isEmpty()) {
+            throw new Invocation.UsageException("kiln build: name the stacks to build, or --all");
+        }
+        Optional<String> tag = Optional.ofNullable(invocation.options().get("tag"));
+        List<String> names = selected(invocation.arguments(), catalog, all);
+        if (tag.isPresent() && names.size() != 1) {
+            throw new Invocation.UsageException("kiln build: --tag names one image; build one stack with it");
+        }
+        Target target;
+        try {
+            target = Target.parse(properties.build().target());
+        } catch (IllegalArgumentException e) {
+            throw new Invocation.UsageException(e.getMessage());
+        }
+        int failed = 0;
+        for (String name : names) {
+            Optional<Stack> stack = catalog.stack(name);
+            if (stack.isEmpty()) {
+                catalog.problems(name).forEach(err::println);
+                err.println(name + ": invalid, not built");
+                failed++;
+                continue;
+            }
+            try {
+                StackBuilder.Result r = builder.build(catalog, stack.get(), target, tag);
+                Composition c = r.composition();
+                out.printf(Locale.ROOT, "%-10s %s%n", name, r.published().reference()
+                        + (r.published().alreadyPresent() ? "  (already published: same digest, nothing pushed)" : ""));
+                out.printf(Locale.ROOT, "  digest %s%n  size %.1f MB in %d layers, %d packages, %.1f MB pushed, %.1f s%n",
+                        r.published().digest(), c.size() / 1e6, c.layers().size(), r.lock().packages().size(),
+                        r.published().bytesPushed() / 1e6, r.seconds());
+                Composition.Report report = c.report();
+                out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped; "
+                                + "checked %d ELF files, %d library links%n",
+                        report.setuidStripped().size(), report.removed().size(), report.tightened().size(), report.droppedFiles(),
+                        report.elfFiles(), report.librariesResolved());
+            } catch (ImageException e) {
+                e.problems().forEach(p -> err.println(name + ": " + p));
+                err.println(name + ": not built, nothing tagged (" + e.problems().size() + " problem" + (e.problems().size() == 1 ? "" : "s") + ")");
+                failed++;
+            } catch (BuildException | PublishException | DebianException e) {
+                err.println(e.getMessage());
+                err.println(name + ": not built, nothing tagged");
+                failed++;
+            }
         }
         return failed == 0 ? 0 : 1;
     }

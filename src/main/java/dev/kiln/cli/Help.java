@@ -37,10 +37,23 @@ final class Help {
                       --download  also fetch every locked .deb into the package cache (verified)
                     """;
             case "build" -> """
-                    Usage: kiln build STACK... | --all [--target ...]
+                    Usage: kiln build STACK... | --all [--target TARGET] [--tag TAG]
 
-                    Composes and publishes images from locks. Not available in this version yet: image
-                    composition and publishing is the next milestone. Exits 2.
+                    Builds each stack's image from its lock (run 'kiln lock' first): the locked .deb files
+                    (verified), hardened, Kiln's own files added, every check passed, then published under
+                    the next free tag of the stack's template. Prints tag, digest, size, layers, packages,
+                    bytes pushed and seconds. An image already published with the same digest is not
+                    pushed again. A failing stack is reported and nothing of it is tagged; the others are
+                    still built. Exits 1 if any stack failed.
+                      --all           every stack in the catalog
+                      --target T      'local' (default: the OCI store in DATA_DIR/store, for skopeo as
+                                      oci:DATA_DIR/store:REPOSITORY:TAG) or HOST[:PORT][/NAMESPACE];
+                                      credentials come from the Docker config and credential helpers;
+                                      plain HTTP only for loopback or kiln.build.insecure-registries
+                      --tag TAG       use this tag instead of the template (it must be free or already
+                                      hold the same digest)
+                    Environment: SOURCE_DATE_EPOCH fixes the image creation time (default: the newest
+                    file time in the locked packages).
                     """;
             case "retire" -> """
                     Usage: kiln retire [--dry-run]

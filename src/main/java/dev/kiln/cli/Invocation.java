@@ -2,14 +2,16 @@ package dev.kiln.cli;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * A parsed command line: the command, its flags, its positional arguments, and the Spring properties
  * that options such as {@code --catalog} stand for.
  */
-record Invocation(String command, Set<String> flags, List<String> arguments, List<String> springArgs) {
+record Invocation(String command, Set<String> flags, List<String> arguments, List<String> springArgs, Map<String, String> options) {
 
     static final Set<String> COMMANDS = Set.of("validate", "lock", "build", "retire", "serve");
 
@@ -18,6 +20,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
         Set<String> flags = new LinkedHashSet<>();
         List<String> arguments = new ArrayList<>();
         List<String> spring = new ArrayList<>();
+        Map<String, String> options = new LinkedHashMap<>();
         int mirrors = 0;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -38,6 +41,19 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                         value = args[++i];
                     }
                     spring.add("--kiln." + name.substring(2) + "=" + value);
+                }
+                case "--target", "--tag" -> {
+                    if (value == null) {
+                        if (i + 1 == args.length) {
+                            throw new UsageException(name + " needs a value");
+                        }
+                        value = args[++i];
+                    }
+                    if (name.equals("--target")) {
+                        spring.add("--kiln.build.target=" + value);
+                    } else {
+                        options.put("tag", value);
+                    }
                 }
                 case "--mirror" -> {
                     if (value == null) {
@@ -68,7 +84,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                 }
             }
         }
-        return new Invocation(command == null ? "serve" : command, flags, arguments, spring);
+        return new Invocation(command == null ? "serve" : command, flags, arguments, spring, options);
     }
 
     /** Refuses flags the command does not know, so a typo never silently changes what runs. */

@@ -34,6 +34,23 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
     public record Dropped(String wantedBy, String dependency) {
     }
 
+    /**
+     * The digest of what a build is made from: the stack definition's digest and every package's name,
+     * version, architecture and SHA-256. Release dates are left out: they change daily when nothing else does.
+     */
+    public String digest() {
+        StringBuilder text = new StringBuilder(stackDigest).append('\n');
+        packages.stream().sorted(java.util.Comparator.comparing(Package::name))
+                .forEach(p -> text.append(p.name()).append(' ').append(p.version()).append(' ').append(p.architecture())
+                        .append(' ').append(p.sha256()).append('\n'));
+        try {
+            byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "sha256:" + java.util.HexFormat.of().formatHex(hash);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static Lock of(String stack, String stackDigest, String architecture, DebianArchive.Loaded loaded,
                    PackageResolver.Resolution resolution) {
         List<Release> releases = loaded.releases().stream()

@@ -1,0 +1,108 @@
+package dev.kiln.image;
+
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Writes one layer as a gzip-compressed tar straight to disk, hashing both the tar (the diff ID) and
+ * the compressed blob (the digest) on the way: nothing of a layer is held in memory.
+ */
+final class LayerWriter {
+
+    private LayerWriter() {
+    }
+
+    static Composition.Layer write(String name, List<String> packages, List<Item> items, long mtime, Path file) {
+        List<Item> ordered = order(items, mtime);
+        try {
+            MessageDigest compressed = MessageDigest.getInstance("SHA-256");
+            MessageDigest uncompressed = MessageDigest.getInstance("SHA-256");
+            Counting counting = new Counting(new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16), compressed));
+            GZIPOutputStream gzip = new GZIPOutputStream(counting, 1 << 16) {
+                {
+                    def.setLevel(Deflater.DEFAULT_COMPRESSION);
+                }
+            };
+            Counting tarBytes = new Counting(new DigestOutputStream(gzip, uncompressed));
+            try (TarWriter tar = new TarWriter(tarBytes)) {
+                for (Item item : ordered) {
+                    tar.write(item);
+                }
+            }
+            HexFormat hex = HexFormat.of();
+            return new Composition.Layer(name, packages, file, "sha256:" + hex.formatHex(uncompressed.digest()), "sha256:" + hex.formatHex(compressed.digest()),
+                    counting.count, tarBytes.count, ordered.size());
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing layer " + name + " to " + file, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Sorted by path, times clamped to {@code mtime}, with each missing parent directory added (root-owned, 0755), hardlinks after
+     * everything else so their targets exist when they are extracted; one entry per path, the last wins.
+     */
+    static List<Item> order(List<Item> items, long mtime) {
+        TreeMap<String, Item> byPath = new TreeMap<>();
+        TreeMap<String, Item> hardlinks = new TreeMap<>();
+        for (Item original : items) {
+            Item item = original.mtime() <= mtime ? original
+                    : new Item(original.path(), original.type(), original.mode(), original.uid(), original.gid(), mtime, original.link(), original.content());
+            (item.type() == Item.Type.HARDLINK ? hardlinks : byPath).put(item.path(), item);
+        }
+        Set<String> parents = new LinkedHashSet<>();
+        for (String path : new ArrayList<>(byPath.keySet())) {
+            collectParents(path, parents);
+        }
+        hardlinks.keySet().forEach(p -> collectParents(p, parents));
+        for (String parent : parents) {
+            byPath.putIfAbsent(parent, Item.directory(parent, 0755, mtime));
+        }
+        List<Item> ordered = new ArrayList<>(byPath.values());
+        ordered.addAll(hardlinks.values());
+        return ordered;
+    }
+
+    private static void collectParents(String path, Set<String> parents) {
+        for (String p = Rootfs.parent(path); !p.isEmpty(); p = Rootfs.parent(p)) {
+            parents.add(p);
+        }
+    }
+
+    private static final class Counting extends FilterOutputStream {
+        long count;
+
+        Counting(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
+        }
+    }
+}

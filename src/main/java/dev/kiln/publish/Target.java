@@ -1,0 +1,44 @@
+package dev.kiln.publish;
+
+/**
+ * Where images go: Kiln's local OCI store (the default) or a registry, optionally under a namespace
+ * ({@code registry.example.com/platform}). Parsed from {@code --target local | HOST[:PORT][/NAMESPACE]}.
+ */
+public record Target(String registry, String namespace) {
+
+    public static final Target LOCAL = new Target(null, "");
+
+    public static Target parse(String text) {
+        if (text == null || text.isBlank() || text.equals("local")) {
+            return LOCAL;
+        }
+        String value = text.replaceFirst("^(docker|oci)://", "");
+        int slash = value.indexOf('/');
+        String registry = slash < 0 ? value : value.substring(0, slash);
+        String namespace = slash < 0 ? "" : value.substring(slash + 1).replaceAll("/+$", "");
+        if (!registry.matches("[A-Za-z0-9.-]+(:[0-9]+)?|\\[[0-9a-fA-F:]+](:[0-9]+)?")) {
+            throw new IllegalArgumentException("target '" + text + "': expected 'local' or HOST[:PORT][/NAMESPACE]");
+        }
+        return new Target(registry, namespace);
+    }
+
+    public boolean local() {
+        return registry == null;
+    }
+
+    /** The repository a stack's images go to under this target. */
+    public String repository(String stackRepository) {
+        return namespace.isEmpty() ? stackRepository : namespace + "/" + stackRepository;
+    }
+
+    /** Plain HTTP is allowed for loopback registries only, unless configured otherwise. */
+    boolean loopback() {
+        String host = registry.replaceFirst(":[0-9]+$", "");
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
+    }
+
+    @Override
+    public String toString() {
+        return local() ? "local" : registry + (namespace.isEmpty() ? "" : "/" + namespace);
+    }
+}
