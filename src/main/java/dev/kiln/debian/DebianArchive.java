@@ -236,6 +236,9 @@ public final class DebianArchive {
     void download(String url, long size, String sha256, Path target, String what) {
         try (InputStream body = send(url).body()) {
             store(body, size, sha256, target, what + " (from " + mirrored(url) + ")");
+        } catch (NotFound e) {
+            throw new DebianException(what + ": not in the archive (any more) at " + e.getMessage()
+                    + "; the archive may have replaced this version: lock again to re-resolve");
         } catch (IOException e) {
             throw new DebianException(what + ": download from " + mirrored(url) + " failed: " + e.getMessage(), e);
         }

@@ -84,7 +84,7 @@ final class Hardening {
         if (item.type() == Item.Type.SYMLINK) {
             return new Item(item.path(), item.type(), 0777, 0, 0, item.mtime(), item.link(), null);
         }
-        if (settings.stripSetuid() && (mode & 06000) != 0 && item.type() != Item.Type.DIRECTORY) {
+        if (settings.stripSetuid() && (mode & 06000) != 0) {
             setuidStripped.add("/" + item.path() + " " + octal(mode) + " -> " + octal(mode & ~06000) + " (from " + owner + ")");
             mode &= ~06000;
         }

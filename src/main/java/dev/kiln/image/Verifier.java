@@ -39,8 +39,8 @@ final class Verifier {
             String path = "/" + item.path();
             boolean sticky = item.type() == Item.Type.DIRECTORY && Hardening.STICKY_DIRS.contains(item.path());
             if (item.type() != Item.Type.SYMLINK) {
-                if ((item.mode() & 06000) != 0 && item.type() != Item.Type.DIRECTORY && stack.hardening().stripSetuid()) {
-                    problems.add(path + ": setuid/setgid file (mode " + Hardening.octal(item.mode()) + ")");
+                if ((item.mode() & 06000) != 0 && stack.hardening().stripSetuid()) {
+                    problems.add(path + ": setuid/setgid bit (mode " + Hardening.octal(item.mode()) + ")");
                 }
                 if ((item.mode() & 022) != 0 && !sticky) {
                     problems.add(path + ": writable by group or others (mode " + Hardening.octal(item.mode()) + ")");

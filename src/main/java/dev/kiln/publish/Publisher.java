@@ -252,7 +252,7 @@ public final class Publisher {
             }
             this.client = RegistryClient.factory(EventHandlers.NONE, target.registry(), repository, new FailoverHttpClient(allowHttp, false, logger))
                     .setCredential(credential).setUserAgent("kiln").newRegistryClient();
-            if (!client.doPushBearerAuth()) {
+            if (!client.doPushBearerAuth() && credential != null) {
                 client.configureBasicAuth();
             }
         }

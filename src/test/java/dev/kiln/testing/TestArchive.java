@@ -96,6 +96,37 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /** Puts an existing .deb (a real Debian package, say) into the suite's pool. */
+    public Path add(String suite, Path deb) {
+        try {
+            Path pool = Files.createDirectories(root().resolve("pool/" + suite + "/main"));
+            // apt-get download names files with the epoch ('1%3a1.2.13'); the archive's pool does not
+            String name = deb.getFileName().toString().replaceFirst("_[0-9]+%3a", "_");
+            return Files.copy(deb, pool.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Builds a .deb of the files under {@code tree} (modes kept, owned by root) into the suite's pool. */
+    public Path deb(String suite, String name, String version, Path tree, String... controlLines) {
+        try {
+            Files.createDirectories(tree.resolve("DEBIAN"));
+            StringBuilder control = new StringBuilder("Package: " + name + "\nVersion: " + version
+                    + "\nArchitecture: amd64\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n");
+            for (String line : controlLines) {
+                control.append(line).append('\n');
+            }
+            Files.writeString(tree.resolve("DEBIAN/control"), control.toString());
+            Path pool = Files.createDirectories(root().resolve("pool/" + suite + "/main"));
+            Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_amd64.deb");
+            run(List.of("dpkg-deb", "--root-owner-group", "-Zxz", "--build", tree.toString(), deb.toString()));
+            return deb;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Indexes the suite's pool and writes a signed Release. */
     public void publish(String suite, Instant date, Instant validUntil) {
         publish(suite, date, validUntil, defaultKey());
