@@ -66,10 +66,12 @@ public final class Publisher {
     public record Spec(String repository, String version, String tagTemplate, int uid, int gid, Map<String, String> env,
                        List<String> entrypoint, List<String> cmd, String workdir, Map<String, String> labels, String architecture) {
         public Spec {
-            env = Map.copyOf(env);
+            // sorted, never Map.copyOf: its iteration order changes from one JVM run to the next, and
+            // the order of env and labels is part of the image config, hence of the digest
+            env = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(env));
             entrypoint = List.copyOf(entrypoint);
             cmd = List.copyOf(cmd);
-            labels = Map.copyOf(labels);
+            labels = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(labels));
         }
     }
 
