@@ -150,7 +150,13 @@ class KilnCommandLineIT {
         assertThat(kiln("lock", "good", "--frobnicate")).isEqualTo(64);
         assertThat(err()).contains("kiln lock: unknown option --frobnicate");
         assertThat(kiln("frobnicate")).isEqualTo(64);
-        assertThat(kiln("build", "good")).isEqualTo(2);
-        assertThat(err()).contains("kiln build: not available in this version yet");
+        assertThat(kiln("build")).isEqualTo(64);
+        assertThat(err()).contains("kiln build: name the stacks to build, or --all");
+        assertThat(kiln("build", "good")).isEqualTo(1);
+        assertThat(err()).contains("good.lock.json: missing; run 'kiln lock good'").contains("good: not built, nothing tagged");
+        assertThat(kiln("build", "good", "--target", "not a registry")).isEqualTo(64);
+        assertThat(err()).contains("expected 'local' or HOST[:PORT][/NAMESPACE]");
+        assertThat(kiln("retire")).isEqualTo(2);
+        assertThat(err()).contains("kiln retire: not available in this version yet");
     }
 }
