@@ -31,10 +31,6 @@ record Item(String path, Type type, int mode, int uid, int gid, long mtime, Stri
         return new Item(newPath, type, mode, uid, gid, mtime, link, content);
     }
 
-    Item withMode(int newMode) {
-        return new Item(path, type, newMode, uid, gid, mtime, link, content);
-    }
-
     Item withLink(String newLink) {
         return new Item(path, type, mode, uid, gid, mtime, newLink, content);
     }

@@ -19,10 +19,6 @@ final class Rootfs {
         items.put(item.path(), item);
     }
 
-    void remove(String path) {
-        items.remove(path);
-    }
-
     Optional<Item> get(String path) {
         return Optional.ofNullable(items.get(path));
     }
@@ -71,10 +67,6 @@ final class Rootfs {
             current = next;
         }
         return current;
-    }
-
-    boolean isDirectory(String path) {
-        return resolve(path).map(i -> i.type() == Item.Type.DIRECTORY).orElse(false);
     }
 
     static String parent(String path) {

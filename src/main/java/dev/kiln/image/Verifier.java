@@ -119,7 +119,7 @@ final class Verifier {
         }
         int elfFiles = 0;
         int resolved = 0;
-        for (Item item : List.copyOf(fs.items())) {
+        for (Item item : fs.items()) {
             if (item.type() != Item.Type.FILE) {
                 continue;
             }

@@ -2,7 +2,6 @@ package dev.kiln.publish;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -34,10 +33,6 @@ final class LocalStore {
         this.dir = dir;
     }
 
-    Path dir() {
-        return dir;
-    }
-
     Optional<String> digest(String reference) {
         return manifest(index(), reference).map(m -> m.get("digest").asString());
     }
@@ -63,7 +58,7 @@ final class LocalStore {
                                 written += entry.getSize();
                             }
                         } else if (name.equals("index.json")) {
-                            archiveIndex = JSON.readTree(readAll(tar));
+                            archiveIndex = JSON.readTree(tar.readAllBytes());
                         }
                     }
                 }
@@ -114,9 +109,5 @@ final class LocalStore {
             }
         }
         return Optional.empty();
-    }
-
-    private static byte[] readAll(InputStream in) throws IOException {
-        return in.readAllBytes();
     }
 }

@@ -53,11 +53,13 @@ public final class Publisher {
     private static final int MAX_BUILDS_PER_DAY = 999;
 
     private final Path dataDir;
+    private final LocalStore store;
     private final Clock clock;
     private final Set<String> insecureRegistries;
 
     public Publisher(Path dataDir, Clock clock, Set<String> insecureRegistries) {
         this.dataDir = dataDir;
+        this.store = new LocalStore(dataDir.resolve("store"));
         this.clock = clock;
         this.insecureRegistries = Set.copyOf(insecureRegistries);
     }
@@ -91,7 +93,7 @@ public final class Publisher {
             JibContainer local = containerizer(composition, spec, base, Containerizer.to(TarImage.at(archive).named(repository + ":kiln-build")));
             String digest = local.getDigest().toString();
 
-            Tags tags = target.local() ? new LocalTags(new LocalStore(dataDir.resolve("store")), repository)
+            Tags tags = target.local() ? new LocalTags(store, repository)
                     : new RegistryTags(target, repository, allowHttp(target));
             String tag;
             if (explicitTag.isPresent()) {
@@ -120,7 +122,7 @@ public final class Publisher {
 
             long pushed;
             if (target.local()) {
-                pushed = new LocalStore(dataDir.resolve("store")).put(archive, repository + ":" + tag);
+                pushed = store.put(archive, repository + ":" + tag);
             } else {
                 RegistryTags registry = (RegistryTags) tags;
                 pushed = registry.missingBytes(composition, archive);
