@@ -4,7 +4,14 @@ import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.image.Composer;
+import dev.kiln.history.History;
 import dev.kiln.publish.Publisher;
+import dev.kiln.publish.Target;
+import dev.kiln.rebuild.Rebuilds;
+import io.micrometer.core.instrument.MeterRegistry;
+import javax.sql.DataSource;
+import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
 import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import java.net.http.HttpClient;
@@ -38,6 +45,20 @@ public class KilnConfiguration {
         return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, builder);
     }
 
+    /** The rebuild service over {@code history}, running builds as {@code instance}. */
+    public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
+        KilnProperties properties = services.properties();
+        KilnProperties.Build build = properties.build();
+        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, Target.parse(build.target()),
+                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters);
+    }
+
+    /** The version in the jar's manifest; {@code dev} when running from classes. */
+    public static String kilnVersion() {
+        String version = KilnConfiguration.class.getPackage().getImplementationVersion();
+        return version == null ? "dev" : version;
+    }
+
     /** SOURCE_DATE_EPOCH (reproducible-builds.org) pins the image creation time when set. */
     static Instant sourceDateEpoch() {
         String value = System.getenv("SOURCE_DATE_EPOCH");
@@ -54,6 +75,17 @@ public class KilnConfiguration {
     @Bean
     Services kilnServices(KilnProperties properties) {
         return services(properties, Clock.systemUTC());
+    }
+
+    @Bean
+    History history(DataSource dataSource) {
+        return new History(dataSource);
+    }
+
+    @Bean
+    Rebuilds rebuilds(Services services, History history, Scheduler scheduler, MeterRegistry meters) throws SchedulerException {
+        // the Quartz instance id: the cluster's own record of which instances are alive
+        return rebuilds(services, history, scheduler.getSchedulerInstanceId(), meters);
     }
 
     static HttpClient httpClient() {

@@ -1,6 +1,7 @@
 package dev.kiln;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -11,13 +12,45 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param mirrors archive URLs to fetch from somewhere else (a mirror, snapshot or proxy)
  */
 @ConfigurationProperties("kiln")
-public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, Build build) {
+public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, Build build, Service service, List<User> users) {
 
     public KilnProperties {
         catalog = catalog == null ? Path.of("catalog") : catalog;
         dataDir = dataDir == null ? Path.of(System.getProperty("user.home"), ".kiln") : dataDir;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
         build = build == null ? new Build(null, null, null, null) : build;
+        service = service == null ? new Service(null, null, null, null, null) : service;
+        users = users == null ? List.of() : List.copyOf(users);
+    }
+
+    /**
+     * How the service runs its schedule (see the README's "Service" section).
+     *
+     * @param catalogSync          how often the catalog is re-read (stacks, schedules, definition changes)
+     * @param buildOnCatalogChange build a stack at once when it is added or its definition changes
+     * @param heartbeat            how often an instance reports its running builds
+     * @param staleAfter           a running build whose instance stopped reporting this long is marked failed
+     * @param queuedFor            a queued build nobody started this long is marked failed
+     */
+    public record Service(Duration catalogSync, Boolean buildOnCatalogChange, Duration heartbeat, Duration staleAfter,
+                          Duration queuedFor) {
+        public Service {
+            catalogSync = catalogSync == null ? Duration.ofMinutes(1) : catalogSync;
+            buildOnCatalogChange = buildOnCatalogChange == null || buildOnCatalogChange;
+            heartbeat = heartbeat == null ? Duration.ofSeconds(5) : heartbeat;
+            staleAfter = staleAfter == null ? Duration.ofMinutes(2) : staleAfter;
+            queuedFor = queuedFor == null ? Duration.ofHours(1) : queuedFor;
+        }
+    }
+
+    /**
+     * An API user. {@code password} is in Spring Security's encoded form ({@code {bcrypt}...}, or
+     * {@code {noop}...} for tests); {@code roles} may hold {@code platform} (may trigger builds).
+     */
+    public record User(String name, String password, List<String> roles) {
+        public User {
+            roles = roles == null ? List.of() : List.copyOf(roles);
+        }
     }
 
     /**

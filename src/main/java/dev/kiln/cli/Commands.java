@@ -5,6 +5,10 @@ import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
+import dev.kiln.database.Database;
+import dev.kiln.history.History;
+import dev.kiln.rebuild.Rebuilds;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
@@ -32,13 +36,15 @@ final class Commands {
     private final KilnProperties properties;
     private final StackLocker locker;
     private final PackageCache packages;
-    private final StackBuilder builder;
+    private final KilnConfiguration.Services services;
+    private final Database.Settings databaseSettings;
 
-    Commands(KilnConfiguration.Services services) {
+    Commands(KilnConfiguration.Services services, Database.Settings databaseSettings) {
         this.properties = services.properties();
         this.locker = services.locker();
         this.packages = services.packages();
-        this.builder = services.builder();
+        this.services = services;
+        this.databaseSettings = databaseSettings;
     }
 
     int run(Invocation invocation, PrintStream out, PrintStream err) {
@@ -46,6 +52,7 @@ final class Commands {
             case "validate" -> validate(invocation, out, err);
             case "lock" -> lock(invocation, out, err);
             case "build" -> build(invocation, out, err);
+            case "history" -> history(invocation, out, err);
             default -> {
                 err.println("kiln " + invocation.command() + ": not available in this version yet (see 'kiln "
                         + invocation.command() + " --help')");
@@ -116,7 +123,7 @@ final class Commands {
                 previous = Optional.empty();
             }
             Lock lock = outcome.lock();
-            List<String> changes = changes(previous.orElse(null), lock);
+            List<Lock.Change> changes = lock.changesSince(previous.orElse(null));
             boolean same = previous.isPresent() && previous.get().packages().equals(lock.packages())
                     && previous.get().stackDigest().equals(lock.stackDigest());
             String state = previous.isEmpty() ? "new" : same ? "unchanged" : "updated";
@@ -161,65 +168,129 @@ final class Commands {
         if (tag.isPresent() && names.size() != 1) {
             throw new Invocation.UsageException("kiln build: --tag names one image; build one stack with it");
         }
-        Target target;
         try {
-            target = Target.parse(properties.build().target());
+            Target.parse(properties.build().target());
         } catch (IllegalArgumentException e) {
             throw new Invocation.UsageException(e.getMessage());
         }
         int failed = 0;
-        for (String name : names) {
-            Optional<Stack> stack = catalog.stack(name);
-            if (stack.isEmpty()) {
-                catalog.problems(name).forEach(err::println);
-                err.println(name + ": invalid, not built");
-                failed++;
-                continue;
+        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+            History history = new History(database.dataSource());
+            Rebuilds rebuilds = KilnConfiguration.rebuilds(services, history, cliInstance(), new SimpleMeterRegistry());
+            String who = "cli:" + System.getProperty("user.name");
+            for (String name : names) {
+                Optional<Stack> stack = catalog.stack(name);
+                if (stack.isEmpty()) {
+                    catalog.problems(name).forEach(err::println);
+                    err.println(name + ": invalid, not built");
+                    failed++;
+                    continue;
+                }
+                Lock lock;
+                try {
+                    lock = StackBuilder.lockFile(catalog, stack.get());
+                } catch (BuildException | DebianException e) {
+                    err.println(e.getMessage());
+                    err.println(name + ": not built, nothing tagged");
+                    failed++;
+                    continue;
+                }
+                Rebuilds.Outcome o = rebuilds.run(new Rebuilds.Request(name, "manual", who, null, null, Optional.of(lock), tag));
+                failed += report(name, o, history, out, err) ? 0 : 1;
             }
-            try {
-                StackBuilder.Result r = builder.build(catalog, stack.get(), target, tag);
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    /** Prints one build's outcome; false when it failed. */
+    private static boolean report(String name, Rebuilds.Outcome o, History history, PrintStream out, PrintStream err) {
+        switch (o.status()) {
+            case "failed" -> {
+                for (String line : o.detail().split("; ")) {
+                    err.println(name + ": " + line);
+                }
+                err.println(name + ": not built, nothing tagged (build " + o.build() + ")");
+                return false;
+            }
+            case "up-to-date" -> {
+                out.printf(Locale.ROOT, "%-10s %s  (up to date: nothing changed since it was built; nothing pushed; build %d)%n",
+                        name, o.detail(), o.build());
+                return true;
+            }
+            case "joined", "not-queued" -> {
+                out.printf(Locale.ROOT, "%-10s build %d of this stack is already under way; not started twice%n", name, o.build());
+                return true;
+            }
+            default -> {
+                StackBuilder.Result r = o.result();
                 Composition c = r.composition();
                 out.printf(Locale.ROOT, "%-10s %s%n", name, r.published().reference()
                         + (r.published().alreadyPresent() ? "  (already published: same digest, nothing pushed)" : ""));
-                out.printf(Locale.ROOT, "  digest %s%n  size %.1f MB in %d layers, %d packages, %.1f MB pushed, %.1f s%n",
-                        r.published().digest(), c.size() / 1e6, c.layers().size(), r.lock().packages().size(),
+                out.printf(Locale.ROOT, "  build %d, digest %s%n  size %.1f MB in %d layers, %d packages, %.1f MB pushed, %.1f s%n",
+                        o.build(), r.published().digest(), c.size() / 1e6, c.layers().size(), r.lock().packages().size(),
                         r.published().bytesPushed() / 1e6, r.seconds());
                 Composition.Report report = c.report();
                 out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped; "
                                 + "checked %d ELF files, %d library links%n",
                         report.setuidStripped().size(), report.removed().size(), report.tightened().size(), report.droppedFiles(),
                         report.elfFiles(), report.librariesResolved());
-            } catch (ImageException e) {
-                e.problems().forEach(p -> err.println(name + ": " + p));
-                err.println(name + ": not built, nothing tagged (" + e.problems().size() + " problem" + (e.problems().size() == 1 ? "" : "s") + ")");
-                failed++;
-            } catch (BuildException | PublishException | DebianException e) {
-                err.println(e.getMessage());
-                err.println(name + ": not built, nothing tagged");
-                failed++;
+                history.build(o.build()).map(History.Build::packageDiff).filter(d -> d != null && !d.isEmpty())
+                        .ifPresent(d -> out.println("  packages changed since the last build: " + d.size()));
+                return true;
             }
         }
-        return failed == 0 ? 0 : 1;
     }
 
-    private static List<String> changes(Lock previous, Lock lock) {
-        if (previous == null) {
-            return List.of();
+    private int history(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags();
+        int limit;
+        try {
+            limit = Integer.parseInt(invocation.options().getOrDefault("limit", "20"));
+        } catch (NumberFormatException e) {
+            throw new Invocation.UsageException("--limit needs a number, got '" + invocation.options().get("limit") + "'");
         }
-        Map<String, Lock.Package> before = previous.packages().stream().collect(Collectors.toMap(Lock.Package::name, Function.identity()));
-        Map<String, Lock.Package> after = lock.packages().stream().collect(Collectors.toMap(Lock.Package::name, Function.identity()));
-        List<String> lines = new ArrayList<>();
-        after.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).forEach(p -> {
-            Lock.Package old = before.get(p.name());
-            if (old == null) {
-                lines.add("+ " + p.name() + " " + p.version());
-            } else if (!old.version().equals(p.version())) {
-                lines.add("~ " + p.name() + " " + old.version() + " -> " + p.version());
+        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+            History history = new History(database.dataSource());
+            List<History.Build> builds = history.recent(limit <= 0 ? Integer.MAX_VALUE : limit * 50).stream()
+                    .filter(b -> invocation.arguments().isEmpty() || invocation.arguments().contains(b.stack()))
+                    .limit(limit <= 0 ? Long.MAX_VALUE : limit).toList();
+            if (builds.isEmpty()) {
+                out.println("no builds recorded yet");
+                return 0;
             }
-        });
-        before.values().stream().filter(p -> !after.containsKey(p.name())).sorted((a, b) -> a.name().compareTo(b.name()))
-                .forEach(p -> lines.add("- " + p.name() + " " + p.version()));
-        return lines;
+            out.printf(Locale.ROOT, "%-5s %-10s %-10s %-22s %-11s %-22s %-19s %9s %7s %s%n", "BUILD", "STACK", "STATUS", "TRIGGER",
+                    "STARTED", "TAG", "DIGEST", "PUSHED", "SECONDS", "CHANGES");
+            for (History.Build b : builds) {
+                String tag = b.tags() != null && !b.tags().isEmpty() ? b.tags().get(0).asString()
+                        : b.reference() != null ? b.reference().replaceFirst(".*:", "") : "-";
+                String digest = b.imageDigest() == null ? "-" : b.imageDigest().substring(0, Math.min(19, b.imageDigest().length()));
+                double seconds = b.startedAt() == null || b.finishedAt() == null ? 0
+                        : java.time.Duration.between(b.startedAt(), b.finishedAt()).toMillis() / 1000.0;
+                out.printf(Locale.ROOT, "%-5d %-10s %-10s %-22s %-11s %-22s %-19s %9s %7.1f %s%n", b.id(), b.stack(), b.status(),
+                        abbreviate(b.trigger() + " " + b.triggeredBy(), 22),
+                        b.requestedAt().toString().substring(5, 16).replace('T', ' '), abbreviate(tag, 22), digest,
+                        b.bytesPushed() == null ? "-" : String.format(Locale.ROOT, "%.1f MB", b.bytesPushed() / 1e6), seconds,
+                        b.packageDiff() == null ? "-" : Integer.toString(b.packageDiff().size()));
+                if (b.failureReason() != null) {
+                    out.println("      " + b.failureReason());
+                }
+            }
+            return 0;
+        }
+    }
+
+    private static String abbreviate(String text, int width) {
+        return text.length() <= width ? text : text.substring(0, width - 1) + "…";
+    }
+
+    private static String cliInstance() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        return "cli@" + host + ":" + ProcessHandle.current().pid();
     }
 
     private static List<String> selected(List<String> requested, Catalog catalog, boolean all) {

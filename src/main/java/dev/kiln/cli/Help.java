@@ -13,6 +13,9 @@ final class Help {
               --mirror A=URL     fetch archive A from URL instead (repeatable), e.g.
                                  --mirror http://deb.debian.org/debian=http://proxy.internal/debian
               --NAME=VALUE       any Spring property, e.g. --logging.level.dev.kiln=debug
+            Database (build, history, serve): the PostgreSQL of --spring.datasource.url (and .username,
+            .password; or SPRING_DATASOURCE_URL ...); without one, the embedded PostgreSQL under
+            DATA_DIR/postgres (started on first use, joined when a Kiln service already runs it).
             """;
 
     static String of(String command) {
@@ -42,9 +45,11 @@ final class Help {
                     Builds each stack's image from its lock (run 'kiln lock' first): the locked .deb files
                     (verified), hardened, Kiln's own files added, every check passed, then published under
                     the next free tag of the stack's template. Prints tag, digest, size, layers, packages,
-                    bytes pushed and seconds. An image already published with the same digest is not
-                    pushed again. A failing stack is reported and nothing of it is tagged; the others are
-                    still built. Exits 1 if any stack failed.
+                    bytes pushed and seconds. Every build is recorded in the build history (see 'kiln
+                    history'). When the lock, the stack, Kiln and the target are all unchanged since the
+                    last good build and its image is still there, nothing is composed or pushed: the build
+                    is recorded "up to date". A failing stack is reported and nothing of it is tagged; the
+                    others are still built. Exits 1 if any stack failed.
                       --all           every stack in the catalog
                       --target T      'local' (default: the OCI store in DATA_DIR/store, for skopeo as
                                       oci:DATA_DIR/store:REPOSITORY:TAG) or HOST[:PORT][/NAMESPACE];
@@ -55,6 +60,13 @@ final class Help {
                     Environment: SOURCE_DATE_EPOCH fixes the image creation time (default: the newest
                     file time in the locked packages).
                     """;
+            case "history" -> """
+                    Usage: kiln history [STACK...] [--limit N]
+
+                    Shows the recorded builds, newest first (default: the last 20): id, stack, trigger and
+                    who, status, tag and digest, bytes pushed, duration, and the packages that changed.
+                    --limit 0 shows everything.
+                    """;
             case "retire" -> """
                     Usage: kiln retire [--dry-run]
 
@@ -64,11 +76,13 @@ final class Help {
             default -> """
                     Usage: kiln [serve]
 
-                    Runs Kiln as a service (the default with no command). In this version the service loads
-                    and validates the catalog at start and keeps running; scheduled rebuilds and the REST API
-                    follow.
+                    Runs Kiln as a service (the default with no command): every valid stack is rebuilt on
+                    its schedule (Quartz, clustered on the database, so replicas share it), a new or changed
+                    stack at once; the REST API (OpenAPI at /v3/api-docs) serves stacks, history and
+                    approved digests on --server.port (default 8080); health and Prometheus metrics under
+                    /actuator. See the README's "Service" section.
 
-                    Commands: validate, lock, build, retire, serve. 'kiln COMMAND --help' for each.
+                    Commands: validate, lock, build, history, retire, serve. 'kiln COMMAND --help' for each.
                     """;
         } + "\n" + COMMON;
     }

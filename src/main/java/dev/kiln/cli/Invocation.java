@@ -13,7 +13,7 @@ import java.util.Set;
  */
 record Invocation(String command, Set<String> flags, List<String> arguments, List<String> springArgs, Map<String, String> options) {
 
-    static final Set<String> COMMANDS = Set.of("validate", "lock", "build", "retire", "serve");
+    static final Set<String> COMMANDS = Set.of("validate", "lock", "build", "history", "retire", "serve");
 
     static Invocation parse(String[] args) {
         String command = null;
@@ -42,7 +42,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                     }
                     spring.add("--kiln." + name.substring(2) + "=" + value);
                 }
-                case "--target", "--tag" -> {
+                case "--target", "--tag", "--limit" -> {
                     if (value == null) {
                         if (i + 1 == args.length) {
                             throw new UsageException(name + " needs a value");
@@ -52,7 +52,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                     if (name.equals("--target")) {
                         spring.add("--kiln.build.target=" + value);
                     } else {
-                        options.put("tag", value);
+                        options.put(name.substring(2), value);
                     }
                 }
                 case "--mirror" -> {

@@ -2,6 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.KilnConfiguration;
 import dev.kiln.KilnProperties;
+import dev.kiln.database.Database;
 import java.io.PrintStream;
 import java.time.Clock;
 import java.util.List;
@@ -40,9 +41,13 @@ public final class KilnCommandLine {
             app.run(invocation.springArgs().toArray(String[]::new));
             return -1;
         }
+        quietLogging();
         try {
-            KilnProperties properties = bind(invocation.springArgs());
-            Commands commands = new Commands(KilnConfiguration.services(properties, Clock.systemUTC()));
+            StandardEnvironment environment = environment(invocation.springArgs());
+            KilnProperties properties = Binder.get(environment).bindOrCreate("kiln", KilnProperties.class);
+            Database.Settings database = new Database.Settings(environment.getProperty("spring.datasource.url"),
+                    environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"));
+            Commands commands = new Commands(KilnConfiguration.services(properties, Clock.systemUTC()), database);
             return commands.run(invocation, out, err);
         } catch (Invocation.UsageException e) {
             err.println("kiln: " + e.getMessage());
@@ -53,10 +58,21 @@ public final class KilnCommandLine {
         }
     }
 
-    /** Settings for a one-shot command: --kiln.* arguments, then system properties, then KILN_* variables. */
-    static KilnProperties bind(List<String> springArgs) {
+    /**
+     * A one-shot command reports on stdout and stderr itself; library logging (connection pool, Flyway,
+     * each build step) stays at warnings unless KILN_CLI_LOG names another level (info, debug).
+     */
+    private static void quietLogging() {
+        if (org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
+            String level = System.getenv("KILN_CLI_LOG");
+            root.setLevel(ch.qos.logback.classic.Level.toLevel(level, ch.qos.logback.classic.Level.WARN));
+        }
+    }
+
+    /** Settings for a one-shot command: --NAME=VALUE arguments, then system properties, then environment variables. */
+    static StandardEnvironment environment(List<String> springArgs) {
         StandardEnvironment environment = new StandardEnvironment();
         environment.getPropertySources().addFirst(new SimpleCommandLinePropertySource(springArgs.toArray(String[]::new)));
-        return Binder.get(environment).bindOrCreate("kiln", KilnProperties.class);
+        return environment;
     }
 }

@@ -51,6 +51,38 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
         }
     }
 
+    /** A package whose version changed between two locks; {@code from} or {@code to} is null when it came or went. */
+    public record Change(String name, String from, String to) {
+        @Override
+        public String toString() {
+            return from == null ? "+ " + name + " " + to : to == null ? "- " + name + " " + from : "~ " + name + " " + from + " -> " + to;
+        }
+    }
+
+    /** What changed from {@code before} (null: nothing before) to this lock, by package name. */
+    public List<Change> changesSince(Lock before) {
+        if (before == null) {
+            return List.of();
+        }
+        java.util.Map<String, String> old = new java.util.TreeMap<>();
+        before.packages().forEach(p -> old.put(p.name(), p.version()));
+        java.util.Map<String, String> now = new java.util.TreeMap<>();
+        packages.forEach(p -> now.put(p.name(), p.version()));
+        List<Change> changes = new java.util.ArrayList<>();
+        now.forEach((name, version) -> {
+            String was = old.get(name);
+            if (!version.equals(was)) {
+                changes.add(new Change(name, was, version));
+            }
+        });
+        old.forEach((name, version) -> {
+            if (!now.containsKey(name)) {
+                changes.add(new Change(name, version, null));
+            }
+        });
+        return changes;
+    }
+
     public static Lock of(String stack, String stackDigest, String architecture, DebianArchive.Loaded loaded,
                    PackageResolver.Resolution resolution) {
         List<Release> releases = loaded.releases().stream()

@@ -40,6 +40,15 @@ public final class LockFile {
         }
     }
 
+    /** The lock as JSON, as the file holds it (the build history keeps it this way). */
+    public static String toJson(Lock lock) {
+        return JSON.writeValueAsString(lock);
+    }
+
+    public static Lock fromJson(String json) {
+        return JSON.readValue(json, Lock.class);
+    }
+
     /** The lock, or empty when there is none yet. */
     public static Optional<Lock> read(Path file) {
         try {

@@ -153,6 +153,17 @@ public final class Publisher {
         }
     }
 
+    /** Whether {@code tag} in the stack's repository on {@code target} still names {@code digest}. */
+    public boolean holds(Target target, String stackRepository, String tag, String digest) {
+        String repository = target.repository(stackRepository);
+        try {
+            Tags tags = target.local() ? new LocalTags(store, repository) : new RegistryTags(target, repository, allowHttp(target));
+            return tags.digest(tag).map(digest::equals).orElse(false);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("looking up " + reference(target, repository, tag) + ": " + e.getMessage(), e);
+        }
+    }
+
     private Published sameOrCollision(Target target, String repository, String tag, String existing, String digest) {
         if (existing.equals(digest)) {
             return new Published(reference(target, repository, tag), tag, digest, 0, true);

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -49,8 +50,13 @@ public final class StackBuilder {
     public record Result(String stack, Publisher.Published published, Composition composition, Lock lock, double seconds) {
     }
 
+    /** Builds from the stack's lock file in the catalog (what {@code kiln build} does). */
     public Result build(Catalog catalog, Stack stack, Target target, Optional<String> tag) {
-        long start = System.nanoTime();
+        return build(catalog, stack, lockFile(catalog, stack), target, tag, step -> { });
+    }
+
+    /** The stack's lock file, which must exist and match the stack definition. */
+    public static Lock lockFile(Catalog catalog, Stack stack) {
         Path lockFile = LockFile.path(catalog.directory(), stack.name());
         Lock lock = LockFile.read(lockFile).orElseThrow(() -> new BuildException(lockFile + ": missing; run 'kiln lock " + stack.name() + "'"));
         String digest = Catalog.digest(stack);
@@ -58,6 +64,16 @@ public final class StackBuilder {
             throw new BuildException(lockFile + ": stale (resolved from " + lock.stackDigest() + ", " + catalog.file(stack.name())
                     + " is now " + digest + "); run 'kiln lock " + stack.name() + "'");
         }
+        return lock;
+    }
+
+    /**
+     * Builds from {@code lock}, telling {@code progress} each step as it starts (fetching, composing,
+     * publishing).
+     */
+    public Result build(Catalog catalog, Stack stack, Lock lock, Target target, Optional<String> tag, Consumer<String> progress) {
+        long start = System.nanoTime();
+        progress.accept("fetching");
         Map<String, Path> debs = new LinkedHashMap<>();
         for (Lock.Package p : lock.packages()) {
             try {
@@ -74,7 +90,9 @@ public final class StackBuilder {
             throw new UncheckedIOException(e);
         }
         try {
+            progress.accept("composing");
             Composition composition = composer.compose(stack, lock, debs, work.resolve("compose"), sourceDate);
+            progress.accept("publishing");
             Files.createDirectories(work.resolve("publish"));
             Publisher.Published published = publisher.publish(composition, spec(catalog, stack, lock, composition), target, tag,
                     work.resolve("publish"));
@@ -84,6 +102,11 @@ public final class StackBuilder {
         } finally {
             delete(work);
         }
+    }
+
+    /** Whether the image a build left under {@code tag} is still there with {@code digest}. */
+    public boolean holds(Target target, String stackRepository, String tag, String digest) {
+        return publisher.holds(target, stackRepository, tag, digest);
     }
 
     static Publisher.Spec spec(Catalog catalog, Stack stack, Lock lock, Composition composition) {

@@ -1,0 +1,179 @@
+package dev.kiln.api;
+
+import dev.kiln.KilnProperties;
+import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.Problem;
+import dev.kiln.catalog.Stack;
+import dev.kiln.history.History;
+import dev.kiln.schedule.Schedules;
+import io.swagger.v3.oas.annotations.OpenAPIDefinition;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.enums.SecuritySchemeType;
+import io.swagger.v3.oas.annotations.info.Info;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.security.SecurityScheme;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import java.net.URI;
+import java.security.Principal;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/** Stacks, their builds and their approved images. */
+@RestController
+@RequestMapping("/api")
+@OpenAPIDefinition(info = @Info(title = "Kiln", description = "Curated base images: stacks, build provenance, approved digests"),
+        security = @SecurityRequirement(name = "basic"))
+@SecurityScheme(name = "basic", type = SecuritySchemeType.HTTP, scheme = "basic")
+@Tag(name = "stacks", description = "The catalog's stacks, their build history and their approved images")
+class StacksApi {
+
+    private static final int MAX_PAGE_SIZE = 200;
+
+    private final History history;
+    private final Schedules schedules;
+    private final KilnProperties properties;
+
+    StacksApi(History history, Schedules schedules, KilnProperties properties) {
+        this.history = history;
+        this.schedules = schedules;
+        this.properties = properties;
+    }
+
+    /** The image a stack's newest good build published: what developers pin. */
+    record Image(long build, String tag, String digest, String reference, String pull) {
+    }
+
+    record LastBuild(long id, String status, Instant finishedAt) {
+    }
+
+    record Schedule(String cron, String timeZone, Instant nextFireTime) {
+    }
+
+    record StackView(String name, String description, String owner, String repository, boolean valid, List<String> problems,
+                     boolean removed, Schedule schedule, Image current, LastBuild lastBuild) {
+    }
+
+    record Triggered(long build, boolean joined, String status, URI location) {
+    }
+
+    @GetMapping("/stacks")
+    @Operation(summary = "Every stack: catalog state, current approved image, last build, next fire time")
+    List<StackView> stacks() {
+        Catalog catalog = Catalog.load(properties.catalog());
+        Map<String, History.Stack> recorded = new TreeMap<>();
+        history.stacks().forEach(s -> recorded.put(s.name(), s));
+        List<String> names = new ArrayList<>(catalog.names());
+        recorded.keySet().stream().filter(n -> !names.contains(n)).forEach(names::add);
+        return names.stream().sorted().map(n -> view(catalog, n, Optional.ofNullable(recorded.get(n)))).toList();
+    }
+
+    @GetMapping("/stacks/{name}")
+    @Operation(summary = "One stack")
+    StackView stack(@PathVariable String name) {
+        Catalog catalog = Catalog.load(properties.catalog());
+        Optional<History.Stack> recorded = history.stack(name);
+        if (!catalog.names().contains(name) && recorded.isEmpty()) {
+            throw noStack(name, catalog);
+        }
+        return view(catalog, name, recorded);
+    }
+
+    @GetMapping("/stacks/{name}/builds")
+    @Operation(summary = "A stack's build history, newest first")
+    History.Page<History.Build> builds(@PathVariable String name,
+                                       @Parameter(description = "page number, from 0") @RequestParam(defaultValue = "0") int page,
+                                       @Parameter(description = "builds per page, at most 200") @RequestParam(defaultValue = "20") int size) {
+        if (page < 0 || size < 1 || size > MAX_PAGE_SIZE) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "bad-page", "page must be >= 0 and size between 1 and " + MAX_PAGE_SIZE
+                    + " (got page=" + page + ", size=" + size + ")", List.of());
+        }
+        if (history.stack(name).isEmpty()) {
+            throw noStack(name, Catalog.load(properties.catalog()));
+        }
+        return history.builds(name, page, size);
+    }
+
+    @PostMapping("/stacks/{name}/builds")
+    @Operation(summary = "Trigger a build (platform role). 202 with the build's location; joins a build already under way")
+    ResponseEntity<Triggered> trigger(@PathVariable String name, Principal principal) {
+        Catalog catalog = Catalog.load(properties.catalog());
+        if (!catalog.names().contains(name)) {
+            throw noStack(name, catalog);
+        }
+        if (catalog.stack(name).isEmpty()) {
+            throw new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-stack", "stack '" + name + "' is invalid and is never built",
+                    catalog.problems(name).stream().map(Problem::toString).toList());
+        }
+        if (!schedules.scheduled(name)) {
+            schedules.sync("api:" + principal.getName());
+        }
+        History.Ticket ticket = schedules.trigger(name, "api", "api:" + principal.getName());
+        URI location = URI.create("/api/builds/" + ticket.id());
+        String status = history.build(ticket.id()).map(History.Build::status).orElse("queued");
+        return ResponseEntity.accepted().location(location).body(new Triggered(ticket.id(), ticket.joined(), status, location));
+    }
+
+    @GetMapping("/stacks/{name}/digest")
+    @Operation(summary = "The stack's current approved image, for docker pull repo@digest")
+    Image digest(@PathVariable String name) {
+        History.Stack recorded = history.stack(name).orElseThrow(() -> noStack(name, Catalog.load(properties.catalog())));
+        return image(recorded).orElseThrow(() -> ApiException.notFound("no-approved-image",
+                "stack '" + name + "' has no approved image yet (see /api/stacks/" + name + "/builds)"));
+    }
+
+    @GetMapping("/builds/{id}")
+    @Operation(summary = "One build's full provenance: inputs, lock, image, layers, hardening report, package diff")
+    History.Build build(@PathVariable long id) {
+        return history.build(id).orElseThrow(() -> ApiException.notFound("no-such-build", "no build " + id));
+    }
+
+    @GetMapping("/audit")
+    @Operation(summary = "The audit trail: every change anyone made, newest first")
+    History.Page<History.AuditEntry> audit(@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
+        if (page < 0 || size < 1 || size > MAX_PAGE_SIZE) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "bad-page", "page must be >= 0 and size between 1 and " + MAX_PAGE_SIZE,
+                    List.of());
+        }
+        return history.audit(page, size);
+    }
+
+    private StackView view(Catalog catalog, String name, Optional<History.Stack> recorded) {
+        Optional<Stack> stack = catalog.stack(name);
+        List<String> problems = catalog.problems(name).stream().map(Problem::toString).toList();
+        Schedule schedule = stack.map(s -> new Schedule(s.schedule().cron(), s.schedule().timeZone(), schedules.nextFire(name).orElse(null)))
+                .orElse(null);
+        return new StackView(name, stack.map(Stack::description).orElse(null),
+                stack.map(Stack::owner).orElse(recorded.map(History.Stack::owner).orElse(null)),
+                stack.map(s -> s.target().repository()).orElse(recorded.map(History.Stack::repository).orElse(null)),
+                stack.isPresent(), problems, !catalog.names().contains(name), schedule,
+                recorded.flatMap(StacksApi::image).orElse(null),
+                recorded.filter(r -> r.lastBuildId() != null)
+                        .map(r -> new LastBuild(r.lastBuildId(), r.lastStatus(), r.lastFinishedAt())).orElse(null));
+    }
+
+    private static Optional<Image> image(History.Stack s) {
+        if (s.currentBuildId() == null) {
+            return Optional.empty();
+        }
+        String pull = "local".equals(s.currentTarget()) ? null
+                : s.currentTarget().replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
+        return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull));
+    }
+
+    private static ApiException noStack(String name, Catalog catalog) {
+        return ApiException.notFound("no-such-stack", "no stack '" + name + "' (stacks: " + String.join(", ", catalog.names()) + ")");
+    }
+}
