@@ -213,8 +213,9 @@ final class Commands {
                 return false;
             }
             case "up-to-date" -> {
-                out.printf(Locale.ROOT, "%-10s %s  (up to date: nothing changed since it was built; nothing pushed; build %d)%n",
-                        name, o.detail(), o.build());
+                out.printf(Locale.ROOT, "%-10s %s  (up to date: nothing changed since it was built; nothing pushed)%n", name, o.detail());
+                out.printf(Locale.ROOT, "  build %d, digest %s%n", o.build(),
+                        history.build(o.build()).map(History.Build::imageDigest).orElse("?"));
                 return true;
             }
             case "joined", "not-queued" -> {

@@ -15,10 +15,12 @@ public final class Database implements AutoCloseable {
 
     private final HikariDataSource dataSource;
     private final EmbeddedPostgres embedded;
+    private final Settings settings;
 
-    private Database(HikariDataSource dataSource, EmbeddedPostgres embedded) {
+    private Database(HikariDataSource dataSource, EmbeddedPostgres embedded, Settings settings) {
         this.dataSource = dataSource;
         this.embedded = embedded;
+        this.settings = settings;
     }
 
     /** A configured server; {@code url} null or blank means the embedded default. */
@@ -45,7 +47,8 @@ public final class Database implements AutoCloseable {
             config.setPassword(settings.password());
         }
         try {
-            return new Database(new HikariDataSource(config), embedded);
+            return new Database(new HikariDataSource(config), embedded,
+                    new Settings(config.getJdbcUrl(), config.getUsername(), config.getPassword()));
         } catch (RuntimeException e) {
             if (embedded != null) {
                 embedded.close();
@@ -67,6 +70,11 @@ public final class Database implements AutoCloseable {
             config.target(target);
         }
         config.load().migrate();
+    }
+
+    /** Where it actually connects (for the embedded server: its port and generated password). */
+    public Settings settings() {
+        return settings;
     }
 
     public DataSource dataSource() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.KilnApplication;
 import dev.kiln.testing.TestArchive;
+import dev.kiln.testing.TestRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,7 +55,7 @@ class BuildCommandIT {
 
     private TestArchive repo;
     private Path catalog;
-    private Process registry;
+    private TestRegistry registry;
     private String registryAddress;
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -97,13 +98,14 @@ class BuildCommandIT {
         stack("corrupt", "[broken]", "[]");
         assertThat(kiln(tmp.resolve("data"), "lock", "--all")).as(err()).isZero();
 
-        registry = startRegistry();
+        registry = new TestRegistry(tmp);
+        registryAddress = registry.address();
     }
 
     @AfterAll
     void tearDown() {
         if (registry != null) {
-            registry.destroy();
+            registry.close();
         }
         if (repo != null) {
             repo.close();
@@ -175,8 +177,9 @@ class BuildCommandIT {
         assertThat(m.group(1)).isEqualTo(first);
         assertThat(kiln(tmp.resolve("golden-b"), "build", "python")).as(err()).isZero();
         assertThat(digest()).isEqualTo(first);
+        // the history now knows these inputs made this image, and the image is there: nothing to do
         assertThat(kiln(tmp.resolve("golden-b"), "build", "python")).isZero();
-        assertThat(out()).contains("already published: same digest, nothing pushed").contains("0.0 MB pushed");
+        assertThat(out()).contains("up to date").contains("nothing pushed").contains("digest " + first);
         String skopeo = TestArchive.run(List.of("skopeo", "inspect", "oci:" + tmp.resolve("golden-b/store") + ":golden/python:" + tag()));
         assertThat(skopeo).contains(first).contains("\"org.opencontainers.image.title\": \"python\"").contains("dev.kiln.lock.digest");
     }
@@ -186,14 +189,14 @@ class BuildCommandIT {
         assertThat(kiln(tmp.resolve("data"), "build", "missing-lib", "--target", registryAddress + "/test")).isEqualTo(1);
         assertThat(err()).contains("missing-lib: /usr/bin/xz: needs liblzma.so.5, not found in the image")
                 .contains("missing-lib: not built, nothing tagged");
-        assertThat(tags("test/golden/missing-lib")).isEmpty();
+        assertThat(registry.tags("test/golden/missing-lib")).isEmpty();
     }
 
     @Test
     void aCorruptPackageFailsNamingItAndNothingIsTagged() throws Exception {
         assertThat(kiln(tmp.resolve("data"), "build", "corrupt", "--target", registryAddress + "/test")).isEqualTo(1);
         assertThat(err()).contains("broken 1.0: corrupt package").contains("corrupt: not built, nothing tagged");
-        assertThat(tags("test/golden/corrupt")).isEmpty();
+        assertThat(registry.tags("test/golden/corrupt")).isEmpty();
     }
 
     @Test
@@ -220,52 +223,6 @@ class BuildCommandIT {
                     .start();
             return container.getLogs();
         }
-    }
-
-    private List<String> tags(String repository) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://" + registryAddress + "/v2/" + repository + "/tags/list")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() == 404) {
-            return List.of();
-        }
-        JsonNode tags = JsonMapper.builder().build().readTree(response.body()).path("tags");
-        List<String> names = new ArrayList<>();
-        tags.forEach(t -> names.add(t.asString()));
-        return names;
-    }
-
-    private Process startRegistry() throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        registryAddress = "localhost:" + port;
-        Path config = tmp.resolve("registry.yml");
-        Files.writeString(config, """
-                version: 0.1
-                log:
-                  level: warn
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                http:
-                  addr: 127.0.0.1:%d
-                """.formatted(tmp.resolve("registry-data"), port));
-        Process process = new ProcessBuilder("docker-registry", "serve", config.toString())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("registry.log").toFile()).start();
-        HttpClient http = HttpClient.newHttpClient();
-        for (int i = 0; i < 100; i++) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://" + registryAddress + "/v2/")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return process;
-                }
-            } catch (IOException e) {
-                Thread.sleep(100);
-            }
-        }
-        throw new IllegalStateException("docker-registry did not start: " + Files.readString(tmp.resolve("registry.log")));
     }
 
     /** Replaces the package's data.tar.xz with a truncated one; the control part stays readable. */

@@ -14,6 +14,8 @@ public final class StaticFiles implements AutoCloseable {
     private final HttpServer server;
     /** Requests served so far, found or not. */
     public final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+    /** Paths containing a key are served only after its delay: a slow mirror, to catch a build mid-way. */
+    public final java.util.Map<String, java.time.Duration> delays = new java.util.concurrent.ConcurrentHashMap<>();
 
     public StaticFiles(Path root) {
         try {
@@ -28,6 +30,15 @@ public final class StaticFiles implements AutoCloseable {
                 exchange.sendResponseHeaders(404, -1);
                 exchange.close();
                 return;
+            }
+            for (var delay : delays.entrySet()) {
+                if (exchange.getRequestURI().getPath().contains(delay.getKey())) {
+                    try {
+                        Thread.sleep(delay.getValue().toMillis());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
             }
             exchange.sendResponseHeaders(200, Files.size(file));
             try (OutputStream out = exchange.getResponseBody()) {

@@ -45,6 +45,11 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /** Serves paths containing {@code part} only after {@code delay}. */
+    public void delay(String part, java.time.Duration delay) {
+        server.delays.put(part, delay);
+    }
+
     public String url() {
         return server.url() + "/debian";
     }

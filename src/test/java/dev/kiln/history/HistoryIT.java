@@ -1,0 +1,166 @@
+package dev.kiln.history;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.database.Database;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * The schema and the history on a real PostgreSQL (the embedded server Kiln runs by default): the
+ * migrations from empty and from the previous version, the append-only rule, and the build lifecycle.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HistoryIT {
+
+    private Database server;
+    private JdbcClient admin;
+
+    @BeforeAll
+    void start(@TempDir Path dir) {
+        server = Database.open(new Database.Settings(null, null, null), dir, 4);
+        admin = JdbcClient.create(server.dataSource());
+    }
+
+    @AfterAll
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    /** A fresh database on the server, so each test starts from empty. */
+    private Database fresh(String name) {
+        admin.sql("CREATE DATABASE " + name).update();
+        Database.Settings s = server.settings();
+        return Database.open(new Database.Settings(s.url().replaceFirst("/kiln$", "/" + name), s.username(), s.password()), null, 2);
+    }
+
+    @Test
+    void migratesFromEmptyToTheNewestVersion() {
+        try (Database db = fresh("from_empty")) {
+            db.migrate();
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(2);
+            List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
+            assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state");
+            // a second start finds nothing to do
+            assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration").load().migrate().migrationsExecuted)
+                    .isZero();
+        }
+    }
+
+    @Test
+    void migratesFromThePreviousVersionKeepingItsHistory() {
+        try (Database db = fresh("from_previous")) {
+            Database.migrate(db.dataSource(), "1");
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            jdbc.sql("INSERT INTO stack (name, definition_digest) VALUES ('java', 'sha256:d')").update();
+            long id = jdbc.sql("""
+                    INSERT INTO build (stack, trigger, triggered_by, kiln_version, status, image_digest, finished_at)
+                    VALUES ('java', 'schedule', 'quartz', '0.0.9', 'succeeded', 'sha256:abc', now()) RETURNING id""")
+                    .query(Long.class).single();
+            db.migrate();
+            History history = new History(db.dataSource());
+            assertThat(history.build(id)).hasValueSatisfying(b -> {
+                assertThat(b.stack()).isEqualTo("java");
+                assertThat(b.imageDigest()).isEqualTo("sha256:abc");
+                assertThat(b.kilnVersion()).isEqualTo("0.0.9");
+            });
+            assertThat(jdbc.sql("SELECT count(*) FROM qrtz_locks").query(Long.class).single()).isZero();
+        }
+    }
+
+    @Test
+    void historyIsAppendOnly() {
+        try (Database db = fresh("append_only")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            History.Ticket t = history.open(request("java"), true, "i1");
+            history.audit("alice", "pin", "java", Map.of("why", "test"));
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            assertThatThrownBy(() -> jdbc.sql("DELETE FROM build WHERE id = ?").param(t.id()).update())
+                    .hasMessageContaining("kiln history is append-only: DELETE on build is not allowed");
+            assertThatThrownBy(() -> jdbc.sql("UPDATE audit SET actor = 'mallory'").update())
+                    .hasMessageContaining("append-only: UPDATE on audit");
+            assertThatThrownBy(() -> jdbc.sql("TRUNCATE stack CASCADE").update()).hasMessageContaining("append-only: TRUNCATE");
+            assertThatThrownBy(() -> jdbc.sql("DELETE FROM stack").update()).hasMessageContaining("append-only");
+            assertThat(history.build(t.id())).isPresent();
+        }
+    }
+
+    @Test
+    void aStackHasOneActiveBuildAndASecondRequestJoinsIt() {
+        try (Database db = fresh("joining")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            History.Ticket first = history.open(request("java"), false, "i1");
+            History.Ticket second = history.open(request("java"), true, "i2");
+            assertThat(first.joined()).isFalse();
+            assertThat(second).isEqualTo(new History.Ticket(first.id(), true));
+            assertThat(history.open(request("python3"), true, "i2").joined()).as("other stacks are independent").isFalse();
+            assertThat(history.start(first.id(), "i2")).isTrue();
+            assertThat(history.start(first.id(), "i3")).as("started once").isFalse();
+            history.failed(first.id(), "broken");
+            History.Ticket third = history.open(request("java"), true, "i1");
+            assertThat(third.joined()).isFalse();
+            assertThat(third.id()).isGreaterThan(first.id());
+        }
+    }
+
+    @Test
+    void aBuildWhoseInstanceStoppedReportingIsMarkedFailed() {
+        try (Database db = fresh("stale")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long alive = history.open(request("java"), true, "alive").id();
+            long dead = history.open(request("cc"), true, "dead").id();
+            JdbcClient.create(db.dataSource()).sql("UPDATE build SET heartbeat_at = now() - interval '10 minutes' WHERE id = ?")
+                    .param(dead).update();
+            assertThat(history.abandonStale(Duration.ofMinutes(2), Duration.ofHours(1))).containsExactly(dead);
+            assertThat(history.build(dead)).hasValueSatisfying(b -> {
+                assertThat(b.status()).isEqualTo("failed");
+                assertThat(b.failureReason()).startsWith("abandoned: instance dead stopped reporting at");
+                assertThat(b.finishedAt()).isNotNull();
+            });
+            assertThat(history.build(alive).orElseThrow().status()).isEqualTo("running");
+        }
+    }
+
+    @Test
+    void anUpToDateBuildPointsAtTheBuildThatMadeTheImage() {
+        try (Database db = fresh("good")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long made = history.open(request("java"), true, "i").id();
+            history.resolved(made, new History.Inputs("sha256:f1", "sha256:s", "sha256:l", "{\"packages\":[]}", "local", "golden/java"));
+            history.succeeded(made, new History.Published("sha256:img", "oci:store/golden/java:21-1", "21-1", false, 10, 20,
+                    List.of(), 10, Map.of(), List.of(), null));
+            for (int i = 0; i < 2; i++) {
+                long tick = history.open(request("java"), true, "i").id();
+                history.resolved(tick, new History.Inputs("sha256:f1", "sha256:s", "sha256:l", "{}", "local", "golden/java"));
+                history.upToDate(tick, history.lastGood("java", "local").orElseThrow());
+            }
+            History.Good good = history.lastGood("java", "local").orElseThrow();
+            assertThat(good.id()).isEqualTo(made);
+            assertThat(good.tag()).isEqualTo("21-1");
+            assertThat(good.fingerprint()).isEqualTo("sha256:f1");
+            assertThat(history.lastGood("java", "registry.example.com")).isEmpty();
+            assertThat(history.stack("java").orElseThrow().currentDigest()).isEqualTo("sha256:img");
+        }
+    }
+
+    private static History.Request request(String stack) {
+        return new History.Request(stack, "manual", "test", null, "dev", null);
+    }
+}

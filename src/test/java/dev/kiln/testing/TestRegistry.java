@@ -1,0 +1,109 @@
+package dev.kiln.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** A real OCI registry for tests: Debian's docker-registry (CNCF distribution) on loopback, storage in a directory. */
+public final class TestRegistry implements AutoCloseable {
+
+    private final Process process;
+    private final String address;
+    private final Path storage;
+
+    public TestRegistry(Path dir) {
+        try {
+            int port;
+            try (ServerSocket socket = new ServerSocket(0)) {
+                port = socket.getLocalPort();
+            }
+            address = "localhost:" + port;
+            storage = dir.resolve("registry-data");
+            Path config = dir.resolve("registry.yml");
+            Files.writeString(config, """
+                    version: 0.1
+                    log:
+                      level: warn
+                    storage:
+                      filesystem:
+                        rootdirectory: %s
+                      delete:
+                        enabled: true
+                    http:
+                      addr: 127.0.0.1:%d
+                    """.formatted(storage, port));
+            process = new ProcessBuilder("docker-registry", "serve", config.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
+            HttpClient http = HttpClient.newHttpClient();
+            for (int i = 0; i < 100; i++) {
+                try {
+                    if (http.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
+                            HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                        return;
+                    }
+                } catch (IOException e) {
+                    Thread.sleep(100);
+                }
+            }
+            throw new IllegalStateException("docker-registry did not start: " + Files.readString(dir.resolve("registry.log")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** HOST:PORT */
+    public String address() {
+        return address;
+    }
+
+    public List<String> tags(String repository) {
+        try {
+            HttpResponse<String> response = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repository + "/tags/list")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            List<String> names = new ArrayList<>();
+            if (response.statusCode() != 404) {
+                JsonNode tags = JsonMapper.builder().build().readTree(response.body()).path("tags");
+                tags.forEach(t -> names.add(t.asString()));
+            }
+            return names;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Blobs the registry stores (layers, configs and manifests), counted on its disk. */
+    public long blobs() {
+        Path blobs = storage.resolve("docker/registry/v2/blobs");
+        if (!Files.exists(blobs)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.walk(blobs)) {
+            return files.filter(p -> p.getFileName().toString().equals("data")).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+    }
+}
