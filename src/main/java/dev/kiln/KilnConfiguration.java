@@ -97,6 +97,6 @@ public class KilnConfiguration {
     static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock) {
         Map<String, String> mirrors = new LinkedHashMap<>();
         properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
-        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock);
+        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse());
     }
 }

@@ -19,7 +19,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         dataDir = dataDir == null ? Path.of(System.getProperty("user.home"), ".kiln") : dataDir;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
         build = build == null ? new Build(null, null, null, null) : build;
-        service = service == null ? new Service(null, null, null, null, null) : service;
+        service = service == null ? new Service(null, null, null, null, null, null) : service;
         users = users == null ? List.of() : List.copyOf(users);
     }
 
@@ -31,15 +31,17 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
      * @param heartbeat            how often an instance reports its running builds
      * @param staleAfter           a running build whose instance stopped reporting this long is marked failed
      * @param queuedFor            a queued build nobody started this long is marked failed
+     * @param inReleaseReuse       an archive's InRelease fetched this recently is reused (stacks ticking together)
      */
     public record Service(Duration catalogSync, Boolean buildOnCatalogChange, Duration heartbeat, Duration staleAfter,
-                          Duration queuedFor) {
+                          Duration queuedFor, Duration inReleaseReuse) {
         public Service {
             catalogSync = catalogSync == null ? Duration.ofMinutes(1) : catalogSync;
             buildOnCatalogChange = buildOnCatalogChange == null || buildOnCatalogChange;
             heartbeat = heartbeat == null ? Duration.ofSeconds(5) : heartbeat;
             staleAfter = staleAfter == null ? Duration.ofMinutes(2) : staleAfter;
             queuedFor = queuedFor == null ? Duration.ofHours(1) : queuedFor;
+            inReleaseReuse = inReleaseReuse == null ? Duration.ofSeconds(30) : inReleaseReuse;
         }
     }
 

@@ -1,13 +1,8 @@
 package dev.kiln.api;
 
 import dev.kiln.KilnProperties;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import dev.kiln.SecretFile;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,25 +67,8 @@ class ApiSecurity {
             return new InMemoryUserDetailsManager(users);
         }
         Path file = properties.dataDir().resolve("api-password");
-        String password = generatedPassword(file);
+        String password = SecretFile.readOrCreate(file, 18);
         log.info("no kiln.users configured: API user 'admin' (platform role), password in {}", file.toAbsolutePath());
         return new InMemoryUserDetailsManager(User.withUsername("admin").password(encoder.encode(password)).roles(PLATFORM).build());
-    }
-
-    private static String generatedPassword(Path file) {
-        try {
-            if (Files.exists(file)) {
-                return Files.readString(file).strip();
-            }
-            Files.createDirectories(file.getParent());
-            byte[] bytes = new byte[18];
-            new SecureRandom().nextBytes(bytes);
-            String password = HexFormat.of().formatHex(bytes);
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(file, password + "\n");
-            return password;
-        } catch (IOException e) {
-            throw new UncheckedIOException("API password file " + file + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.database;
 
+import dev.kiln.SecretFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,13 +15,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -73,7 +72,7 @@ final class EmbeddedPostgres implements AutoCloseable {
                  FileLock ignored = channel.lock()) {
                 Path bin = unpack(binaryCache);
                 Path cluster = home.resolve("data");
-                String password = password(home.resolve("password"));
+                String password = SecretFile.readOrCreate(home.resolve("password"), 24);
                 if (!Files.exists(cluster.resolve("PG_VERSION"))) {
                     initdb(bin, cluster, home, password);
                 }
@@ -154,18 +153,6 @@ final class EmbeddedPostgres implements AutoCloseable {
         long pid = Long.parseLong(lines.get(0).strip());
         boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         return alive ? Optional.of(Integer.parseInt(lines.get(3).strip())) : Optional.empty();
-    }
-
-    private static String password(Path file) throws IOException {
-        if (Files.exists(file)) {
-            return Files.readString(file).strip();
-        }
-        byte[] bytes = new byte[24];
-        new SecureRandom().nextBytes(bytes);
-        String password = HexFormat.of().formatHex(bytes);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, password + "\n");
-        return password;
     }
 
     private static int freePort() throws IOException {

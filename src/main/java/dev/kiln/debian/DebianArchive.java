@@ -41,17 +41,35 @@ public final class DebianArchive {
     private final Path indexCache;
     private final Map<String, String> mirrors;
     private final Clock clock;
-    private final Map<List<String>, Loaded> loaded = new ConcurrentHashMap<>();
+    private final Duration inReleaseReuse;
+    /** The parsed index per distribution shape (architecture and index origins): only the newest is kept. */
+    private final Map<List<String>, Memo> loaded = new ConcurrentHashMap<>();
+    private final Map<String, Fetched> inReleases = new ConcurrentHashMap<>();
+
+    private record Memo(List<String> hashes, Loaded loaded) {
+    }
+
+    private record Fetched(byte[] body, java.time.Instant at) {
+    }
 
     /**
      * @param mirrors archive URL prefixes and what to fetch them from instead (a mirror, a snapshot, a
      *                proxy); locks keep the original URL so they stay portable
      */
     public DebianArchive(HttpClient http, Path cacheDir, Map<String, String> mirrors, Clock clock) {
+        this(http, cacheDir, mirrors, clock, Duration.ZERO);
+    }
+
+    /**
+     * @param inReleaseReuse an InRelease fetched this recently is not fetched again (the service's many
+     *                       stacks ticking together share one fetch per suite); zero fetches every time
+     */
+    public DebianArchive(HttpClient http, Path cacheDir, Map<String, String> mirrors, Clock clock, Duration inReleaseReuse) {
         this.http = http;
         this.indexCache = cacheDir.resolve("indexes");
         this.mirrors = Map.copyOf(mirrors);
         this.clock = clock;
+        this.inReleaseReuse = inReleaseReuse;
     }
 
     /** The merged index of a distribution and the Releases it came from. */
@@ -80,10 +98,11 @@ public final class DebianArchive {
         }
         List<String> key = new ArrayList<>();
         key.add(distribution.architecture());
-        files.forEach(f -> key.add(f.origin() + "@" + f.sha256()));
-        Loaded cached = loaded.get(key);
-        if (cached != null) {
-            return new Loaded(cached.index(), releases);
+        files.forEach(f -> key.add(f.origin().toString()));
+        List<String> hashes = files.stream().map(IndexFile::sha256).toList();
+        Memo cached = loaded.get(key);
+        if (cached != null && cached.hashes().equals(hashes)) {
+            return new Loaded(cached.loaded().index(), releases);
         }
         PackageIndex.Builder builder = PackageIndex.builder(distribution.architecture());
         files.forEach(f -> builder.suite(f.origin().suite()));
@@ -91,7 +110,7 @@ public final class DebianArchive {
             parse(f, builder);
         }
         Loaded result = new Loaded(builder.build(), releases);
-        loaded.put(List.copyOf(key), result);
+        loaded.put(List.copyOf(key), new Memo(hashes, result));
         return result;
     }
 
@@ -268,6 +287,16 @@ public final class DebianArchive {
 
     private byte[] fetchInRelease(String archiveUrl, String suite, String what) {
         String url = archiveUrl + "/dists/" + suite + "/InRelease";
+        if (inReleaseReuse.isZero()) {
+            return downloadInRelease(url, suite, what);
+        }
+        java.time.Instant now = clock.instant();
+        // compute: concurrent loads of the same suite wait for one download instead of each fetching
+        return inReleases.compute(url, (u, old) -> old != null && old.at().plus(inReleaseReuse).isAfter(now)
+                ? old : new Fetched(downloadInRelease(url, suite, what), now)).body();
+    }
+
+    private byte[] downloadInRelease(String url, String suite, String what) {
         try (InputStream body = send(url).body()) {
             return body.readAllBytes();
         } catch (NotFound e) {

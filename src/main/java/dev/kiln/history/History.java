@@ -221,7 +221,8 @@ public final class History {
                               FROM build WHERE stack = ? AND target = ? AND status IN ('succeeded', 'up-to-date')
                               ORDER BY id DESC LIMIT 1) x
                         JOIN build i ON i.id = x.image_build
-                        JOIN image_tag t ON t.build_id = x.image_build AND t.retired_at IS NULL""")
+                        JOIN image_tag t ON t.target = i.target AND t.repository = i.repository AND t.tag = i.tags->>0
+                          AND t.digest = i.image_digest AND t.retired_at IS NULL""")
                 .params(stack, target)
                 .query((rs, n) -> new Good(rs.getLong("image_build"), rs.getString("fingerprint"), rs.getString("image_digest"),
                         rs.getString("reference"), rs.getString("tag"), rs.getString("lock")))

@@ -27,6 +27,8 @@ final class LocalStore {
     static final String REF_NAME = "org.opencontainers.image.ref.name";
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
+    private static final java.util.concurrent.ConcurrentMap<Path, Object> WRITERS = new java.util.concurrent.ConcurrentHashMap<>();
+
     private final Path dir;
 
     LocalStore(Path dir) {
@@ -37,8 +39,18 @@ final class LocalStore {
         return manifest(index(), reference).map(m -> m.get("digest").asString());
     }
 
-    /** Copies the missing blobs of a jib OCI archive in and names its manifest; returns bytes written. */
+    /**
+     * Copies the missing blobs of a jib OCI archive in and names its manifest; returns bytes written.
+     * The file lock keeps other processes out; it is held per JVM, so threads of this one (the service
+     * builds several stacks at once) queue on a monitor first.
+     */
     long put(Path archive, String reference) {
+        synchronized (WRITERS.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new Object())) {
+            return putLocked(archive, reference);
+        }
+    }
+
+    private long putLocked(Path archive, String reference) {
         try {
             Files.createDirectories(dir.resolve("blobs/sha256"));
             try (FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);

@@ -242,17 +242,7 @@ class BuildCommandIT {
     }
 
     private void stack(String name, String packages, String entrypoint) throws IOException {
-        Files.writeString(catalog.resolve(name + ".yaml"), """
-                description: test %s
-                owner: team@example.com
-                version: "1"
-                source:
-                  architecture: amd64
-                  keyring: keys/test.gpg
-                  archives:
-                    - url: %s
-                      suites: [stable]
-                      components: [main]
+        Files.writeString(catalog.resolve(name + ".yaml"), repo.stackHead("test " + name) + """
                 packages: %s
                 excludes: [openssl, debconf, debconf-2.0, awk, mawk]
                 hardening:
@@ -262,7 +252,7 @@ class BuildCommandIT {
                 entrypoint: %s
                 target:
                   repository: golden/%s
-                """.formatted(name, repo.url(), packages, entrypoint, name));
+                """.formatted(packages, entrypoint, name));
     }
 
     private int kiln(Path dataDir, String... args) {

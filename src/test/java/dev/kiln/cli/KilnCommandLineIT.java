@@ -51,19 +51,7 @@ class KilnCommandLineIT {
     }
 
     private void stack(String name, String packages) throws IOException {
-        Files.writeString(catalog.resolve(name + ".yaml"), """
-                description: test
-                owner: team@example.com
-                version: "1"
-                source:
-                  architecture: amd64
-                  keyring: keys/test.gpg
-                  archives:
-                    - url: %s
-                      suites: [stable]
-                      components: [main]
-                packages: %s
-                """.formatted(repo.url(), packages));
+        Files.writeString(catalog.resolve(name + ".yaml"), repo.stackHead("test") + "packages: " + packages + "\n");
     }
 
     private int kiln(String... args) {

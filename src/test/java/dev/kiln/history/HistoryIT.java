@@ -157,6 +157,17 @@ class HistoryIT {
             assertThat(good.fingerprint()).isEqualTo("sha256:f1");
             assertThat(history.lastGood("java", "registry.example.com")).isEmpty();
             assertThat(history.stack("java").orElseThrow().currentDigest()).isEqualTo("sha256:img");
+
+            // another Kiln version rebuilds the same image: the tag (recorded by the first build) still counts
+            long again = history.open(request("java"), true, "i").id();
+            history.resolved(again, new History.Inputs("sha256:f2", "sha256:s", "sha256:l", "{}", "local", "golden/java"));
+            history.succeeded(again, new History.Published("sha256:img", "oci:store/golden/java:21-1", "21-1", true, 10, 20,
+                    List.of(), 0, Map.of(), List.of(), made));
+            assertThat(history.lastGood("java", "local")).hasValueSatisfying(g -> {
+                assertThat(g.id()).isEqualTo(again);
+                assertThat(g.fingerprint()).isEqualTo("sha256:f2");
+                assertThat(g.tag()).isEqualTo("21-1");
+            });
         }
     }
 

@@ -328,17 +328,7 @@ class ServiceIT {
     }
 
     private void stack(Path catalog, String name, String packages, String cron) throws IOException {
-        Files.writeString(catalog.resolve(name + ".yaml"), """
-                description: test %s
-                owner: team@example.com
-                version: "1"
-                source:
-                  architecture: amd64
-                  keyring: keys/test.gpg
-                  archives:
-                    - url: %s
-                      suites: [stable]
-                      components: [main]
+        Files.writeString(catalog.resolve(name + ".yaml"), repo.stackHead("test " + name) + """
                 packages: %s
                 entrypoint: [/usr/bin/hello]
                 schedule:
@@ -346,6 +336,6 @@ class ServiceIT {
                   timeZone: UTC
                 target:
                   repository: golden/%s
-                """.formatted(name, repo.url(), packages, cron, name));
+                """.formatted(packages, cron, name));
     }
 }

@@ -45,6 +45,25 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * The head of a stack file that takes its packages from this archive's {@code stable} suite,
+     * signed by the key in {@code keys/test.gpg}; the test appends packages and the rest.
+     */
+    public String stackHead(String description) {
+        return """
+                description: %s
+                owner: team@example.com
+                version: "1"
+                source:
+                  architecture: amd64
+                  keyring: keys/test.gpg
+                  archives:
+                    - url: %s
+                      suites: [stable]
+                      components: [main]
+                """.formatted(description, url());
+    }
+
     /** Serves paths containing {@code part} only after {@code delay}. */
     public void delay(String part, java.time.Duration delay) {
         server.delays.put(part, delay);
