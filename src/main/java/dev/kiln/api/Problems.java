@@ -20,6 +20,7 @@ import tools.jackson.databind.json.JsonMapper;
 class Problems extends ResponseEntityExceptionHandler {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Problems.class);
 
     static URI type(String slug) {
         return URI.create("urn:kiln:problem:" + slug);
@@ -33,6 +34,17 @@ class Problems extends ResponseEntityExceptionHandler {
         if (!e.problems().isEmpty()) {
             problem.setProperty("problems", e.problems());
         }
+        return problem;
+    }
+
+    /** Anything else: a 500 problem that says where to look, never a stack trace. */
+    @ExceptionHandler(RuntimeException.class)
+    ProblemDetail unexpected(RuntimeException e) {
+        log.error("API request failed", e);
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
+                e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        problem.setType(type("internal"));
+        problem.setTitle(HttpStatus.INTERNAL_SERVER_ERROR.getReasonPhrase());
         return problem;
     }
 

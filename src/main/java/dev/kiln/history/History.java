@@ -46,9 +46,10 @@ public final class History {
 
     /**
      * Records the catalog as seen now: new stacks, changed definitions, stacks gone from the catalog.
+     * {@code present} names every stack file, valid or not: an invalid stack is not "removed".
      * Returns the names whose definition changed since it was last seen (new ones included).
      */
-    public List<String> syncCatalog(List<StackState> stacks, String actor) {
+    public List<String> syncCatalog(List<StackState> stacks, java.util.Set<String> present, String actor) {
         return transactions.execute(status -> {
             // one sync at a time across instances, so a change is recorded (and built) once
             jdbc.sql("SELECT pg_advisory_xact_lock(7042001)").query((rs, n) -> 0).list();
@@ -72,6 +73,9 @@ public final class History {
                 }
             }
             for (String gone : known.keySet()) {
+                if (present.contains(gone)) {
+                    continue;
+                }
                 jdbc.sql("UPDATE stack SET removed_at = now() WHERE name = ?").param(gone).update();
                 audit(actor, "stack.removed", gone, Map.of());
             }

@@ -88,6 +88,11 @@ public class Schedules implements ApplicationRunner {
     /** Reads the catalog; schedules every valid stack, unschedules the rest, records what changed. */
     public void sync(String actor) {
         Catalog catalog = Catalog.load(properties.catalog());
+        if (!catalog.problems("").isEmpty()) {
+            // an unreadable catalog (a failed mount, say) is not a catalog without stacks: change nothing
+            log.error("catalog not synced, schedules kept as they are: {}", catalog.problems(""));
+            return;
+        }
         catalog.problems().forEach(p -> log.warn("catalog problem: {}", p));
         String revision = CatalogRevision.of(catalog.directory()).map(CatalogRevision::commit).orElse(null);
         String who = actor + (revision == null ? "" : " @" + revision);
@@ -107,7 +112,8 @@ public class Schedules implements ApplicationRunner {
             throw new IllegalStateException("scheduling the catalog: " + e.getMessage(), e);
         }
         List<String> changed = history.syncCatalog(catalog.stacks().stream()
-                .map(s -> new History.StackState(s.name(), Catalog.digest(s), s.target().repository(), s.owner())).toList(), who);
+                .map(s -> new History.StackState(s.name(), Catalog.digest(s), s.target().repository(), s.owner())).toList(),
+                Set.copyOf(catalog.names()), who);
         if (properties.service().buildOnCatalogChange()) {
             for (String name : changed) {
                 History.Ticket ticket = trigger(name, "catalog-change", who);

@@ -171,6 +171,27 @@ class HistoryIT {
         }
     }
 
+    @Test
+    void theCatalogSyncRecordsNewChangedInvalidAndRemovedStacks() {
+        try (Database db = fresh("catalog")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            History.StackState a1 = new History.StackState("a", "sha256:a1", "golden/a", "team");
+            History.StackState b1 = new History.StackState("b", "sha256:b1", "golden/b", "team");
+            assertThat(history.syncCatalog(List.of(a1, b1), java.util.Set.of("a", "b"), "sync")).containsExactly("a", "b");
+            assertThat(history.syncCatalog(List.of(a1, b1), java.util.Set.of("a", "b"), "sync")).isEmpty();
+            // b's file is broken now: still in the catalog, not removed
+            History.StackState a2 = new History.StackState("a", "sha256:a2", "golden/a", "team");
+            assertThat(history.syncCatalog(List.of(a2), java.util.Set.of("a", "b"), "sync @abc")).containsExactly("a");
+            assertThat(history.stack("b").orElseThrow().removedAt()).isNull();
+            assertThat(history.syncCatalog(List.of(a2), java.util.Set.of("a"), "sync")).isEmpty();
+            assertThat(history.stack("b").orElseThrow().removedAt()).isNotNull();
+            assertThat(history.audit(0, 10).items()).extracting(e -> e.action() + " " + e.subject())
+                    .containsExactly("stack.removed b", "stack.changed a", "stack.added b", "stack.added a");
+            assertThat(history.audit(0, 10).items().get(1).actor()).isEqualTo("sync @abc");
+        }
+    }
+
     private static History.Request request(String stack) {
         return new History.Request(stack, "manual", "test", null, "dev", null);
     }
