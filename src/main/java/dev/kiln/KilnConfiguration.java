@@ -4,10 +4,16 @@ import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.image.Composer;
+import dev.kiln.ecr.Ecr;
 import dev.kiln.history.History;
+import dev.kiln.publish.RegistryLogin;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ecr.EcrClient;
+import software.amazon.awssdk.services.ecr.EcrClientBuilder;
 import dev.kiln.publish.Publisher;
 import dev.kiln.publish.Target;
 import dev.kiln.rebuild.Rebuilds;
+import dev.kiln.retire.Retirer;
 import io.micrometer.core.instrument.MeterRegistry;
 import javax.sql.DataSource;
 import org.quartz.Scheduler;
@@ -31,26 +37,52 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 public class KilnConfiguration {
 
-    /** What the commands need, built from the settings alone. */
-    public record Services(KilnProperties properties, StackLocker locker, PackageCache packages, StackBuilder builder) {
+    /**
+     * What the commands need, built from the settings alone (no network: ECR is only reached when a
+     * build or retirement needs it). {@code ecr} is null unless the target is ECR.
+     */
+    public record Services(KilnProperties properties, StackLocker locker, PackageCache packages, StackBuilder builder,
+                           Publisher publisher, Ecr ecr) {
     }
 
     public static Services services(KilnProperties properties, Clock clock) {
         DebianArchive archive = debianArchive(httpClient(), properties, clock);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
         KilnProperties.Build build = properties.build();
-        StackBuilder builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()),
-                new Publisher(properties.dataDir(), clock, Set.copyOf(build.insecureRegistries())),
+        Ecr ecr = build.target().equals("ecr") || build.target().startsWith("ecr/") ? ecr(properties.ecr(), clock) : null;
+        Publisher publisher = new Publisher(properties.dataDir(), clock, Set.copyOf(build.insecureRegistries()),
+                ecr == null ? RegistryLogin.NONE : ecr);
+        StackBuilder builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()), publisher,
                 properties.dataDir().resolve("work"), sourceDateEpoch());
-        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, builder);
+        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, builder, publisher, ecr);
+    }
+
+    /** The configured target; an ECR target with its registry host (asked of ECR unless configured). */
+    public static Target target(Services services) {
+        Target target = Target.parse(services.properties().build().target());
+        return target.ecr() ? target.withRegistry(services.ecr().registry()) : target;
     }
 
     /** The rebuild service over {@code history}, running builds as {@code instance}. */
     public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
         KilnProperties properties = services.properties();
         KilnProperties.Build build = properties.build();
-        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, Target.parse(build.target()),
+        Rebuilds.ScanGate gate = services.ecr() == null || properties.ecr().scanGateSeverity() == null ? null
+                : new Rebuilds.ScanGate(services.ecr(), properties.ecr().scanGateSeverity(), properties.ecr().scanTimeout());
+        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, target(services), services.ecr(), gate,
                 instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters);
+    }
+
+    static Ecr ecr(KilnProperties.Ecr settings, Clock clock) {
+        EcrClientBuilder client = EcrClient.builder();
+        if (settings.region() != null) {
+            client.region(Region.of(settings.region()));
+        }
+        if (settings.endpoint() != null) {
+            client.endpointOverride(java.net.URI.create(settings.endpoint()));
+        }
+        return new Ecr(client.build(), new Ecr.Settings(settings.exclusions(), settings.scanOnPush(), settings.kmsKey(), settings.tags(),
+                settings.registry()), clock);
     }
 
     /** The version in the jar's manifest; {@code dev} when running from classes. */
@@ -80,6 +112,11 @@ public class KilnConfiguration {
     @Bean
     History history(DataSource dataSource) {
         return new History(dataSource);
+    }
+
+    @Bean
+    Retirer retirer(Services services, History history) {
+        return new Retirer(history, services.publisher(), services.ecr(), target(services), Clock.systemUTC());
     }
 
     @Bean

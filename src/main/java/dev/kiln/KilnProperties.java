@@ -12,7 +12,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param mirrors archive URLs to fetch from somewhere else (a mirror, snapshot or proxy)
  */
 @ConfigurationProperties("kiln")
-public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, Build build, Service service, List<User> users) {
+public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, Build build, Service service, List<User> users,
+                             Ecr ecr, Retire retire) {
 
     public KilnProperties {
         catalog = catalog == null ? Path.of("catalog") : catalog;
@@ -21,6 +22,44 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         build = build == null ? new Build(null, null, null, null) : build;
         service = service == null ? new Service(null, null, null, null, null, null) : service;
         users = users == null ? List.of() : List.copyOf(users);
+        ecr = ecr == null ? new Ecr(null, null, null, null, null, null, null, null, null) : ecr;
+        retire = retire == null ? new Retire(null, null) : retire;
+    }
+
+    /**
+     * The ECR target ({@code --target ecr[/NAMESPACE]}). Credentials and, unless set here, the region
+     * come from the AWS SDK's default chains.
+     *
+     * @param endpoint            the ECR API endpoint (a VPC endpoint, or a test server)
+     * @param registry            the registry host to push to instead of the one ECR names
+     * @param exclusions          tag wildcards exempt from immutability (IMMUTABLE_WITH_EXCLUSION)
+     * @param kmsKey              customer managed KMS key for new repositories (default: AWS managed)
+     * @param tags                resource tags for new repositories
+     * @param scanGateSeverity    with a severity (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL), wait for the scan
+     *                            after each push; findings at or above it quarantine the image
+     * @param scanTimeout         how long to wait for a scan
+     */
+    public record Ecr(String region, String endpoint, String registry, List<String> exclusions, Boolean scanOnPush, String kmsKey,
+                      java.util.Map<String, String> tags, String scanGateSeverity, Duration scanTimeout) {
+        public Ecr {
+            exclusions = exclusions == null ? List.of() : List.copyOf(exclusions);
+            scanOnPush = scanOnPush == null || scanOnPush;
+            tags = tags == null ? java.util.Map.of() : java.util.Map.copyOf(tags);
+            scanTimeout = scanTimeout == null ? Duration.ofMinutes(10) : scanTimeout;
+        }
+    }
+
+    /**
+     * Retirement of stale tags.
+     *
+     * @param cron     when the service retires (Quartz cron, seconds first)
+     * @param timeZone its time zone
+     */
+    public record Retire(String cron, String timeZone) {
+        public Retire {
+            cron = cron == null ? "0 0 4 * * ?" : cron;
+            timeZone = timeZone == null ? "UTC" : timeZone;
+        }
     }
 
     /**

@@ -8,6 +8,8 @@ import dev.kiln.catalog.Stack;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
 import dev.kiln.rebuild.Rebuilds;
+import dev.kiln.retire.RetentionPlanner;
+import dev.kiln.retire.Retirer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
@@ -53,11 +55,8 @@ final class Commands {
             case "lock" -> lock(invocation, out, err);
             case "build" -> build(invocation, out, err);
             case "history" -> history(invocation, out, err);
-            default -> {
-                err.println("kiln " + invocation.command() + ": not available in this version yet (see 'kiln "
-                        + invocation.command() + " --help')");
-                yield 2;
-            }
+            case "retire" -> retire(invocation, out, err);
+            default -> throw new Invocation.UsageException("unknown command " + invocation.command());
         };
     }
 
@@ -218,6 +217,10 @@ final class Commands {
                         history.build(o.build()).map(History.Build::imageDigest).orElse("?"));
                 return true;
             }
+            case "quarantined" -> {
+                err.println(name + ": quarantined by the ECR scan gate, not approved: " + o.detail() + " (build " + o.build() + ")");
+                return false;
+            }
             case "joined", "not-queued" -> {
                 out.printf(Locale.ROOT, "%-10s build %d of this stack is already under way; not started twice%n", name, o.build());
                 return true;
@@ -278,6 +281,46 @@ final class Commands {
             }
             return 0;
         }
+    }
+
+    private int retire(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags("dry-run", "all");
+        boolean dryRun = invocation.flags().contains("dry-run");
+        Catalog catalog = Catalog.load(properties.catalog());
+        List<String> names = selected(invocation.arguments(), catalog, true);
+        int failed = 0;
+        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+            History history = new History(database.dataSource());
+            Retirer retirer = new Retirer(history, services.publisher(), services.ecr(), KilnConfiguration.target(services),
+                    java.time.Clock.systemUTC());
+            for (String name : names) {
+                Optional<Stack> stack = catalog.stack(name);
+                if (stack.isEmpty()) {
+                    err.println(name + ": invalid, skipped (" + catalog.problems(name).size() + " problem(s); see 'kiln validate')");
+                    failed++;
+                    continue;
+                }
+                Retirer.Result result = dryRun ? null : retirer.retire(stack.get(), "cli:" + System.getProperty("user.name"));
+                Retirer.Plan plan = dryRun ? retirer.plan(stack.get()) : result.plan();
+                RetentionPlanner.Policy p = plan.policy();
+                out.printf(Locale.ROOT, "%s  %s on %s  (keep the last %d, %d days, pulled within %d days%s)%n", name, plan.repository(),
+                        plan.target(), p.keepLast(), p.keepDays(), p.keepPulledDays(), plan.pullTimesKnown() ? "" : "; pull times unknown here");
+                for (RetentionPlanner.Decision d : plan.decisions()) {
+                    out.printf(Locale.ROOT, "  %-6s %-24s %s  pushed %s  %s%n", d.keep() ? "keep" : "retire",
+                            String.join(",", d.image().tags()), d.image().digest().substring(0, Math.min(19, d.image().digest().length())),
+                            d.image().pushedAt().toString().substring(0, 10), d.reason());
+                }
+                if (dryRun) {
+                    out.println("  dry run: " + plan.retiring().size() + " to retire, nothing deleted");
+                } else {
+                    out.println("  retired " + result.retired().size() + (result.resumed().isEmpty() ? ""
+                            : ", finished " + result.resumed().size() + " left from an earlier run"));
+                    result.failed().forEach((tag, why) -> err.println(name + ": " + tag + " not retired: " + why));
+                    failed += result.failed().isEmpty() ? 0 : 1;
+                }
+            }
+        }
+        return failed == 0 ? 0 : 1;
     }
 
     private static String abbreviate(String text, int width) {

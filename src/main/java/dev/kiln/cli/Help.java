@@ -68,10 +68,15 @@ final class Help {
                     --limit 0 shows everything.
                     """;
             case "retire" -> """
-                    Usage: kiln retire [--dry-run]
+                    Usage: kiln retire [STACK...] [--dry-run]
 
-                    Retires stale tags by each stack's retention policy. Not available in this version yet
-                    (it needs the build history). Exits 2.
+                    Retires each stack's stale images on the target by its retention policy (retention:
+                    keepLast, keepDays, keepPulledDays). Never the current approved image, never a pinned
+                    one. Prints every image with keep or retire and the reason. Each retirement is recorded
+                    (who, when, why) before the delete and marked done after it; one left undone by a crash
+                    is finished by the next run. Only images Kiln recorded are touched.
+                      --dry-run   print the plan, delete nothing
+                    Exits 1 if any delete failed.
                     """;
             default -> """
                     Usage: kiln [serve]

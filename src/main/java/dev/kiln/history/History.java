@@ -184,19 +184,23 @@ public final class History {
     /** A published image and what it took. */
     public record Published(String digest, String reference, String tag, boolean alreadyPresent, long compressedBytes,
                             long uncompressedBytes, Object layers, long bytesPushed, Object report, Object packageDiff,
-                            Long previousBuildId) {
+                            Long previousBuildId, boolean quarantined, Object scan) {
     }
 
-    /** Records the image, its tag and the stack's new approved image in one transaction. */
+    /**
+     * Records the image, its tag and (unless the scan gate quarantined it) the stack's new approved
+     * image in one transaction.
+     */
     public void succeeded(long id, Published p) {
         transactions.executeWithoutResult(status -> {
             int updated = jdbc.sql("""
-                            UPDATE build SET status = 'succeeded', finished_at = now(), image_digest = ?, reference = ?, tags = ?::jsonb,
+                            UPDATE build SET status = ?, finished_at = now(), image_digest = ?, reference = ?, tags = ?::jsonb,
                               compressed_bytes = ?, uncompressed_bytes = ?, layers = ?::jsonb, bytes_pushed = ?, report = ?::jsonb,
-                              package_diff = ?::jsonb, previous_build_id = ?
+                              package_diff = ?::jsonb, previous_build_id = ?, scan = ?::jsonb
                             WHERE id = ? AND status = 'running'""")
-                    .params(p.digest(), p.reference(), json(List.of(p.tag())), p.compressedBytes(), p.uncompressedBytes(),
-                            json(p.layers()), p.bytesPushed(), json(p.report()), json(p.packageDiff()), p.previousBuildId(), id)
+                    .params(p.quarantined() ? "quarantined" : "succeeded", p.digest(), p.reference(), json(List.of(p.tag())),
+                            p.compressedBytes(), p.uncompressedBytes(), json(p.layers()), p.bytesPushed(), json(p.report()),
+                            json(p.packageDiff()), p.previousBuildId(), json(p.scan()), id)
                     .update();
             if (updated != 1) {
                 throw new IllegalStateException("build " + id + " is no longer running (marked failed meanwhile?)");
@@ -206,7 +210,9 @@ public final class History {
                             SELECT target, repository, ?, ?, id FROM build WHERE id = ?
                             ON CONFLICT (target, repository, tag) DO NOTHING""")
                     .params(p.tag(), p.digest(), id).update();
-            jdbc.sql("UPDATE stack SET current_build_id = ? WHERE name = (SELECT stack FROM build WHERE id = ?)").params(id, id).update();
+            if (!p.quarantined()) {
+                jdbc.sql("UPDATE stack SET current_build_id = ? WHERE name = (SELECT stack FROM build WHERE id = ?)").params(id, id).update();
+            }
         });
     }
 
@@ -255,6 +261,124 @@ public final class History {
                         UPDATE build SET status = 'failed', finished_at = now(), failure_reason = ?
                         WHERE stack = ? AND status IN ('queued', 'running') AND coalesce(instance, '') <> ? RETURNING id""")
                 .params(reason, stack, deadInstanceOtherThan).query(Long.class).list();
+    }
+
+    // ---- retirement and pins ------------------------------------------------------------------
+
+    /** A live (not retired) tag of a stack on a target; {@code pin} is "who: why" while pinned. */
+    public record LiveTag(long id, String repository, String tag, String digest, long build, Instant pushedAt, String pin) {
+    }
+
+    public List<LiveTag> liveTags(String stack, String target) {
+        return jdbc.sql("""
+                        SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || p.reason AS pin
+                        FROM image_tag t JOIN build b ON b.id = t.build_id
+                        LEFT JOIN pin p ON p.image_tag_id = t.id AND p.unpinned_at IS NULL
+                        WHERE b.stack = ? AND t.target = ? AND t.retired_at IS NULL ORDER BY t.id""")
+                .params(stack, target)
+                .query((rs, n) -> new LiveTag(rs.getLong("id"), rs.getString("repository"), rs.getString("tag"), rs.getString("digest"),
+                        rs.getLong("build_id"), instant(rs, "pushed_at"), rs.getString("pin")))
+                .list();
+    }
+
+    /** Records the decision to retire a tag, before anything is deleted; a retirement already planned is reused. */
+    public void retirementPlanned(long tagId, String by, String reason) {
+        jdbc.sql("""
+                        INSERT INTO retirement (image_tag_id, planned_by, reason) VALUES (?, ?, ?)
+                        ON CONFLICT (image_tag_id) WHERE cancelled_at IS NULL DO NOTHING""")
+                .params(tagId, by, reason).update();
+    }
+
+    /** The image is gone from the target: the retirement is done and the tag marked retired, together. */
+    public void retirementDone(long tagId) {
+        transactions.executeWithoutResult(status -> {
+            Map<String, Object> r = jdbc.sql("""
+                            UPDATE retirement SET done_at = now(), error = NULL
+                            WHERE image_tag_id = ? AND done_at IS NULL AND cancelled_at IS NULL RETURNING planned_by, reason""").param(tagId).query().singleRow();
+            jdbc.sql("UPDATE image_tag SET retired_at = now(), retired_reason = ?, retired_by = ? WHERE id = ?")
+                    .params(r.get("reason"), r.get("planned_by"), tagId).update();
+            String subject = jdbc.sql("SELECT repository || ':' || tag FROM image_tag WHERE id = ?").param(tagId).query(String.class).single();
+            audit((String) r.get("planned_by"), "tag.retired", subject, Map.of("reason", r.get("reason")));
+        });
+    }
+
+    /** A retirement left undone whose image the policy now keeps (pinned since, say): it will not happen. */
+    public void retirementCancelled(long tagId, String why) {
+        jdbc.sql("UPDATE retirement SET cancelled_at = now(), error = ? WHERE image_tag_id = ? AND done_at IS NULL AND cancelled_at IS NULL")
+                .params(why, tagId).update();
+    }
+
+    public void retirementFailed(long tagId, String error) {
+        jdbc.sql("UPDATE retirement SET error = ? WHERE image_tag_id = ? AND done_at IS NULL AND cancelled_at IS NULL")
+                .params(error, tagId).update();
+    }
+
+    /** Retirements recorded but not done (a crash or a failed delete in between): the next run finishes them. */
+    public List<LiveTag> pendingRetirements(String stack, String target) {
+        return jdbc.sql("""
+                        SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, NULL AS pin
+                        FROM retirement r JOIN image_tag t ON t.id = r.image_tag_id JOIN build b ON b.id = t.build_id
+                        WHERE r.done_at IS NULL AND r.cancelled_at IS NULL AND b.stack = ? AND t.target = ? ORDER BY r.id""")
+                .params(stack, target)
+                .query((rs, n) -> new LiveTag(rs.getLong("id"), rs.getString("repository"), rs.getString("tag"), rs.getString("digest"),
+                        rs.getLong("build_id"), instant(rs, "pushed_at"), null))
+                .list();
+    }
+
+    /** A retirement as recorded: planned (by whom, why), done or not, and its last error. */
+    public record Retirement(String repository, String tag, String digest, Instant plannedAt, String plannedBy, String reason,
+                             Instant doneAt, Instant cancelledAt, String error) {
+    }
+
+    public List<Retirement> retirements(String stack) {
+        return jdbc.sql("""
+                        SELECT t.repository, t.tag, t.digest, r.planned_at, r.planned_by, r.reason, r.done_at, r.cancelled_at, r.error
+                        FROM retirement r JOIN image_tag t ON t.id = r.image_tag_id JOIN build b ON b.id = t.build_id
+                        WHERE b.stack = ? ORDER BY r.id""")
+                .param(stack)
+                .query((rs, n) -> new Retirement(rs.getString("repository"), rs.getString("tag"), rs.getString("digest"),
+                        instant(rs, "planned_at"), rs.getString("planned_by"), rs.getString("reason"), instant(rs, "done_at"),
+                        instant(rs, "cancelled_at"), rs.getString("error")))
+                .list();
+    }
+
+    /** Pins a live tag of the stack; false when there is no such live tag. Pinning a pinned tag is an error. */
+    public boolean pin(String stack, String tag, String by, String reason) {
+        return transactions.execute(status -> {
+            Optional<Long> tagId = liveTagId(stack, tag);
+            if (tagId.isEmpty()) {
+                return false;
+            }
+            try {
+                jdbc.sql("INSERT INTO pin (image_tag_id, pinned_by, reason) VALUES (?, ?, ?)").params(tagId.get(), by, reason).update();
+            } catch (DuplicateKeyException e) {
+                throw new IllegalStateException(stack + ":" + tag + " is already pinned");
+            }
+            audit(by, "tag.pinned", stack + ":" + tag, Map.of("reason", reason));
+            return true;
+        });
+    }
+
+    /** Ends the pin of a tag; false when it is not pinned. */
+    public boolean unpin(String stack, String tag, String by, String reason) {
+        return transactions.execute(status -> {
+            Optional<Long> tagId = liveTagId(stack, tag);
+            int ended = tagId.isEmpty() ? 0 : jdbc.sql("""
+                            UPDATE pin SET unpinned_at = now(), unpinned_by = ?, unpin_reason = ?
+                            WHERE image_tag_id = ? AND unpinned_at IS NULL""")
+                    .params(by, reason, tagId.get()).update();
+            if (ended > 0) {
+                audit(by, "tag.unpinned", stack + ":" + tag, Map.of("reason", reason));
+            }
+            return ended > 0;
+        });
+    }
+
+    private Optional<Long> liveTagId(String stack, String tag) {
+        return jdbc.sql("""
+                        SELECT t.id FROM image_tag t JOIN build b ON b.id = t.build_id
+                        WHERE b.stack = ? AND t.tag = ? AND t.retired_at IS NULL ORDER BY t.id DESC LIMIT 1""")
+                .params(stack, tag).query(Long.class).optional();
     }
 
     public void audit(String actor, String action, String subject, Object detail) {

@@ -39,22 +39,9 @@ final class LocalStore {
         return manifest(index(), reference).map(m -> m.get("digest").asString());
     }
 
-    /**
-     * Copies the missing blobs of a jib OCI archive in and names its manifest; returns bytes written.
-     * The file lock keeps other processes out; it is held per JVM, so threads of this one (the service
-     * builds several stacks at once) queue on a monitor first.
-     */
+    /** Copies the missing blobs of a jib OCI archive in and names its manifest; returns bytes written. */
     long put(Path archive, String reference) {
-        synchronized (WRITERS.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new Object())) {
-            return putLocked(archive, reference);
-        }
-    }
-
-    private long putLocked(Path archive, String reference) {
-        try {
-            Files.createDirectories(dir.resolve("blobs/sha256"));
-            try (FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = channel.lock()) {
+        return locked("writing " + reference + " into", () -> {
                 long written = 0;
                 JsonNode archiveIndex = null;
                 try (TarArchiveInputStream tar = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(archive), 1 << 16))) {
@@ -88,13 +75,84 @@ final class LocalStore {
                 }
                 manifests.add(descriptor);
                 Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-                Path tmp = Files.createTempFile(dir, ".index", ".tmp");
-                Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index));
-                Files.move(tmp, dir.resolve("index.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                writeIndex(index);
                 return written;
+        });
+    }
+
+    /**
+     * Removes every tag of {@code repository} that names {@code digest}, then the blobs no remaining
+     * image uses. Returns the number of tags removed (0: already gone).
+     */
+    int remove(String repository, String digest) {
+        return locked("removing " + repository + "@" + digest + " from", () -> {
+            ObjectNode index = index();
+            ArrayNode manifests = index.withArray("manifests");
+            int removed = 0;
+            for (int i = manifests.size() - 1; i >= 0; i--) {
+                JsonNode m = manifests.get(i);
+                if (m.path("annotations").path(REF_NAME).asString("").startsWith(repository + ":") && digest.equals(m.path("digest").asString())) {
+                    manifests.remove(i);
+                    removed++;
+                }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing " + reference + " into the local store " + dir, e);
+            if (removed > 0) {
+                writeIndex(index);
+                collectGarbage(index);
+            }
+            return removed;
+        });
+    }
+
+    /** Deletes the blobs that no manifest of the index refers to (manifests, configs, layers). */
+    private void collectGarbage(ObjectNode index) throws IOException {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (JsonNode m : index.path("manifests")) {
+            String manifest = m.path("digest").asString();
+            used.add(manifest);
+            JsonNode body = JSON.readTree(Files.readString(blob(manifest)));
+            used.add(body.path("config").path("digest").asString());
+            body.path("layers").forEach(l -> used.add(l.path("digest").asString()));
+        }
+        try (java.util.stream.Stream<Path> blobs = Files.list(dir.resolve("blobs/sha256"))) {
+            for (Path b : blobs.toList()) {
+                if (!b.getFileName().toString().startsWith(".") && !used.contains("sha256:" + b.getFileName())) {
+                    Files.deleteIfExists(b);
+                }
+            }
+        }
+    }
+
+    private Path blob(String digest) {
+        return dir.resolve("blobs/sha256").resolve(digest.substring("sha256:".length()));
+    }
+
+    private void writeIndex(ObjectNode index) throws IOException {
+        Path tmp = Files.createTempFile(dir, ".index", ".tmp");
+        Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index));
+        Files.move(tmp, dir.resolve("index.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private interface StoreWork<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs a change of the store under its file lock, which keeps other processes out; the lock is
+     * held per JVM, so threads of this one (the service builds several stacks at once) queue on a
+     * monitor first.
+     */
+    private <T> T locked(String what, StoreWork<T> work) {
+        synchronized (WRITERS.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new Object())) {
+            try {
+                Files.createDirectories(dir.resolve("blobs/sha256"));
+                try (FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     FileLock ignored = channel.lock()) {
+                    return work.run();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(what + " the local store " + dir + ": " + e.getMessage(), e);
+            }
         }
     }
 

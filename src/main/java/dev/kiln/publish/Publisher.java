@@ -34,6 +34,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -56,12 +57,18 @@ public final class Publisher {
     private final LocalStore store;
     private final Clock clock;
     private final Set<String> insecureRegistries;
+    private final RegistryLogin login;
 
     public Publisher(Path dataDir, Clock clock, Set<String> insecureRegistries) {
+        this(dataDir, clock, insecureRegistries, RegistryLogin.NONE);
+    }
+
+    public Publisher(Path dataDir, Clock clock, Set<String> insecureRegistries, RegistryLogin login) {
         this.dataDir = dataDir;
         this.store = new LocalStore(dataDir.resolve("store"));
         this.clock = clock;
         this.insecureRegistries = Set.copyOf(insecureRegistries);
+        this.login = login;
     }
 
     /** What the image says about itself: run settings and labels. */
@@ -94,7 +101,7 @@ public final class Publisher {
             String digest = local.getDigest().toString();
 
             Tags tags = target.local() ? new LocalTags(store, repository)
-                    : new RegistryTags(target, repository, allowHttp(target));
+                    : new RegistryTags(target, repository, allowHttp(target), login);
             String tag;
             if (explicitTag.isPresent()) {
                 tag = explicitTag.get();
@@ -132,7 +139,8 @@ public final class Publisher {
                     return sameOrCollision(target, repository, tag, raced.get(), digest);
                 }
                 RegistryImage image = RegistryImage.named(ImageReference.of(target.registry(), repository, tag));
-                registry.retrievers().forEach(image::addCredentialRetriever);
+                registry.credential().ifPresentOrElse(c -> image.addCredential(c.getUsername(), c.getPassword()),
+                        () -> registry.retrievers().forEach(image::addCredentialRetriever));
                 JibContainer remote = containerizer(composition, spec, base,
                         Containerizer.to(image).setAllowInsecureRegistries(allowHttp(target)));
                 if (!remote.getDigest().toString().equals(digest)) {
@@ -153,11 +161,31 @@ public final class Publisher {
         }
     }
 
+    /**
+     * Removes the image {@code digest} of the stack's repository from {@code target} (every tag naming
+     * it). True when something was removed, false when it was already gone. ECR deletes through its API,
+     * not here.
+     */
+    public boolean delete(Target target, String stackRepository, String digest) {
+        String repository = target.repository(stackRepository);
+        if (target.local()) {
+            return store.remove(repository, digest) > 0;
+        }
+        try {
+            return new RegistryTags(target, repository, allowHttp(target), login).deleteManifest(digest);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("deleting " + target.registry() + "/" + repository + "@" + digest + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PublishException("interrupted while deleting " + repository + "@" + digest, e);
+        }
+    }
+
     /** Whether {@code tag} in the stack's repository on {@code target} still names {@code digest}. */
     public boolean holds(Target target, String stackRepository, String tag, String digest) {
         String repository = target.repository(stackRepository);
         try {
-            Tags tags = target.local() ? new LocalTags(store, repository) : new RegistryTags(target, repository, allowHttp(target));
+            Tags tags = target.local() ? new LocalTags(store, repository) : new RegistryTags(target, repository, allowHttp(target), login);
             return tags.digest(tag).map(digest::equals).orElse(false);
         } catch (IOException | RegistryException e) {
             throw new PublishException("looking up " + reference(target, repository, tag) + ": " + e.getMessage(), e);
@@ -249,10 +277,19 @@ public final class Publisher {
         private final RegistryClient client;
         private final List<CredentialRetriever> retrievers;
 
-        RegistryTags(Target target, String repository, boolean allowHttp) throws IOException, RegistryException {
+        private final Credential credential;
+        private final Target target;
+        private final String repository;
+        private final boolean allowHttp;
+
+        RegistryTags(Target target, String repository, boolean allowHttp, RegistryLogin login) throws IOException, RegistryException {
+            this.target = target;
+            this.repository = repository;
+            this.allowHttp = allowHttp;
             Consumer<LogEvent> logger = e -> log.debug("jib: {}", e.getMessage());
             CredentialRetrieverFactory factory = CredentialRetrieverFactory.forImage(ImageReference.of(target.registry(), repository, null), logger);
-            this.retrievers = List.of(factory.dockerConfig(), factory.wellKnownCredentialHelpers());
+            this.retrievers = List.of(() -> login.login(target.registry()).map(l -> Credential.from(l.username(), l.password())),
+                    factory.dockerConfig(), factory.wellKnownCredentialHelpers());
             Credential credential = null;
             for (CredentialRetriever r : retrievers) {
                 try {
@@ -265,6 +302,7 @@ public final class Publisher {
                     log.debug("credential retrieval failed: {}", e.getMessage());
                 }
             }
+            this.credential = credential;
             this.client = RegistryClient.factory(EventHandlers.NONE, target.registry(), repository, new FailoverHttpClient(allowHttp, false, logger))
                     .setCredential(credential).setUserAgent("kiln").newRegistryClient();
             if (!client.doPushBearerAuth() && credential != null) {
@@ -274,6 +312,65 @@ public final class Publisher {
 
         List<CredentialRetriever> retrievers() {
             return retrievers;
+        }
+
+        Optional<Credential> credential() {
+            return Optional.ofNullable(credential);
+        }
+
+        /**
+         * Deletes the manifest {@code digest} (and so every tag naming it). True when deleted, false
+         * when it was not there. Bearer-token registries get a token with the delete scope first.
+         */
+        boolean deleteManifest(String digest) throws IOException, InterruptedException {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().followRedirects(java.net.http.HttpClient.Redirect.NORMAL).build();
+            java.net.URI uri = java.net.URI.create((allowHttp ? "http://" : "https://") + target.registry() + "/v2/" + repository
+                    + "/manifests/" + digest);
+            String basic = credential == null ? null : "Basic " + java.util.Base64.getEncoder().encodeToString(
+                    (credential.getUsername() + ":" + credential.getPassword()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            java.net.http.HttpResponse<String> response = http.send(delete(uri, basic), java.net.http.HttpResponse.BodyHandlers.ofString());
+            String challenge = response.headers().firstValue("WWW-Authenticate").orElse("");
+            if (response.statusCode() == 401 && challenge.startsWith("Bearer ")) {
+                String token = bearerToken(http, challenge, basic);
+                response = http.send(delete(uri, "Bearer " + token), java.net.http.HttpResponse.BodyHandlers.ofString());
+            }
+            return switch (response.statusCode()) {
+                case 200, 202, 204 -> true;
+                case 404 -> false;
+                case 405 -> throw new PublishException(target.registry() + " does not allow deleting manifests (HTTP 405); "
+                        + "for CNCF distribution set storage.delete.enabled: true");
+                default -> throw new PublishException("DELETE " + uri + " answered HTTP " + response.statusCode() + ": " + response.body());
+            };
+        }
+
+        private static java.net.http.HttpRequest delete(java.net.URI uri, String authorization) {
+            var b = java.net.http.HttpRequest.newBuilder(uri).DELETE().timeout(java.time.Duration.ofMinutes(1))
+                    .header("Accept", "application/vnd.oci.image.manifest.v1+json");
+            if (authorization != null) {
+                b.header("Authorization", authorization);
+            }
+            return b.build();
+        }
+
+        private String bearerToken(java.net.http.HttpClient http, String challenge, String basic) throws IOException, InterruptedException {
+            Map<String, String> p = new LinkedHashMap<>();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\w+)=\"([^\"]*)\"").matcher(challenge);
+            while (m.find()) {
+                p.put(m.group(1), m.group(2));
+            }
+            String scope = p.getOrDefault("scope", "repository:" + repository + ":delete");
+            String url = p.get("realm") + "?service=" + java.net.URLEncoder.encode(p.getOrDefault("service", ""), java.nio.charset.StandardCharsets.UTF_8)
+                    + "&scope=" + java.net.URLEncoder.encode(scope, java.nio.charset.StandardCharsets.UTF_8);
+            var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).GET();
+            if (basic != null) {
+                b.header("Authorization", basic);
+            }
+            java.net.http.HttpResponse<String> response = http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new PublishException("token for deleting in " + repository + " refused: HTTP " + response.statusCode());
+            }
+            JsonNode body = JSON.readTree(response.body());
+            return body.has("token") ? body.get("token").asString() : body.path("access_token").asString();
         }
 
         @Override

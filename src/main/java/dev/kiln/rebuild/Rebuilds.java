@@ -7,6 +7,7 @@ import dev.kiln.catalog.Stack;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
+import dev.kiln.ecr.Ecr;
 import dev.kiln.history.History;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
@@ -44,6 +45,8 @@ public final class Rebuilds {
     private final StackBuilder builder;
     private final History history;
     private final Target target;
+    private final Ecr ecr;
+    private final ScanGate gate;
     private final String instance;
     private final String kilnVersion;
     private final String buildSettings;
@@ -54,8 +57,10 @@ public final class Rebuilds {
      * @param buildSettings the settings that shape an image besides the stack (layer budget and so
      *                      on): part of the fingerprint
      */
-    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, Target target, String instance,
-                    String kilnVersion, String buildSettings, MeterRegistry meters) {
+    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, Target target, Ecr ecr, ScanGate gate,
+                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters) {
+        this.ecr = ecr;
+        this.gate = gate;
         this.catalogDir = catalogDir;
         this.locker = locker;
         this.builder = builder;
@@ -76,6 +81,13 @@ public final class Rebuilds {
         public static Request of(String stack, String trigger, String who) {
             return new Request(stack, trigger, who, null, null, Optional.empty(), Optional.empty());
         }
+    }
+
+    /**
+     * ECR's scan gate: after a push, wait for the scan; findings at or above {@code severity} quarantine
+     * the image (published, recorded, never the approved image).
+     */
+    public record ScanGate(Ecr ecr, String severity, java.time.Duration timeout) {
     }
 
     /** How a rebuild ended; {@code joined} means another build of the stack was already under way. */
@@ -167,7 +179,20 @@ public final class Rebuilds {
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target);
         }
+        String repository = target.repository(stack.target().repository());
+        if (target.ecr()) {
+            ecr.ensureRepository(repository);
+        }
         StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), step -> step(id, stack, step));
+        if (target.ecr() && !result.published().alreadyPresent()) {
+            ecr.confirm(repository, result.published().tag(), result.published().digest());
+        }
+        Ecr.Scan scan = null;
+        if (gate != null) {
+            step(id, stack, "waiting for the ECR scan");
+            scan = gate.ecr().scan(repository, result.published().digest(), gate.timeout());
+        }
+        int blocking = scan == null ? 0 : scan.atOrAbove(gate.severity());
         Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
         Composition c = result.composition();
@@ -177,7 +202,13 @@ public final class Rebuilds {
                 c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
-                result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null)));
+                result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null), blocking > 0, scan));
+        if (blocking > 0) {
+            log.warn("build {} of {}: quarantined, {} finding(s) at or above {}: {}", id, stack.name(), blocking, gate.severity(),
+                    scan.severities());
+            return new Outcome(id, "quarantined", false, result.published().reference() + ": " + blocking + " finding(s) at or above "
+                    + gate.severity() + " " + scan.severities(), result);
+        }
         meters.counter("kiln.bytes.pushed", "stack", stack.name()).increment(result.published().bytesPushed());
         log.info("build {} of {} succeeded: {} {} ({} package change(s), {} bytes pushed)", id, stack.name(),
                 result.published().reference(), result.published().digest(), changes.size(), result.published().bytesPushed());

@@ -48,6 +48,7 @@ public class Schedules implements ApplicationRunner {
     private static final Logger log = LoggerFactory.getLogger(Schedules.class);
     static final String STACKS = "kiln-stacks";
     private static final JobKey SYNC = JobKey.jobKey("catalog-sync", "kiln");
+    private static final JobKey RETIRE = JobKey.jobKey("retirement", "kiln");
 
     private final Scheduler scheduler;
     private final Rebuilds rebuilds;
@@ -81,8 +82,29 @@ public class Schedules implements ApplicationRunner {
         } catch (ObjectAlreadyExistsException e) {
             // another instance registered it at the same moment
         }
-        log.info("scheduler {} ({}): catalog sync every {}", scheduler.getSchedulerName(), scheduler.getSchedulerInstanceId(),
-                properties.service().catalogSync());
+        JobDetail retire = JobBuilder.newJob(RetireJob.class).withIdentity(RETIRE).storeDurably().build();
+        scheduler.addJob(retire, true);
+        TriggerKey retireKey = TriggerKey.triggerKey(RETIRE.getName(), RETIRE.getGroup());
+        TimeZone zone = TimeZone.getTimeZone(properties.retire().timeZone());
+        Trigger current = scheduler.getTrigger(retireKey);
+        if (!(current instanceof CronTrigger c && c.getCronExpression().equals(properties.retire().cron())
+                && c.getTimeZone().getID().equals(zone.getID()))) {
+            Trigger retireTrigger = TriggerBuilder.newTrigger().withIdentity(retireKey).forJob(retire)
+                    .withSchedule(CronScheduleBuilder.cronSchedule(properties.retire().cron()).inTimeZone(zone)
+                            .withMisfireHandlingInstructionFireAndProceed())
+                    .build();
+            try {
+                if (current == null) {
+                    scheduler.scheduleJob(retireTrigger);
+                } else {
+                    scheduler.rescheduleJob(retireKey, retireTrigger);
+                }
+            } catch (ObjectAlreadyExistsException e) {
+                // another instance registered it at the same moment
+            }
+        }
+        log.info("scheduler {} ({}): catalog sync every {}, retirement '{}' in {}", scheduler.getSchedulerName(),
+                scheduler.getSchedulerInstanceId(), properties.service().catalogSync(), properties.retire().cron(), zone.getID());
     }
 
     /** Reads the catalog; schedules every valid stack, unschedules the rest, records what changed. */

@@ -143,8 +143,8 @@ class KilnCommandLineIT {
         assertThat(kiln("build", "good")).isEqualTo(1);
         assertThat(err()).contains("good.lock.json: missing; run 'kiln lock good'").contains("good: not built, nothing tagged");
         assertThat(kiln("build", "good", "--target", "not a registry")).isEqualTo(64);
-        assertThat(err()).contains("expected 'local' or HOST[:PORT][/NAMESPACE]");
-        assertThat(kiln("retire")).isEqualTo(2);
-        assertThat(err()).contains("kiln retire: not available in this version yet");
+        assertThat(err()).contains("expected 'local', 'ecr[/NAMESPACE]' or HOST[:PORT][/NAMESPACE]");
+        assertThat(kiln("retire", "good", "--dry-run")).as(err()).isZero();
+        assertThat(out()).contains("good  good on local").contains("dry run: 0 to retire, nothing deleted");
     }
 }

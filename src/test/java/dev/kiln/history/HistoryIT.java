@@ -51,7 +51,7 @@ class HistoryIT {
         try (Database db = fresh("from_empty")) {
             db.migrate();
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
-            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(2);
+            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(3);
             List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
             assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state");
             // a second start finds nothing to do
@@ -63,7 +63,7 @@ class HistoryIT {
     @Test
     void migratesFromThePreviousVersionKeepingItsHistory() {
         try (Database db = fresh("from_previous")) {
-            Database.migrate(db.dataSource(), "1");
+            Database.migrate(db.dataSource(), "2");
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
             jdbc.sql("INSERT INTO stack (name, definition_digest) VALUES ('java', 'sha256:d')").update();
             long id = jdbc.sql("""
@@ -145,7 +145,7 @@ class HistoryIT {
             long made = history.open(request("java"), true, "i").id();
             history.resolved(made, new History.Inputs("sha256:f1", "sha256:s", "sha256:l", "{\"packages\":[]}", "local", "golden/java"));
             history.succeeded(made, new History.Published("sha256:img", "oci:store/golden/java:21-1", "21-1", false, 10, 20,
-                    List.of(), 10, Map.of(), List.of(), null));
+                    List.of(), 10, Map.of(), List.of(), null, false, null));
             for (int i = 0; i < 2; i++) {
                 long tick = history.open(request("java"), true, "i").id();
                 history.resolved(tick, new History.Inputs("sha256:f1", "sha256:s", "sha256:l", "{}", "local", "golden/java"));
@@ -162,7 +162,7 @@ class HistoryIT {
             long again = history.open(request("java"), true, "i").id();
             history.resolved(again, new History.Inputs("sha256:f2", "sha256:s", "sha256:l", "{}", "local", "golden/java"));
             history.succeeded(again, new History.Published("sha256:img", "oci:store/golden/java:21-1", "21-1", true, 10, 20,
-                    List.of(), 0, Map.of(), List.of(), made));
+                    List.of(), 0, Map.of(), List.of(), made, false, null));
             assertThat(history.lastGood("java", "local")).hasValueSatisfying(g -> {
                 assertThat(g.id()).isEqualTo(again);
                 assertThat(g.fingerprint()).isEqualTo("sha256:f2");

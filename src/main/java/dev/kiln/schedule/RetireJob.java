@@ -1,0 +1,38 @@
+package dev.kiln.schedule;
+
+import dev.kiln.KilnProperties;
+import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.Stack;
+import dev.kiln.retire.Retirer;
+import org.quartz.DisallowConcurrentExecution;
+import org.quartz.Job;
+import org.quartz.JobExecutionContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Retirement on its own schedule, on one instance of the cluster; one stack's failure never stops the others. */
+@DisallowConcurrentExecution
+class RetireJob implements Job {
+
+    private static final Logger log = LoggerFactory.getLogger(RetireJob.class);
+
+    private final Retirer retirer;
+    private final KilnProperties properties;
+
+    RetireJob(Retirer retirer, KilnProperties properties) {
+        this.retirer = retirer;
+        this.properties = properties;
+    }
+
+    @Override
+    public void execute(JobExecutionContext context) {
+        String who = "quartz retirement at " + context.getScheduledFireTime().toInstant();
+        for (Stack stack : Catalog.load(properties.catalog()).stacks()) {
+            try {
+                retirer.retire(stack, who);
+            } catch (RuntimeException e) {
+                log.error("{}: retirement failed: {}", stack.name(), e.getMessage(), e);
+            }
+        }
+    }
+}
