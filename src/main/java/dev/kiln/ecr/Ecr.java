@@ -121,7 +121,9 @@ public final class Ecr implements RegistryLogin {
     /** ECR's credentials for its own registry (and for the configured registry override). */
     @Override
     public Optional<Login> login(String registry) {
-        return registry.equals(registry()) ? Optional.of(token().login()) : Optional.empty();
+        Token current = token();
+        String host = settings.registry() != null ? settings.registry() : current.registry();
+        return registry.equals(host) ? Optional.of(current.login()) : Optional.empty();
     }
 
     private Token token() {
