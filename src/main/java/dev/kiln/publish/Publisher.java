@@ -157,7 +157,7 @@ public final class Publisher {
         } catch (ExecutionException | RegistryException | com.google.cloud.tools.jib.api.CacheDirectoryCreationException
                  | com.google.cloud.tools.jib.api.InvalidImageReferenceException | java.security.DigestException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new PublishException("publishing to " + target + ": " + cause.getMessage(), e);
+            throw new PublishException(refusal(target, cause.getMessage()), e);
         }
     }
 
@@ -190,6 +190,19 @@ public final class Publisher {
         } catch (IOException | RegistryException e) {
             throw new PublishException("looking up " + reference(target, repository, tag) + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A registry's refusal in words: ECR refuses a push to an existing tag of an immutable repository
+     * (another writer took the tag between Kiln's check and its push).
+     */
+    static String refusal(Target target, String message) {
+        String text = message == null ? "" : message;
+        if (target.ecr() && text.contains("immutable")) {
+            return "publishing to " + target + ": ECR refused the push because the tag already exists and the repository's tags are "
+                    + "immutable; Kiln never overwrites a tag, nothing was changed (" + text + ")";
+        }
+        return "publishing to " + target + ": " + text;
     }
 
     private Published sameOrCollision(Target target, String repository, String tag, String existing, String digest) {

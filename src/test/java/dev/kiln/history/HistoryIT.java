@@ -192,6 +192,27 @@ class HistoryIT {
         }
     }
 
+    @Test
+    void aQuarantinedImageIsRecordedButNeverApproved() {
+        try (Database db = fresh("quarantine")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long good = history.open(request("java"), true, "i").id();
+            history.resolved(good, new History.Inputs("sha256:f1", "sha256:s", "sha256:l", "{}", "ecr:r", "golden/java"));
+            history.succeeded(good, new History.Published("sha256:good", "r/golden/java:21-1", "21-1", false, 1, 1, List.of(), 1,
+                    Map.of(), List.of(), null, false, null));
+            long bad = history.open(request("java"), true, "i").id();
+            history.resolved(bad, new History.Inputs("sha256:f2", "sha256:s", "sha256:l", "{}", "ecr:r", "golden/java"));
+            history.succeeded(bad, new History.Published("sha256:bad", "r/golden/java:21-2", "21-2", false, 1, 1, List.of(), 1,
+                    Map.of(), List.of(), good, true, Map.of("status", "COMPLETE", "severities", Map.of("CRITICAL", 2))));
+            assertThat(history.build(bad).orElseThrow().status()).isEqualTo("quarantined");
+            assertThat(history.stack("java").orElseThrow().currentDigest()).as("still the approved image").isEqualTo("sha256:good");
+            assertThat(history.lastGood("java", "ecr:r").orElseThrow().digest()).isEqualTo("sha256:good");
+            assertThat(JdbcClient.create(db.dataSource()).sql("SELECT scan->'severities'->>'CRITICAL' FROM build WHERE id = ?")
+                    .param(bad).query(String.class).single()).isEqualTo("2");
+        }
+    }
+
     private static History.Request request(String stack) {
         return new History.Request(stack, "manual", "test", null, "dev", null);
     }

@@ -204,6 +204,29 @@ class ServiceIT {
         String metrics = ok(get(a, "/actuator/prometheus", "reader")) + ok(get(instances.get("kiln-b"), "/actuator/prometheus", "reader"));
         assertThat(metrics).contains("kiln_builds_total{").contains("status=\"up-to-date\"").contains("kiln_ticks_up_to_date_total")
                 .contains("kiln_build_duration_seconds");
+        // retirement: the plan (a dry run), pins with reasons, the retirement schedule registered once for the cluster
+        String tag = build.path("tags").get(0).asString();
+        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "reader", "{\"tag\":\"" + tag + "\",\"reason\":\"x\"}").statusCode())
+                .isEqualTo(403);
+        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\"}").statusCode()).isEqualTo(400);
+        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\",\"reason\":\"INC-7 hold\"}")
+                .statusCode()).isEqualTo(201);
+        HttpResponse<String> twice = send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\",\"reason\":\"again\"}");
+        assertThat(twice.statusCode()).isEqualTo(409);
+        assertThat(JSON.readTree(twice.body()).path("detail").asString()).contains("already pinned");
+        JsonNode plan = JSON.readTree(ok(get(a, "/api/stacks/alpha/retirement", "reader")));
+        assertThat(plan.path("pullTimesKnown").asBoolean()).isFalse();
+        assertThat(plan.path("images").get(0).path("decision").asString()).isEqualTo("keep");
+        assertThat(plan.path("images").get(0).path("reason").asString()).isEqualTo("the current approved image");
+        assertThat(plan.path("images").get(0).path("pin").asString()).isEqualTo("api:platform: INC-7 hold");
+        assertThat(send(a, "DELETE", "/api/stacks/alpha/pins/" + tag, "platform", null).statusCode()).isEqualTo(400);
+        assertThat(send(a, "DELETE", "/api/stacks/alpha/pins/" + tag + "?reason=lifted", "platform", null).statusCode()).isEqualTo(200);
+        assertThat(send(a, "DELETE", "/api/stacks/alpha/pins/" + tag + "?reason=lifted", "platform", null).statusCode()).isEqualTo(404);
+        assertThat(JSON.readTree(ok(get(a, "/api/audit?size=5", "reader"))).path("items").findValuesAsString("action"))
+                .contains("tag.pinned", "tag.unpinned");
+        assertThat(jdbc.sql("SELECT count(*) FROM qrtz_cron_triggers WHERE trigger_name = 'retirement' AND cron_expression = '0 0 4 * * ?'")
+                .query(Long.class).single()).isEqualTo(1);
+
         JsonNode health = JSON.readTree(ok(get(a, "/actuator/health", null)));
         assertThat(health.path("components").path("db").path("status").asString()).isEqualTo("UP");
         assertThat(health.path("components").path("registry").path("status").asString()).isEqualTo("UP");
@@ -291,6 +314,13 @@ class ServiceIT {
 
     private HttpResponse<String> post(Instance i, String path, String user) throws IOException, InterruptedException {
         return HTTP.send(request(i, path, user).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> send(Instance i, String method, String path, String user, String json)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = request(i, path, user).header("Content-Type", "application/json")
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpRequest.Builder request(Instance i, String path, String user) {
