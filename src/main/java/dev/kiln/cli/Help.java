@@ -52,7 +52,9 @@ final class Help {
                     others are still built. Exits 1 if any stack failed.
                       --all           every stack in the catalog
                       --target T      'local' (default: the OCI store in DATA_DIR/store, for skopeo as
-                                      oci:DATA_DIR/store:REPOSITORY:TAG) or HOST[:PORT][/NAMESPACE];
+                                      oci:DATA_DIR/store:REPOSITORY:TAG), 'ecr[/NAMESPACE]' (Amazon ECR:
+                                      repositories made immutable, credentials from the AWS chain)
+                                      or HOST[:PORT][/NAMESPACE];
                                       credentials come from the Docker config and credential helpers;
                                       plain HTTP only for loopback or kiln.build.insecure-registries
                       --tag TAG       use this tag instead of the template (it must be free or already
@@ -68,7 +70,7 @@ final class Help {
                     --limit 0 shows everything.
                     """;
             case "retire" -> """
-                    Usage: kiln retire [STACK...] [--dry-run]
+                    Usage: kiln retire [STACK...] [--dry-run] [--target TARGET]
 
                     Retires each stack's stale images on the target by its retention policy (retention:
                     keepLast, keepDays, keepPulledDays). Never the current approved image, never a pinned
@@ -83,9 +85,10 @@ final class Help {
 
                     Runs Kiln as a service (the default with no command): every valid stack is rebuilt on
                     its schedule (Quartz, clustered on the database, so replicas share it), a new or changed
-                    stack at once; the REST API (OpenAPI at /v3/api-docs) serves stacks, history and
-                    approved digests on --server.port (default 8080); health and Prometheus metrics under
-                    /actuator. See the README's "Service" section.
+                    stack at once, and stale tags are retired on kiln.retire.cron; the REST API (OpenAPI at
+                    /v3/api-docs) serves stacks, history, approved digests, retirement plans and pins on
+                    --server.port (default 8080); health and Prometheus metrics under /actuator. See the
+                    README's "Service" and "ECR and retirement" sections.
 
                     Commands: validate, lock, build, history, retire, serve. 'kiln COMMAND --help' for each.
                     """;

@@ -6,6 +6,7 @@ import dev.kiln.KilnApplication;
 import dev.kiln.cli.KilnCommandLine;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
+import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestRegistry;
 import java.io.ByteArrayOutputStream;
@@ -83,15 +84,7 @@ class RetireIT {
 
     @AfterAll
     void tearDown() {
-        if (database != null) {
-            database.close();
-        }
-        if (registry != null) {
-            registry.close();
-        }
-        if (repo != null) {
-            repo.close();
-        }
+        Resources.close(database, registry, repo);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.kiln.schedule;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.database.Database;
+import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestRegistry;
 import java.io.IOException;
@@ -103,15 +104,7 @@ class ServiceIT {
                 Thread.currentThread().interrupt();
             }
         });
-        if (database != null) {
-            database.close();
-        }
-        if (registry != null) {
-            registry.close();
-        }
-        if (repo != null) {
-            repo.close();
-        }
+        Resources.close(database, registry, repo);
     }
 
     @Test
