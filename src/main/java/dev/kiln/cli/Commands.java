@@ -287,7 +287,7 @@ final class Commands {
         invocation.allowFlags("dry-run", "all");
         boolean dryRun = invocation.flags().contains("dry-run");
         Catalog catalog = Catalog.load(properties.catalog());
-        List<String> names = selected(invocation.arguments(), catalog, true);
+        List<String> names = selected(invocation.arguments(), catalog, invocation.arguments().isEmpty());
         int failed = 0;
         try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
             History history = new History(database.dataSource());

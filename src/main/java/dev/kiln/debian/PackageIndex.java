@@ -59,6 +59,11 @@ public final class PackageIndex {
         return providers.getOrDefault(name, List.of());
     }
 
+    /** Every version of every package, each name's versions newest first (what a snapshot saves). */
+    void forEachVersion(java.util.function.Consumer<PackageRecord> action) {
+        byName.values().forEach(versions -> versions.forEach(action));
+    }
+
     public int size() {
         return byName.values().stream().mapToInt(List::size).sum();
     }

@@ -40,6 +40,7 @@ class DebianArchiveIT {
         repo.deb("stable", "libssl3t64", "3.5.1-1", "Depends: libc6 (>= 2.34)");
         repo.deb("stable", "tzdata", "2025b-4", "Provides: tzdata-data");
         repo.deb("stable-security", "libssl3t64", "3.5.1-1+deb13u1", "Depends: libc6 (>= 2.34)");
+        repo.offerGzip("stable-security"); // stable offers .xz only: both decompressors are exercised
         repo.publish("stable", NOW.minus(Duration.ofDays(30)), null);
         repo.publish("stable-security", NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(6)));
         keyring = repo.keyring(tmp.resolve("archive.gpg"), repo.defaultKey());
@@ -77,12 +78,47 @@ class DebianArchiveIT {
     }
 
     @Test
-    void aWarmRunFetchesOnlyTheInReleaseFiles() {
+    void aWarmRunFetchesOnlyTheInReleaseFiles() throws IOException {
         archive(NOW).load(distribution());
         int cold = repo.requests.getAndSet(0);
         archive(NOW).load(distribution());
-        assertThat(cold).isEqualTo(4); // two InRelease, two by-hash Packages.xz
+        assertThat(cold).isEqualTo(4); // two InRelease, by-hash Packages.xz (stable) and Packages.gz (stable-security)
+        String gz = TestArchive.sha256(Files.readAllBytes(repo.root().resolve("dists/stable-security/main/binary-amd64/Packages.gz")));
+        String xz = TestArchive.sha256(Files.readAllBytes(repo.root().resolve("dists/stable/main/binary-amd64/Packages.xz")));
+        assertThat(repo.paths).as("gzip preferred where offered").anyMatch(p -> p.endsWith("/" + gz)).anyMatch(p -> p.endsWith("/" + xz));
         assertThat(repo.requests.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aWarmRunInANewProcessReadsTheIndexSnapshotAndADamagedOneIsParsedAgain() throws IOException {
+        List<String> cold = resolved(archive(NOW).load(distribution()));
+        List<Path> texts;
+        try (var files = Files.list(cache.resolve("indexes"))) {
+            texts = files.filter(f -> f.getFileName().toString().matches("[0-9a-f]{64}")).toList();
+        }
+        assertThat(texts).hasSize(2);
+        // without the Packages text the index can only come from the snapshot
+        for (Path text : texts) {
+            Files.delete(text);
+        }
+        int before = repo.requests.get();
+        assertThat(resolved(archive(NOW).load(distribution()))).isEqualTo(cold);
+        assertThat(repo.requests.get() - before).as("only the InRelease files").isEqualTo(2);
+
+        Path snapshot;
+        try (var files = Files.list(cache.resolve("indexes"))) {
+            snapshot = files.filter(f -> f.getFileName().toString().startsWith("snapshot-")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(snapshot);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(snapshot, bytes);
+        assertThat(resolved(archive(NOW).load(distribution()))).as("parsed again from the archive").isEqualTo(cold);
+        assertThat(IndexSnapshot.read(snapshot)).as("a fresh snapshot replaced the damaged one").isPresent();
+    }
+
+    private static List<String> resolved(DebianArchive.Loaded loaded) {
+        return Lock.of("t", "d", "amd64", loaded, new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("app")), Set.of()))
+                .packages().stream().map(p -> p.name() + "=" + p.version() + "@" + p.suite() + " " + p.sha256()).toList();
     }
 
     @Test

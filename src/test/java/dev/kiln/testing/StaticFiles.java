@@ -14,6 +14,8 @@ public final class StaticFiles implements AutoCloseable {
     private final HttpServer server;
     /** Requests served so far, found or not. */
     public final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+    /** The paths asked for, in order. */
+    public final java.util.Queue<String> paths = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** Paths containing a key are served only after its delay: a slow mirror, to catch a build mid-way. */
     public final java.util.Map<String, java.time.Duration> delays = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -25,6 +27,7 @@ public final class StaticFiles implements AutoCloseable {
         }
         server.createContext("/", exchange -> {
             requests.incrementAndGet();
+            paths.add(exchange.getRequestURI().getPath());
             Path file = root.resolve(exchange.getRequestURI().getPath().substring(1)).normalize();
             if (!file.startsWith(root) || !Files.isRegularFile(file)) {
                 exchange.sendResponseHeaders(404, -1);

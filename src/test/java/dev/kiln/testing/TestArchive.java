@@ -29,6 +29,7 @@ public final class TestArchive implements AutoCloseable {
     private final Path gnupg;
     private final StaticFiles server;
     public final AtomicInteger requests;
+    public final java.util.Queue<String> paths;
 
     public TestArchive(Path root) {
         this.root = root;
@@ -40,6 +41,7 @@ public final class TestArchive implements AutoCloseable {
             newKey("Kiln Test Archive <archive@kiln.test>");
             server = new StaticFiles(root);
             requests = server.requests;
+            paths = server.paths;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -151,6 +153,13 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    private final java.util.Set<String> gzipSuites = new java.util.HashSet<>();
+
+    /** The suite's index is offered gzip-compressed too (as Debian does), which Kiln then prefers. */
+    public void offerGzip(String suite) {
+        gzipSuites.add(suite);
+    }
+
     /** Indexes the suite's pool and writes a signed Release. */
     public void publish(String suite, Instant date, Instant validUntil) {
         publish(suite, date, validUntil, defaultKey());
@@ -164,11 +173,16 @@ public final class TestArchive implements AutoCloseable {
             String packages = run(List.of("apt-ftparchive", "packages", "pool/" + suite), root());
             Files.writeString(binary.resolve("Packages"), packages);
             run(List.of("xz", "-kf", binary.resolve("Packages").toString()));
+            List<String> indexes = new ArrayList<>(List.of("main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"));
+            if (gzipSuites.contains(suite)) {
+                run(List.of("gzip", "-kfn", binary.resolve("Packages").toString()));
+                indexes.add("main/binary-amd64/Packages.gz");
+            }
             Path byHash = Files.createDirectories(binary.resolve("by-hash/SHA256"));
             StringBuilder release = new StringBuilder("Origin: Kiln Test\nLabel: Kiln Test\nSuite: " + suite + "\nCodename: " + suite
                     + "\nDate: " + RFC2822.format(date) + "\n" + (validUntil == null ? "" : "Valid-Until: " + RFC2822.format(validUntil) + "\n")
                     + "Acquire-By-Hash: yes\nArchitectures: amd64\nComponents: main\nSHA256:\n");
-            for (String f : new String[] {"main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"}) {
+            for (String f : indexes) {
                 byte[] bytes = Files.readAllBytes(dists.resolve(f));
                 String sha = sha256(bytes);
                 Files.write(byHash.resolve(sha), bytes);
