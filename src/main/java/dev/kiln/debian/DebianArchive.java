@@ -200,23 +200,44 @@ public final class DebianArchive {
         return HexFormat.of().formatHex(sha256().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
-    private record IndexFile(PackageRecord.Origin origin, ReleaseFile.Entry compressed, ReleaseFile.Entry plain,
+    /**
+     * One Packages index of a Release. {@code candidates} are its compressed forms in order of
+     * preference; with no plain entry (its content hash) only the first can be used.
+     */
+    private record IndexFile(PackageRecord.Origin origin, List<ReleaseFile.Entry> candidates, ReleaseFile.Entry plain,
                              boolean byHash, String what) {
+        IndexFile {
+            candidates = List.copyOf(plain == null ? candidates.subList(0, 1) : candidates);
+        }
+
+        ReleaseFile.Entry compressed() {
+            return candidates.get(0);
+        }
+
         /** The hash that identifies this index's content. */
         String sha256() {
-            return plain != null ? plain.sha256() : compressed.sha256();
+            return plain != null ? plain.sha256() : compressed().sha256();
         }
+    }
+
+    private record Downloaded(Path file, ReleaseFile.Entry entry) {
     }
 
     private IndexFile indexFile(String url, String suite, String component, String arch, ReleaseFile release, String what) {
         String base = component + "/binary-" + arch + "/Packages";
         ReleaseFile.Entry plain = release.sha256().get(base);
+        List<ReleaseFile.Entry> candidates = new ArrayList<>();
         for (String ext : COMPRESSIONS) {
             ReleaseFile.Entry entry = release.sha256().get(base + ext);
-            if (entry != null) {
-                return new IndexFile(new PackageRecord.Origin(url, suite, component), entry,
-                        ext.isEmpty() ? null : plain, release.acquireByHash(), what);
+            if (entry != null && !ext.isEmpty()) {
+                candidates.add(entry);
             }
+        }
+        if (!candidates.isEmpty()) {
+            return new IndexFile(new PackageRecord.Origin(url, suite, component), candidates, plain, release.acquireByHash(), what);
+        }
+        if (plain != null) {
+            return new IndexFile(new PackageRecord.Origin(url, suite, component), List.of(plain), null, release.acquireByHash(), what);
         }
         throw new DebianException(what + ": the Release lists no " + base + " index (is '" + component
                 + "' a component of this suite, and '" + arch + "' one of its architectures?)");
@@ -248,7 +269,8 @@ public final class DebianArchive {
             }
             return;
         }
-        Path compressed = downloadCompressed(f);
+        Downloaded downloaded = downloadCompressed(f);
+        Path compressed = downloaded.file();
         if (f.plain() == null) {
             parse(f, builder); // stored under its own hash: read it as a cache hit
             return;
@@ -258,7 +280,7 @@ public final class DebianArchive {
             try {
                 MessageDigest sha = sha256();
                 long size;
-                try (InputStream xz = decompress(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), f.compressed().path());
+                try (InputStream xz = decompress(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), downloaded.entry().path());
                      OutputStream copy = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
                      CountingTee in = new CountingTee(new DigestInputStream(xz, sha), copy)) {
                     new PackagesParser(f.origin()).parse(in, builder::add);
@@ -266,7 +288,7 @@ public final class DebianArchive {
                 }
                 String actual = HexFormat.of().formatHex(sha.digest());
                 if (size != f.plain().size() || !actual.equals(f.plain().sha256())) {
-                    throw new DebianException(f.what() + ": " + f.compressed().path() + " decompresses to " + size
+                    throw new DebianException(f.what() + ": " + downloaded.entry().path() + " decompresses to " + size
                             + " bytes with SHA-256 " + actual + ", expected " + f.plain().size() + " bytes with SHA-256 "
                             + f.plain().sha256() + "; nothing was kept");
                 }
@@ -276,7 +298,7 @@ public final class DebianArchive {
                 Files.deleteIfExists(compressed);
             }
         } catch (IOException e) {
-            throw new DebianException(f.what() + ": cannot decompress " + f.compressed().path() + ": " + e.getMessage(), e);
+            throw new DebianException(f.what() + ": cannot decompress " + downloaded.entry().path() + ": " + e.getMessage(), e);
         }
     }
 
@@ -312,37 +334,48 @@ public final class DebianArchive {
     }
 
     /** Downloads the compressed index (by hash first), verified; stored under its hash when it is the only form. */
-    private Path downloadCompressed(IndexFile f) {
+    /**
+     * Downloads the index in the first form the mirror has: each compression in order of preference,
+     * each by hash first and then by name (apt too falls back to the name when by-hash is missing, and
+     * partial mirrors may lack a form the Release lists).
+     */
+    private Downloaded downloadCompressed(IndexFile f) {
         String dir = f.origin().archiveUrl() + "/dists/" + f.origin().suite() + "/";
-        String path = f.compressed().path();
-        List<String> urls = new ArrayList<>();
-        if (f.byHash()) {
-            urls.add(dir + path.substring(0, path.lastIndexOf('/') + 1) + "by-hash/SHA256/" + f.compressed().sha256());
-        }
-        urls.add(dir + path); // apt too falls back to the plain name when by-hash is missing on a mirror
-        Path target = f.plain() == null ? indexCache.resolve(f.sha256()) : indexCache.resolve(f.compressed().sha256() + ".download");
-        DebianException last = null;
-        for (String url : urls) {
-            try {
-                download(url, f.compressed().size(), f.compressed().sha256(), target, f.what() + ": " + path);
-                return target;
-            } catch (NotFound e) {
-                last = new DebianException(f.what() + ": " + path + " not found at " + e.getMessage());
+        List<String> missing = new ArrayList<>();
+        for (ReleaseFile.Entry candidate : f.candidates()) {
+            String path = candidate.path();
+            List<String> urls = new ArrayList<>();
+            if (f.byHash()) {
+                urls.add(dir + path.substring(0, path.lastIndexOf('/') + 1) + "by-hash/SHA256/" + candidate.sha256());
+            }
+            urls.add(dir + path);
+            Path target = f.plain() == null ? indexCache.resolve(f.sha256()) : indexCache.resolve(candidate.sha256() + ".download");
+            for (String url : urls) {
+                try {
+                    fetch(url, candidate.size(), candidate.sha256(), target, f.what() + ": " + path);
+                    return new Downloaded(target, candidate);
+                } catch (NotFound e) {
+                    missing.add(e.getMessage());
+                }
             }
         }
-        throw last;
+        throw new DebianException(f.what() + ": " + f.compressed().path() + " not found at " + String.join(", ", missing));
     }
 
-    /**
-     * Streams {@code url} to {@code target}, checking size and SHA-256 on the way; only a verified file
-     * ever appears at {@code target}.
-     */
+    /** Downloads a file the Release or a lock names; a 404 says the version left the archive. */
     void download(String url, long size, String sha256, Path target, String what) {
-        try (InputStream body = send(url).body()) {
-            store(body, size, sha256, target, what + " (from " + mirrored(url) + ")");
+        try {
+            fetch(url, size, sha256, target, what);
         } catch (NotFound e) {
             throw new DebianException(what + ": not in the archive (any more) at " + e.getMessage()
                     + "; the archive may have replaced this version: lock again to re-resolve");
+        }
+    }
+
+    /** Downloads and verifies; a 404 escapes as {@link NotFound} for the caller to try elsewhere. */
+    private void fetch(String url, long size, String sha256, Path target, String what) {
+        try (InputStream body = send(url).body()) {
+            store(body, size, sha256, target, what + " (from " + mirrored(url) + ")");
         } catch (IOException e) {
             throw new DebianException(what + ": download from " + mirrored(url) + " failed: " + e.getMessage(), e);
         }

@@ -116,6 +116,30 @@ class DebianArchiveIT {
         assertThat(IndexSnapshot.read(snapshot)).as("a fresh snapshot replaced the damaged one").isPresent();
     }
 
+    @Test
+    void aMirrorWithoutByHashOrWithoutTheGzipFormIsServedFromWhatItHas() throws IOException {
+        List<String> expected = resolved(archive(NOW).load(distribution()));
+        deleteTree(cache);
+        // stable: no by-hash directory; stable-security: the Release lists Packages.gz, the mirror lost it
+        deleteTree(repo.root().resolve("dists/stable/main/binary-amd64/by-hash"));
+        Path security = repo.root().resolve("dists/stable-security/main/binary-amd64");
+        String gz = TestArchive.sha256(Files.readAllBytes(security.resolve("Packages.gz")));
+        Files.delete(security.resolve("Packages.gz"));
+        Files.delete(security.resolve("by-hash/SHA256/" + gz));
+        repo.paths.clear();
+        assertThat(resolved(archive(NOW).load(distribution()))).isEqualTo(expected);
+        assertThat(repo.paths).contains("/debian/dists/stable/main/binary-amd64/Packages.xz")
+                .anyMatch(p -> p.startsWith("/debian/dists/stable-security/main/binary-amd64/by-hash/SHA256/") && !p.endsWith(gz));
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
     private static List<String> resolved(DebianArchive.Loaded loaded) {
         return Lock.of("t", "d", "amd64", loaded, new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("app")), Set.of()))
                 .packages().stream().map(p -> p.name() + "=" + p.version() + "@" + p.suite() + " " + p.sha256()).toList();
