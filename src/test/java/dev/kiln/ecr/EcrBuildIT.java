@@ -1,0 +1,174 @@
+package dev.kiln.ecr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.KilnApplication;
+import dev.kiln.cli.KilnCommandLine;
+import dev.kiln.database.Database;
+import dev.kiln.history.History;
+import dev.kiln.testing.Resources;
+import dev.kiln.testing.TestArchive;
+import dev.kiln.testing.TestRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ecr.EcrClient;
+import software.amazon.awssdk.services.ecr.model.ImageTagMutability;
+
+/**
+ * {@code kiln build --target ecr} end to end: the ECR API is moto, the registry Debian's
+ * docker-registry, joined by {@link EcrRegistryBridge}. Kiln creates the repository, logs in with
+ * GetAuthorizationToken, pushes with jib, confirms the digest with DescribeImages, and with the scan
+ * gate on quarantines an image whose scan has findings at the gate's severity.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EcrBuildIT {
+
+    private static final Path MOTO = Path.of(System.getenv().getOrDefault("KILN_MOTO",
+            System.getProperty("user.home") + "/.cache/kiln/moto/bin/moto_server"));
+    private static final Pattern DIGEST = Pattern.compile("digest (sha256:[0-9a-f]{64})");
+
+    private Path tmp;
+    private Process moto;
+    private String endpoint;
+    private EcrClient client;
+    private TestRegistry registry;
+    private EcrRegistryBridge bridge;
+    private TestArchive repo;
+    private Database database;
+    private Path catalog;
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    @BeforeAll
+    void start(@TempDir Path dir) throws Exception {
+        tmp = dir;
+        assertThat(MOTO).as("moto_server: run .ci/moto first").exists();
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        endpoint = "http://127.0.0.1:" + port;
+        moto = new ProcessBuilder(MOTO.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("moto.log").toFile()).start();
+        client = EcrClient.builder().endpointOverride(URI.create(endpoint)).region(Region.EU_CENTRAL_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test"))).build();
+        for (int i = 0; i < 100; i++) {
+            try {
+                client.describeRepositories();
+                break;
+            } catch (RuntimeException e) {
+                Thread.sleep(100);
+            }
+        }
+        registry = new TestRegistry(tmp);
+        bridge = new EcrRegistryBridge(registry.address(), client);
+        // the AWS SDK's default chain, as in production: here from system properties
+        System.setProperty("aws.accessKeyId", "test");
+        System.setProperty("aws.secretAccessKey", "test");
+
+        repo = new TestArchive(tmp.resolve("repo"));
+        Path hello = tmp.resolve("hello");
+        Files.createDirectories(hello.resolve("usr/bin"));
+        Files.writeString(tmp.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
+        TestArchive.run(List.of("gcc", "-static", "-Os", "-o", hello.resolve("usr/bin/hello").toString(), tmp.resolve("hello.c").toString()));
+        Files.setPosixFilePermissions(hello.resolve("usr/bin/hello"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        repo.deb("stable", "hello-static", "1.0", hello);
+        publish(1);
+        catalog = Files.createDirectories(tmp.resolve("catalog"));
+        repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());
+        Files.writeString(catalog.resolve("app.yaml"), repo.stackHead("ECR end to end") + """
+                packages: [hello-static, app-data]
+                entrypoint: [/usr/bin/hello]
+                target:
+                  repository: golden/app
+                """);
+        database = Database.open(new Database.Settings(null, null, null), tmp.resolve("data"), 2).migrate();
+    }
+
+    private void publish(int version) throws Exception {
+        Path tree = Files.createDirectories(tmp.resolve("app-" + version).resolve("usr/share/app"));
+        Files.writeString(tree.resolve("VERSION"), version + "\n");
+        repo.deb("stable", "app-data", version + ".0", tmp.resolve("app-" + version));
+        repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
+    }
+
+    @AfterAll
+    void stop() {
+        System.clearProperty("aws.accessKeyId");
+        System.clearProperty("aws.secretAccessKey");
+        Resources.close(database, bridge, registry, repo, client);
+        if (moto != null) {
+            moto.destroy();
+        }
+    }
+
+    @Test
+    void buildsIntoAnImmutableRepositoryConfirmsTheDigestAndQuarantinesWhatTheScanGateStops() throws Exception {
+        assertThat(kiln("lock", "app")).as(err()).isZero();
+        assertThat(kiln("build", "app")).as(err()).isZero();
+        String first = digest();
+        assertThat(client.describeRepositories(r -> r.repositoryNames("golden/app")).repositories().get(0).imageTagMutability())
+                .isEqualTo(ImageTagMutability.IMMUTABLE);
+        assertThat(client.describeImages(r -> r.repositoryName("golden/app")).imageDetails())
+                .singleElement().satisfies(d -> assertThat(d.imageDigest()).isEqualTo(first));
+        assertThat(registry.tags("golden/app")).hasSize(1);
+
+        // a new package version, and the gate at HIGH: moto's scan reports one HIGH finding
+        publish(2);
+        assertThat(kiln("lock", "app")).as(err()).isZero();
+        assertThat(kiln("build", "app", "--kiln.ecr.scan-gate-severity=HIGH")).isEqualTo(1);
+        assertThat(err()).contains("app: quarantined by the ECR scan gate, not approved").contains("1 finding(s) at or above HIGH");
+        History history = new History(database.dataSource());
+        History.Build quarantined = history.recent(1).get(0);
+        assertThat(quarantined.status()).isEqualTo("quarantined");
+        assertThat(history.stack("app").orElseThrow().currentDigest()).as("the approved image is still the first").isEqualTo(first);
+        assertThat(client.describeImages(r -> r.repositoryName("golden/app")).imageDetails()).hasSize(2);
+
+        // the same image under a gate at CRITICAL passes and becomes the approved image
+        publish(3);
+        assertThat(kiln("lock", "app")).as(err()).isZero();
+        assertThat(kiln("build", "app", "--kiln.ecr.scan-gate-severity=CRITICAL")).as(err()).isZero();
+        assertThat(history.stack("app").orElseThrow().currentDigest()).isEqualTo(digest()).isNotEqualTo(first);
+    }
+
+    private int kiln(String... args) {
+        out.reset();
+        err.reset();
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString(), "--target", "ecr",
+                "--kiln.ecr.endpoint=" + endpoint, "--kiln.ecr.region=eu-central-1", "--kiln.ecr.registry=" + bridge.address(),
+                "--kiln.ecr.scan-timeout=30s"));
+        return KilnCommandLine.run(KilnApplication.class, all.toArray(String[]::new),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String digest() {
+        Matcher m = DIGEST.matcher(out.toString(StandardCharsets.UTF_8));
+        assertThat(m.find()).as(out.toString(StandardCharsets.UTF_8)).isTrue();
+        return m.group(1);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+}

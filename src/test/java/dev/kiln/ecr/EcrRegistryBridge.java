@@ -1,0 +1,102 @@
+package dev.kiln.ecr;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import software.amazon.awssdk.services.ecr.EcrClient;
+
+/**
+ * ECR made of two real parts for an end-to-end test: Debian's docker-registry holds the images, moto
+ * the ECR API. This loopback proxy forwards the registry protocol to the registry and, when a tagged
+ * manifest is stored, records it in moto with PutImage, which is what ECR's API shows after a push.
+ */
+final class EcrRegistryBridge implements AutoCloseable {
+
+    private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding");
+    private static final Pattern MANIFEST = Pattern.compile("^/v2/(.+)/manifests/([^/]+)$");
+
+    private final HttpServer server;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final String registry;
+    private final EcrClient ecr;
+
+    EcrRegistryBridge(String registry, EcrClient ecr) throws IOException {
+        this.registry = registry;
+        this.ecr = ecr;
+        // jib tries HTTPS first; this plain server would wait forever for a request line in the TLS
+        // handshake (Go's registry answers it with a 400 at once), so requests must arrive quickly
+        System.setProperty("sun.net.httpserver.maxReqTime", "2");
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", this::forward);
+        server.setExecutor(Executors.newFixedThreadPool(8));
+        server.start();
+    }
+
+    String address() {
+        return "localhost:" + server.getAddress().getPort();
+    }
+
+    private void forward(HttpExchange exchange) throws IOException {
+        try {
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            String method = exchange.getRequestMethod();
+            URI target = URI.create("http://" + registry + exchange.getRequestURI());
+            HttpRequest.Builder request = HttpRequest.newBuilder(target)
+                    .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            exchange.getRequestHeaders().forEach((name, values) -> {
+                if (!HOP.contains(name.toLowerCase())) {
+                    values.forEach(v -> request.header(name, v));
+                }
+            });
+            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            Matcher m = MANIFEST.matcher(exchange.getRequestURI().getPath());
+            if (method.equals("PUT") && response.statusCode() == 201 && m.matches() && !m.group(2).startsWith("sha256:")) {
+                String digest = response.headers().firstValue("Docker-Content-Digest").orElseThrow();
+                String mediaType = exchange.getRequestHeaders().getFirst("Content-Type");
+                ecr.putImage(r -> r.repositoryName(m.group(1)).imageTag(m.group(2)).imageDigest(digest)
+                        .imageManifest(new String(body, StandardCharsets.UTF_8)).imageManifestMediaType(mediaType));
+            }
+            response.headers().map().forEach((name, values) -> {
+                if (!HOP.contains(name.toLowerCase()) && !name.startsWith(":")) {
+                    exchange.getResponseHeaders().put(name, List.copyOf(values));
+                }
+            });
+            boolean empty = method.equals("HEAD") || response.body().length == 0;
+            if (method.equals("HEAD")) {
+                response.headers().firstValue("Content-Length").ifPresent(v -> exchange.getResponseHeaders().set("Content-Length", v));
+            }
+            exchange.sendResponseHeaders(response.statusCode(), empty ? -1 : response.body().length);
+            if (!empty) {
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(response.body());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            exchange.sendResponseHeaders(502, -1);
+        } catch (RuntimeException e) {
+            byte[] text = e.toString().getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(502, text.length);
+            exchange.getResponseBody().write(text);
+        } finally {
+            exchange.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
