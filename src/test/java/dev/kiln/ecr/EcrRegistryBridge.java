@@ -37,7 +37,7 @@ final class EcrRegistryBridge implements AutoCloseable {
         this.ecr = ecr;
         // jib tries HTTPS first; this plain server would wait forever for a request line in the TLS
         // handshake (Go's registry answers it with a 400 at once), so requests must arrive quickly
-        System.setProperty("sun.net.httpserver.maxReqTime", "2");
+        System.setProperty("sun.net.httpserver.maxReqTime", "1");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::forward);
         server.setExecutor(Executors.newFixedThreadPool(8));
