@@ -16,8 +16,6 @@ import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composition;
-import dev.kiln.image.ImageException;
-import dev.kiln.publish.PublishException;
 import dev.kiln.publish.Target;
 import dev.kiln.rebuild.BuildException;
 import dev.kiln.rebuild.StackBuilder;
@@ -27,10 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /** The one-shot commands. Output for people on stdout; problems on stderr. */
 final class Commands {

@@ -11,8 +11,6 @@ import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +26,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ecr.EcrClient;
 import software.amazon.awssdk.services.ecr.model.ImageTagMutability;
 
@@ -43,12 +38,10 @@ import software.amazon.awssdk.services.ecr.model.ImageTagMutability;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EcrBuildIT {
 
-    private static final Path MOTO = Path.of(System.getenv().getOrDefault("KILN_MOTO",
-            System.getProperty("user.home") + "/.cache/kiln/moto/bin/moto_server"));
     private static final Pattern DIGEST = Pattern.compile("digest (sha256:[0-9a-f]{64})");
 
     private Path tmp;
-    private Process moto;
+    private MotoServer moto;
     private String endpoint;
     private EcrClient client;
     private TestRegistry registry;
@@ -62,24 +55,9 @@ class EcrBuildIT {
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
         tmp = dir;
-        assertThat(MOTO).as("moto_server: run .ci/moto first").exists();
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        endpoint = "http://127.0.0.1:" + port;
-        moto = new ProcessBuilder(MOTO.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("moto.log").toFile()).start();
-        client = EcrClient.builder().endpointOverride(URI.create(endpoint)).region(Region.EU_CENTRAL_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test"))).build();
-        for (int i = 0; i < 100; i++) {
-            try {
-                client.describeRepositories();
-                break;
-            } catch (RuntimeException e) {
-                Thread.sleep(100);
-            }
-        }
+        moto = new MotoServer(dir);
+        endpoint = moto.endpoint();
+        client = moto.client().build();
         registry = new TestRegistry(tmp);
         bridge = new EcrRegistryBridge(registry.address(), client);
         // the AWS SDK's default chain, as in production: here from system properties
@@ -116,10 +94,7 @@ class EcrBuildIT {
     void stop() {
         System.clearProperty("aws.accessKeyId");
         System.clearProperty("aws.secretAccessKey");
-        Resources.close(database, bridge, registry, repo, client);
-        if (moto != null) {
-            moto.destroy();
-        }
+        Resources.close(database, bridge, registry, repo, client, moto);
     }
 
     @Test

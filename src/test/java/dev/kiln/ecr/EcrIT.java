@@ -11,11 +11,6 @@ import dev.kiln.publish.PublishException;
 import dev.kiln.publish.Publisher;
 import dev.kiln.publish.Target;
 import dev.kiln.retire.Retirer;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,12 +30,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ecr.EcrClient;
 import software.amazon.awssdk.services.ecr.model.EcrException;
 import software.amazon.awssdk.services.ecr.model.GetAuthorizationTokenRequest;
@@ -56,11 +48,9 @@ import software.amazon.awssdk.services.ecr.model.Repository;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EcrIT {
 
-    private static final Path MOTO = Path.of(System.getenv().getOrDefault("KILN_MOTO",
-            System.getProperty("user.home") + "/.cache/kiln/moto/bin/moto_server"));
     private static final String ACCOUNT_REGISTRY = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
 
-    private Process moto;
+    private MotoServer moto;
     private String endpoint;
     private EcrClient client;
     private final AtomicInteger tokenCalls = new AtomicInteger();
@@ -69,25 +59,9 @@ class EcrIT {
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
         tmp = dir;
-        assertThat(MOTO).as("moto_server: run .ci/moto first").exists();
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        endpoint = "http://127.0.0.1:" + port;
-        moto = new ProcessBuilder(MOTO.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("moto.log").toFile()).start();
-        HttpClient http = HttpClient.newHttpClient();
-        for (int i = 0; i < 100; i++) {
-            try {
-                http.send(HttpRequest.newBuilder(URI.create(endpoint + "/moto-api/")).build(), HttpResponse.BodyHandlers.discarding());
-                break;
-            } catch (java.io.IOException e) {
-                Thread.sleep(100);
-            }
-        }
-        client = EcrClient.builder().endpointOverride(URI.create(endpoint)).region(Region.EU_CENTRAL_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
+        moto = new MotoServer(dir);
+        endpoint = moto.endpoint();
+        client = moto.client()
                 .overrideConfiguration(c -> c.addExecutionInterceptor(new ExecutionInterceptor() {
                     @Override
                     public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
@@ -105,7 +79,7 @@ class EcrIT {
             client.close();
         }
         if (moto != null) {
-            moto.destroy();
+            moto.close();
         }
     }
 
