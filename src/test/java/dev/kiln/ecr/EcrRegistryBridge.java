@@ -5,6 +5,8 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,6 +30,7 @@ final class EcrRegistryBridge implements AutoCloseable {
     private static final Pattern MANIFEST = Pattern.compile("^/v2/(.+)/manifests/([^/]+)$");
 
     private final HttpServer server;
+    private final ServerSocket front;
     private final HttpClient http = HttpClient.newHttpClient();
     private final String registry;
     private final EcrClient ecr;
@@ -35,17 +38,62 @@ final class EcrRegistryBridge implements AutoCloseable {
     EcrRegistryBridge(String registry, EcrClient ecr) throws IOException {
         this.registry = registry;
         this.ecr = ecr;
-        // jib tries HTTPS first; this plain server would wait forever for a request line in the TLS
-        // handshake (Go's registry answers it with a 400 at once), so requests must arrive quickly
-        System.setProperty("sun.net.httpserver.maxReqTime", "1");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::forward);
         server.setExecutor(Executors.newFixedThreadPool(8));
         server.start();
+        front = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(this::accept, "ecr-bridge-front");
+        acceptor.setDaemon(true);
+        acceptor.start();
     }
 
     String address() {
-        return "localhost:" + server.getAddress().getPort();
+        return "localhost:" + front.getLocalPort();
+    }
+
+    /**
+     * jib tries HTTPS first. The JDK's HTTP server would wait for a request line in the TLS handshake
+     * until jib times out (Go's registry answers it with a 400 at once), so a front door closes
+     * connections that open with a TLS record and relays the others to the server.
+     */
+    private void accept() {
+        while (!front.isClosed()) {
+            try {
+                Socket client = front.accept();
+                Thread t = new Thread(() -> relay(client), "ecr-bridge-relay");
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void relay(Socket client) {
+        try (client; Socket upstream = new Socket(java.net.InetAddress.getLoopbackAddress(), server.getAddress().getPort())) {
+            int first = client.getInputStream().read();
+            if (first < 0 || first == 0x16) {
+                return;
+            }
+            upstream.getOutputStream().write(first);
+            Thread back = new Thread(() -> pump(upstream, client), "ecr-bridge-back");
+            back.setDaemon(true);
+            back.start();
+            pump(client, upstream);
+            back.join();
+        } catch (IOException | InterruptedException e) {
+            // the connection ended
+        }
+    }
+
+    private static void pump(Socket from, Socket to) {
+        try {
+            from.getInputStream().transferTo(to.getOutputStream());
+            to.shutdownOutput();
+        } catch (IOException e) {
+            // closed on the other side
+        }
     }
 
     private void forward(HttpExchange exchange) throws IOException {
@@ -97,6 +145,11 @@ final class EcrRegistryBridge implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            front.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
         server.stop(0);
     }
 }
