@@ -7,9 +7,6 @@ import dev.kiln.image.Composer;
 import dev.kiln.ecr.Ecr;
 import dev.kiln.history.History;
 import dev.kiln.publish.RegistryLogin;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.ecr.EcrClient;
-import software.amazon.awssdk.services.ecr.EcrClientBuilder;
 import dev.kiln.publish.Publisher;
 import dev.kiln.publish.Target;
 import dev.kiln.rebuild.Rebuilds;
@@ -49,7 +46,7 @@ public class KilnConfiguration {
         DebianArchive archive = debianArchive(httpClient(), properties, clock);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
         KilnProperties.Build build = properties.build();
-        Ecr ecr = build.target().equals("ecr") || build.target().startsWith("ecr/") ? ecr(properties.ecr(), clock) : null;
+        Ecr ecr = build.target().equals("ecr") || build.target().startsWith("ecr/") ? Ecr.create(properties.ecr(), clock) : null;
         Publisher publisher = new Publisher(properties.dataDir(), clock, Set.copyOf(build.insecureRegistries()),
                 ecr == null ? RegistryLogin.NONE : ecr);
         StackBuilder builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()), publisher,
@@ -73,17 +70,6 @@ public class KilnConfiguration {
                 instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters);
     }
 
-    static Ecr ecr(KilnProperties.Ecr settings, Clock clock) {
-        EcrClientBuilder client = EcrClient.builder();
-        if (settings.region() != null) {
-            client.region(Region.of(settings.region()));
-        }
-        if (settings.endpoint() != null) {
-            client.endpointOverride(java.net.URI.create(settings.endpoint()));
-        }
-        return new Ecr(client.build(), new Ecr.Settings(settings.exclusions(), settings.scanOnPush(), settings.kmsKey(), settings.tags(),
-                settings.registry()), clock);
-    }
 
     /** The version in the jar's manifest; {@code dev} when running from classes. */
     public static String kilnVersion() {

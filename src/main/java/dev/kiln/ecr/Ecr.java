@@ -68,6 +68,19 @@ public final class Ecr implements RegistryLogin {
     private record Token(String registry, Login login, Instant expiresAt) {
     }
 
+    /** The adapter for Kiln's ECR settings, on the AWS SDK's default credential and region chains. */
+    public static Ecr create(dev.kiln.KilnProperties.Ecr settings, Clock clock) {
+        var client = EcrClient.builder();
+        if (settings.region() != null) {
+            client.region(software.amazon.awssdk.regions.Region.of(settings.region()));
+        }
+        if (settings.endpoint() != null) {
+            client.endpointOverride(URI.create(settings.endpoint()));
+        }
+        return new Ecr(client.build(), new Settings(settings.exclusions(), settings.scanOnPush(), settings.kmsKey(), settings.tags(),
+                settings.registry()), clock);
+    }
+
     public Ecr(EcrClient client, Settings settings, Clock clock) {
         this.client = client;
         this.settings = settings;
