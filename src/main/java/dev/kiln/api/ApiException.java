@@ -1,5 +1,8 @@
 package dev.kiln.api;
 
+import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.Problem;
+import dev.kiln.catalog.Stack;
 import java.util.List;
 import org.springframework.http.HttpStatus;
 
@@ -19,6 +22,19 @@ final class ApiException extends RuntimeException {
 
     static ApiException notFound(String type, String detail) {
         return new ApiException(HttpStatus.NOT_FOUND, type, detail, List.of());
+    }
+
+    static ApiException noStack(String name, Catalog catalog) {
+        return notFound("no-such-stack", "no stack '" + name + "' (stacks: " + String.join(", ", catalog.names()) + ")");
+    }
+
+    /** The catalog's valid stack {@code name}: 404 when there is no such file, 422 with its problems when it is invalid. */
+    static Stack validStack(Catalog catalog, String name) {
+        if (!catalog.names().contains(name)) {
+            throw noStack(name, catalog);
+        }
+        return catalog.stack(name).orElseThrow(() -> new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-stack",
+                "stack '" + name + "' is invalid and is never built", catalog.problems(name).stream().map(Problem::toString).toList()));
     }
 
     HttpStatus status() {

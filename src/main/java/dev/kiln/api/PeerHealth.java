@@ -31,7 +31,7 @@ class PeerHealth {
 
     @Bean
     HealthIndicator registry(KilnProperties properties) {
-        return () -> {
+        return cached(() -> {
             Target target = Target.parse(properties.build().target());
             if (target.local()) {
                 var store = properties.dataDir().resolve("store");
@@ -43,12 +43,12 @@ class PeerHealth {
                     || target.registry().matches("(localhost|127\\.[0-9.]+)(:[0-9]+)?");
             String url = (insecure ? "http://" : "https://") + target.registry() + "/v2/";
             return probe(url, code -> code == 200 || code == 401).withDetail("target", target.toString()).build();
-        };
+        });
     }
 
     @Bean
     HealthIndicator archive(KilnProperties properties) {
-        return () -> {
+        return cached(() -> {
             Catalog catalog = Catalog.load(properties.catalog());
             Map<String, String> mirrors = new LinkedHashMap<>();
             properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
@@ -67,8 +67,29 @@ class PeerHealth {
                 }
             }
             return health.build();
+        });
+    }
+
+    /**
+     * Probes answer from a result at most {@link #FRESH} old: health is polled every few seconds, and each
+     * poll must not become a request to the registry and to every archive.
+     */
+    private static HealthIndicator cached(java.util.function.Supplier<Health> check) {
+        java.util.concurrent.atomic.AtomicReference<Health> last = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicLong checkedAt = new java.util.concurrent.atomic.AtomicLong();
+        return () -> {
+            long now = System.nanoTime();
+            Health health = last.get();
+            if (health == null || now - checkedAt.get() > FRESH.toNanos()) {
+                health = check.get();
+                last.set(health);
+                checkedAt.set(now);
+            }
+            return health;
         };
     }
+
+    private static final Duration FRESH = Duration.ofSeconds(30);
 
     private static Health.Builder probe(String url, java.util.function.IntPredicate good) {
         try {

@@ -100,9 +100,6 @@ class RetirementApi {
     }
 
     private Stack stack(String name) {
-        Catalog catalog = Catalog.load(properties.catalog());
-        return catalog.stack(name).orElseThrow(() -> catalog.names().contains(name)
-                ? new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-stack", "stack '" + name + "' is invalid", List.of())
-                : ApiException.notFound("no-such-stack", "no stack '" + name + "' (stacks: " + String.join(", ", catalog.names()) + ")"));
+        return ApiException.validStack(Catalog.load(properties.catalog()), name);
     }
 }

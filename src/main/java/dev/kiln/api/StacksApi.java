@@ -86,7 +86,7 @@ class StacksApi {
         Catalog catalog = Catalog.load(properties.catalog());
         Optional<History.Stack> recorded = history.stack(name);
         if (!catalog.names().contains(name) && recorded.isEmpty()) {
-            throw noStack(name, catalog);
+            throw ApiException.noStack(name, catalog);
         }
         return view(catalog, name, recorded);
     }
@@ -101,7 +101,7 @@ class StacksApi {
                     + " (got page=" + page + ", size=" + size + ")", List.of());
         }
         if (history.stack(name).isEmpty()) {
-            throw noStack(name, Catalog.load(properties.catalog()));
+            throw ApiException.noStack(name, Catalog.load(properties.catalog()));
         }
         return history.builds(name, page, size);
     }
@@ -109,14 +109,7 @@ class StacksApi {
     @PostMapping("/stacks/{name}/builds")
     @Operation(summary = "Trigger a build (platform role). 202 with the build's location; joins a build already under way")
     ResponseEntity<Triggered> trigger(@PathVariable String name, Principal principal) {
-        Catalog catalog = Catalog.load(properties.catalog());
-        if (!catalog.names().contains(name)) {
-            throw noStack(name, catalog);
-        }
-        if (catalog.stack(name).isEmpty()) {
-            throw new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-stack", "stack '" + name + "' is invalid and is never built",
-                    catalog.problems(name).stream().map(Problem::toString).toList());
-        }
+        ApiException.validStack(Catalog.load(properties.catalog()), name);
         if (!schedules.scheduled(name)) {
             schedules.sync("api:" + principal.getName());
         }
@@ -129,7 +122,7 @@ class StacksApi {
     @GetMapping("/stacks/{name}/digest")
     @Operation(summary = "The stack's current approved image, for docker pull repo@digest")
     Image digest(@PathVariable String name) {
-        History.Stack recorded = history.stack(name).orElseThrow(() -> noStack(name, Catalog.load(properties.catalog())));
+        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog())));
         return image(recorded).orElseThrow(() -> ApiException.notFound("no-approved-image",
                 "stack '" + name + "' has no approved image yet (see /api/stacks/" + name + "/builds)"));
     }
@@ -171,9 +164,5 @@ class StacksApi {
         String pull = "local".equals(s.currentTarget()) ? null
                 : s.currentTarget().replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
         return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull));
-    }
-
-    private static ApiException noStack(String name, Catalog catalog) {
-        return ApiException.notFound("no-such-stack", "no stack '" + name + "' (stacks: " + String.join(", ", catalog.names()) + ")");
     }
 }

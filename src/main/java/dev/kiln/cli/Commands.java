@@ -250,9 +250,7 @@ final class Commands {
         }
         try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
             History history = new History(database.dataSource());
-            List<History.Build> builds = history.recent(limit <= 0 ? Integer.MAX_VALUE : limit * 50).stream()
-                    .filter(b -> invocation.arguments().isEmpty() || invocation.arguments().contains(b.stack()))
-                    .limit(limit <= 0 ? Long.MAX_VALUE : limit).toList();
+            List<History.Build> builds = history.recent(invocation.arguments(), limit <= 0 ? Integer.MAX_VALUE : limit);
             if (builds.isEmpty()) {
                 out.println("no builds recorded yet");
                 return 0;

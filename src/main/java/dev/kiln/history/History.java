@@ -441,8 +441,14 @@ public final class History {
 
     /** Every build, newest first, across stacks (what the CLI's history shows). */
     public List<Build> recent(int limit) {
-        return jdbc.sql("SELECT " + SUMMARY_COLUMNS + ", NULL AS lock, NULL AS layers, NULL AS report FROM build ORDER BY id DESC LIMIT ?")
-                .param(limit).query(History::build).list();
+        return recent(List.of(), limit);
+    }
+
+    /** The newest builds of these stacks (every stack when none is named), newest first. */
+    public List<Build> recent(List<String> stacks, int limit) {
+        return jdbc.sql("SELECT " + SUMMARY_COLUMNS + ", NULL AS lock, NULL AS layers, NULL AS report FROM build"
+                        + " WHERE cardinality(?::text[]) = 0 OR stack = ANY(?::text[]) ORDER BY id DESC LIMIT ?")
+                .params(stacks.toArray(String[]::new), stacks.toArray(String[]::new), limit).query(History::build).list();
     }
 
     public Page<AuditEntry> audit(int page, int size) {
