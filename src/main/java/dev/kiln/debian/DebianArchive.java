@@ -20,6 +20,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -220,9 +221,6 @@ public final class DebianArchive {
         }
     }
 
-    private record Downloaded(Path file, ReleaseFile.Entry entry) {
-    }
-
     private IndexFile indexFile(String url, String suite, String component, String arch, ReleaseFile release, String what) {
         String base = component + "/binary-" + arch + "/Packages";
         ReleaseFile.Entry plain = release.sha256().get(base);
@@ -244,102 +242,27 @@ public final class DebianArchive {
     }
 
     /**
-     * Parses one index. Indexes are cached decompressed when the Release gives the plain file's hash
-     * (Debian's do), because decompressing xz costs more than the rest of a warm resolution; every read
-     * is still checked against the signed Release, so the cache is never trusted more than the archive.
-     * A cold read decompresses once: the stream is hashed, copied into the cache and parsed together.
+     * Parses one index, from the cache when a copy is there, else from the archive: the first form the
+     * mirror has, each compression in order of preference, each by hash first and then by name (apt
+     * too falls back to the name when by-hash is missing, and partial mirrors may lack a form the
+     * Release lists). The index is cached as downloaded, under its hash; every read, cached or not, is
+     * checked against the signed Release, so the cache is never trusted more than the archive.
      */
     private void parse(IndexFile f, PackageIndex.Builder builder) {
-        Path cached = indexCache.resolve(f.sha256());
-        if (Files.exists(cached)) {
-            ReleaseFile.Entry entry = f.plain() != null ? f.plain() : f.compressed();
-            MessageDigest sha = sha256();
-            try (InputStream in = f.plain() != null
-                    ? new DigestInputStream(Files.newInputStream(cached), sha)
-                    : decompress(new DigestInputStream(new BufferedInputStream(Files.newInputStream(cached), 1 << 16), sha), entry.path())) {
-                new PackagesParser(f.origin()).parse(in, builder::add);
-            } catch (IOException e) {
-                throw new DebianException(f.what() + ": cannot read " + entry.path() + ": " + e.getMessage(), e);
-            }
-            String actual = HexFormat.of().formatHex(sha.digest());
-            if (!actual.equals(entry.sha256())) {
-                deleteQuietly(cached);
-                throw new DebianException(f.what() + ": cached " + entry.path() + " has SHA-256 " + actual
-                        + ", expected " + entry.sha256() + "; removed it, run again");
-            }
-            return;
-        }
-        Downloaded downloaded = downloadCompressed(f);
-        Path compressed = downloaded.file();
-        if (f.plain() == null) {
-            parse(f, builder); // stored under its own hash: read it as a cache hit
-            return;
-        }
-        try {
-            Path tmp = Files.createTempFile(indexCache, ".part-", "");
-            try {
-                MessageDigest sha = sha256();
-                long size;
-                try (InputStream xz = decompress(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), downloaded.entry().path());
-                     OutputStream copy = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
-                     CountingTee in = new CountingTee(new DigestInputStream(xz, sha), copy)) {
-                    new PackagesParser(f.origin()).parse(in, builder::add);
-                    size = in.count;
+        for (ReleaseFile.Entry candidate : f.candidates()) {
+            Path cached = indexCache.resolve(candidate.sha256());
+            if (Files.exists(cached)) {
+                try (InputStream in = Files.newInputStream(cached)) {
+                    read(f, candidate, in, null, builder, f.what() + ": cached " + candidate.path());
+                } catch (DebianException e) {
+                    deleteQuietly(cached);
+                    throw new DebianException(e.getMessage() + "; removed it, run again", e);
+                } catch (IOException e) {
+                    throw new DebianException(f.what() + ": cannot read " + cached + ": " + e.getMessage(), e);
                 }
-                String actual = HexFormat.of().formatHex(sha.digest());
-                if (size != f.plain().size() || !actual.equals(f.plain().sha256())) {
-                    throw new DebianException(f.what() + ": " + downloaded.entry().path() + " decompresses to " + size
-                            + " bytes with SHA-256 " + actual + ", expected " + f.plain().size() + " bytes with SHA-256 "
-                            + f.plain().sha256() + "; nothing was kept");
-                }
-                Files.move(tmp, cached, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-                Files.deleteIfExists(compressed);
+                return;
             }
-        } catch (IOException e) {
-            throw new DebianException(f.what() + ": cannot decompress " + downloaded.entry().path() + ": " + e.getMessage(), e);
         }
-    }
-
-    /** Copies what is read to {@code copy}, counting bytes. */
-    private static final class CountingTee extends FilterInputStream {
-        private final OutputStream copy;
-        long count;
-
-        CountingTee(InputStream in, OutputStream copy) {
-            super(in);
-            this.copy = copy;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                copy.write(b);
-                count++;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] buf, int off, int len) throws IOException {
-            int n = super.read(buf, off, len);
-            if (n > 0) {
-                copy.write(buf, off, n);
-                count += n;
-            }
-            return n;
-        }
-    }
-
-    /** Downloads the compressed index (by hash first), verified; stored under its hash when it is the only form. */
-    /**
-     * Downloads the index in the first form the mirror has: each compression in order of preference,
-     * each by hash first and then by name (apt too falls back to the name when by-hash is missing, and
-     * partial mirrors may lack a form the Release lists).
-     */
-    private Downloaded downloadCompressed(IndexFile f) {
         String dir = f.origin().archiveUrl() + "/dists/" + f.origin().suite() + "/";
         List<String> missing = new ArrayList<>();
         for (ReleaseFile.Entry candidate : f.candidates()) {
@@ -349,17 +272,224 @@ public final class DebianArchive {
                 urls.add(dir + path.substring(0, path.lastIndexOf('/') + 1) + "by-hash/SHA256/" + candidate.sha256());
             }
             urls.add(dir + path);
-            Path target = f.plain() == null ? indexCache.resolve(f.sha256()) : indexCache.resolve(candidate.sha256() + ".download");
             for (String url : urls) {
+                HttpResponse<InputStream> response;
                 try {
-                    fetch(url, candidate.size(), candidate.sha256(), target, f.what() + ": " + path);
-                    return new Downloaded(target, candidate);
+                    response = send(url);
                 } catch (NotFound e) {
                     missing.add(e.getMessage());
+                    continue;
                 }
+                String what = f.what() + ": " + path + " (from " + mirrored(url) + ")";
+                try {
+                    Files.createDirectories(indexCache);
+                    Path tmp = Files.createTempFile(indexCache, ".part-", "");
+                    try {
+                        try (InputStream body = response.body(); OutputStream copy = Files.newOutputStream(tmp)) {
+                            read(f, candidate, body, copy, builder, what);
+                        }
+                        Files.move(tmp, indexCache.resolve(candidate.sha256()), StandardCopyOption.ATOMIC_MOVE,
+                                StandardCopyOption.REPLACE_EXISTING);
+                    } finally {
+                        Files.deleteIfExists(tmp);
+                    }
+                } catch (IOException e) {
+                    throw new DebianException(what + ": cannot store " + indexCache + ": " + e.getMessage(), e);
+                }
+                return;
             }
         }
         throw new DebianException(f.what() + ": " + f.compressed().path() + " not found at " + String.join(", ", missing));
+    }
+
+    /**
+     * Reads one index form from {@code raw} (copying it to {@code copy} when given) and parses it. Two
+     * threads, because a cold index is two jobs of about equal size: this one parses while a second
+     * hashes and decompresses. The hashes are checked at the end of the stream, and a
+     * mismatch wins over any parse or decompression error it caused; either way the caller keeps nothing.
+     */
+    private void read(IndexFile f, ReleaseFile.Entry form, InputStream raw, OutputStream copy, PackageIndex.Builder builder,
+                      String what) {
+        Pipe pipe = new Pipe();
+        CompletableFuture<Void> inflating = CompletableFuture.runAsync(() -> inflate(f, form, raw, copy, pipe, what), POOL);
+        try {
+            new PackagesParser(f.origin()).parse(pipe, builder);
+        } catch (Pipe.Failed e) {
+            // the inflating side's own exception: join throws it
+        } catch (IOException e) {
+            pipe.abandon();
+            join(inflating); // a hash mismatch explains a parse error: report it instead
+            throw new DebianException(what + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            pipe.abandon();
+            throw e;
+        }
+        join(inflating);
+    }
+
+    private static void inflate(IndexFile f, ReleaseFile.Entry form, InputStream raw, OutputStream copy, Pipe pipe, String what) {
+        MessageDigest compressedSha = sha256();
+        long plainSize = 0;
+        Counting counted = new Counting(new DigestInputStream(raw, compressedSha), copy, form.size());
+        String broken = null;
+        try (InputStream plain = decompress(new BufferedInputStream(counted, 1 << 16), form.path())) {
+            byte[] chunk = new byte[1 << 16];
+            int n;
+            while ((n = plain.readNBytes(chunk, 0, chunk.length)) > 0) {
+                plainSize += n;
+                pipe.put(chunk, n);
+            }
+            counted.transferTo(OutputStream.nullOutputStream()); // hash whatever follows the compressed stream too
+        } catch (IOException e) {
+            broken = e.getMessage();
+            try {
+                counted.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException ignored) {
+                // reported below as the broken stream it is
+            }
+        }
+        boolean tooLong = counted.count > form.size();
+        String actual = HexFormat.of().formatHex(compressedSha.digest());
+        DebianException failure = null;
+        if (tooLong || counted.count != form.size() || !actual.equals(form.sha256())) {
+            failure = new DebianException(what + ": got " + (tooLong ? "more than " + form.size() : counted.count)
+                    + " bytes" + (tooLong ? "" : " with SHA-256 " + actual) + ", expected " + form.size()
+                    + " bytes with SHA-256 " + form.sha256() + "; nothing was kept");
+        } else if (broken != null) {
+            failure = new DebianException(what + ": cannot decompress: " + broken);
+        } else if (f.plain() != null && form != f.plain() && plainSize != f.plain().size()) {
+            // the verified compressed bytes fix the content; the size catches a decompressor gone wrong
+            failure = new DebianException(what + " decompresses to " + plainSize + " bytes, expected " + f.plain().size()
+                    + "; nothing was kept");
+        }
+        if (failure != null) {
+            pipe.fail(failure);
+            throw failure;
+        }
+        pipe.end();
+    }
+
+    /** Counts (and optionally copies) what is read; stops a stream as soon as it runs past the size the Release gives. */
+    private static final class Counting extends FilterInputStream {
+        private final OutputStream copy;
+        private final long limit;
+        long count;
+
+        Counting(InputStream in, OutputStream copy, long expected) {
+            super(in);
+            this.copy = copy;
+            this.limit = expected;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            if (count > limit) {
+                return -1;
+            }
+            int n = super.read(buf, off, (int) Math.min(len, limit + 1 - count));
+            if (n > 0) {
+                if (copy != null) {
+                    copy.write(buf, off, n);
+                }
+                count += n;
+            }
+            return n;
+        }
+    }
+
+    /** Hands decompressed chunks from the inflating thread to the parsing one. */
+    private static final class Pipe extends InputStream {
+        /** The inflating side failed; its own exception says why. */
+        static final class Failed extends IOException {
+            Failed(Throwable cause) {
+                super(cause.getMessage(), cause);
+            }
+        }
+
+        private static final byte[] END = new byte[0];
+        private final java.util.concurrent.BlockingQueue<byte[]> chunks = new java.util.concurrent.ArrayBlockingQueue<>(64);
+        private volatile boolean abandoned;
+        private volatile Throwable failure;
+        private byte[] chunk;
+        private int pos;
+        private boolean done;
+
+        void put(byte[] bytes, int n) {
+            if (!abandoned) {
+                offer(Arrays.copyOf(bytes, n));
+            }
+        }
+
+        void end() {
+            if (!abandoned) {
+                offer(END);
+            }
+        }
+
+        void fail(Throwable t) {
+            failure = t;
+            end();
+        }
+
+        /** The parser gave up: the inflating side still reads to the end (to check the hashes) but keeps nothing. */
+        void abandon() {
+            abandoned = true;
+            chunks.clear();
+        }
+
+        private void offer(byte[] bytes) {
+            try {
+                while (!chunks.offer(bytes, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    if (abandoned) {
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DebianException("interrupted while reading an index", e);
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            while (chunk == null || pos == chunk.length) {
+                if (done) {
+                    return -1;
+                }
+                try {
+                    chunk = chunks.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while parsing an index");
+                }
+                pos = 0;
+                if (chunk == END) {
+                    done = true;
+                    if (failure != null) {
+                        throw new Failed(failure);
+                    }
+                }
+            }
+            int n = Math.min(len, chunk.length - pos);
+            System.arraycopy(chunk, pos, buf, off, n);
+            pos += n;
+            return n;
+        }
     }
 
     /** Downloads a file the Release or a lock names; a 404 says the version left the archive. */

@@ -1,7 +1,8 @@
 package dev.kiln.debian;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -10,6 +11,11 @@ import java.util.Map;
 /**
  * The packages of several suites merged for one architecture: every version of every package, newest
  * first, and who provides each virtual name. Immutable once built.
+ *
+ * <p>Stanzas are kept as compact records in one byte array and turned into {@link PackageRecord}s only
+ * when asked for, versions sorted then too: a resolution looks at a few hundred of the ~70,000, and
+ * the array and its two lookup tables are all the on-disk snapshot holds, so a warm run reads them
+ * back without decoding a single record.
  */
 public final class PackageIndex {
 
@@ -23,17 +29,35 @@ public final class PackageIndex {
         }
     }
 
+    /** The stored text fields of a record, in record order (Size and Essential are stored as numbers). */
+    private static final int[] TEXT_FIELDS = {PackagesParser.PACKAGE, PackagesParser.VERSION, PackagesParser.ARCHITECTURE,
+            PackagesParser.FILENAME, PackagesParser.SHA256, PackagesParser.PRIORITY, PackagesParser.MULTI_ARCH,
+            PackagesParser.PRE_DEPENDS, PackagesParser.DEPENDS, PackagesParser.PROVIDES, PackagesParser.CONFLICTS,
+            PackagesParser.BREAKS};
+
     private final String architecture;
     private final List<String> suites;
-    private final Map<String, List<PackageRecord>> byName;
-    private final Map<String, List<Provider>> providers;
+    private final List<PackageRecord.Origin> origins;
+    private final byte[] data;
+    private final Map<String, int[]> byName;
+    private final Map<String, int[]> providers;
 
-    private PackageIndex(String architecture, List<String> suites, Map<String, List<PackageRecord>> byName,
-                         Map<String, List<Provider>> providers) {
-        this.architecture = architecture;
-        this.suites = List.copyOf(suites);
-        this.byName = byName;
-        this.providers = providers;
+    /** The parts an index is made of; what a snapshot stores. Record offsets index {@code data}. */
+    record Parts(String architecture, List<String> suites, List<PackageRecord.Origin> origins, byte[] data,
+                 Map<String, int[]> byName, Map<String, int[]> providers) {
+    }
+
+    PackageIndex(Parts parts) {
+        this.architecture = parts.architecture();
+        this.suites = List.copyOf(parts.suites());
+        this.origins = List.copyOf(parts.origins());
+        this.data = parts.data();
+        this.byName = parts.byName();
+        this.providers = parts.providers();
+    }
+
+    Parts parts() {
+        return new Parts(architecture, suites, origins, data, byName, providers);
     }
 
     public static Builder builder(String architecture) {
@@ -51,21 +75,43 @@ public final class PackageIndex {
 
     /** All versions of a real package, newest first (ties keep the order the suites were added in). */
     public List<PackageRecord> versions(String name) {
-        return byName.getOrDefault(name, List.of());
+        int[] offsets = byName.get(name);
+        if (offsets == null) {
+            return List.of();
+        }
+        List<PackageRecord> records = new ArrayList<>(offsets.length);
+        for (int offset : offsets) {
+            records.add(record(data, offset, origins));
+        }
+        // sorted here, not when built: a resolution asks for a few hundred names of ~70,000
+        records.sort(Comparator.comparing(PackageRecord::version).reversed());
+        return List.copyOf(records);
     }
 
     /** The newest version of each package that provides {@code name}. */
     List<Provider> providers(String name) {
-        return providers.getOrDefault(name, List.of());
-    }
-
-    /** Every version of every package, each name's versions newest first (what a snapshot saves). */
-    void forEachVersion(java.util.function.Consumer<PackageRecord> action) {
-        byName.values().forEach(versions -> versions.forEach(action));
+        int[] offsets = providers.get(name);
+        if (offsets == null) {
+            return List.of();
+        }
+        List<Provider> result = new ArrayList<>(offsets.length);
+        for (int offset : offsets) {
+            PackageRecord pkg = record(data, offset, origins);
+            // apt only considers what each package's candidate (its newest version) provides
+            if (!versions(pkg.name()).get(0).equals(pkg)) {
+                continue;
+            }
+            for (String term : pkg.provides().split(",")) {
+                if (providedName(term).equals(name)) {
+                    result.add(new Provider(pkg, term));
+                }
+            }
+        }
+        return result;
     }
 
     public int size() {
-        return byName.values().stream().mapToInt(List::size).sum();
+        return byName.values().stream().mapToInt(o -> o.length).sum();
     }
 
     /** The name in a Provides term, without parsing the rest. */
@@ -85,25 +131,68 @@ public final class PackageIndex {
         return term.substring(start, end);
     }
 
+    /*
+     * Record layout: essential (1 byte), origin (varint), size (varint), then the TEXT_FIELDS, each a
+     * varint of length + 1 (0 = absent) and its UTF-8 bytes.
+     */
+
+    private static PackageRecord record(byte[] data, int offset, List<PackageRecord.Origin> origins) {
+        Cursor c = new Cursor(data, offset);
+        boolean essential = data[c.pos++] != 0;
+        PackageRecord.Origin origin = origins.get((int) c.varint());
+        long size = c.varint();
+        String name = c.text();
+        String version = c.text();
+        return new PackageRecord(name, DebianVersion.parse(version), c.text(), origin, c.text(), size, c.text(), c.text(),
+                essential, c.text(), c.text(), c.text(), c.text(), c.text(), c.text());
+    }
+
+    private static final class Cursor {
+        private final byte[] data;
+        int pos;
+
+        Cursor(byte[] data, int pos) {
+            this.data = data;
+            this.pos = pos;
+        }
+
+        long varint() {
+            long value = 0;
+            int shift = 0;
+            byte b;
+            do {
+                b = data[pos++];
+                value |= (long) (b & 0x7f) << shift;
+                shift += 7;
+            } while (b < 0);
+            return value;
+        }
+
+        String text() {
+            int length = (int) varint() - 1;
+            if (length < 0) {
+                return null;
+            }
+            String s = new String(data, pos, length, StandardCharsets.UTF_8);
+            pos += length;
+            return s;
+        }
+
+    }
+
     public static final class Builder {
         private final String architecture;
+        private final byte[] architectureBytes;
         private final List<String> suites = new ArrayList<>();
-        private final Map<String, List<PackageRecord>> byName = new HashMap<>(1 << 17);
+        private final List<PackageRecord.Origin> origins = new ArrayList<>();
+        private final Map<String, int[]> byName = new HashMap<>(1 << 17);
+        private final Map<String, int[]> provides = new HashMap<>(1 << 14);
+        private byte[] data = new byte[1 << 20];
+        private int length;
 
         private Builder(String architecture) {
             this.architecture = architecture;
-        }
-
-        /** Adds one stanza; stanzas of other architectures are ignored. */
-        public Builder add(PackageRecord pkg) {
-            if (!pkg.architecture().equals(architecture) && !pkg.architecture().equals("all")) {
-                return this;
-            }
-            if (!suites.contains(pkg.origin().suite())) {
-                suites.add(pkg.origin().suite());
-            }
-            byName.computeIfAbsent(pkg.name(), k -> new ArrayList<>(1)).add(pkg);
-            return this;
+            this.architectureBytes = architecture.getBytes(StandardCharsets.UTF_8);
         }
 
         public Builder suite(String suite) {
@@ -113,26 +202,89 @@ public final class PackageIndex {
             return this;
         }
 
-        public PackageIndex build() {
-            Comparator<PackageRecord> newestFirst = Comparator.comparing(PackageRecord::version).reversed();
-            Map<String, List<PackageRecord>> sorted = new HashMap<>(byName.size() * 2);
-            Map<String, List<Provider>> provides = new HashMap<>();
-            for (Map.Entry<String, List<PackageRecord>> e : byName.entrySet()) {
-                List<PackageRecord> versions = e.getValue();
-                if (versions.size() > 1) {
-                    versions.sort(newestFirst); // stable: for equal versions the first suite added wins
-                }
-                sorted.put(e.getKey(), Collections.unmodifiableList(versions));
-                // apt only considers what each package's candidate (its newest version) provides
-                PackageRecord newest = versions.get(0);
-                if (newest.provides() == null) {
+        /** The id of an origin, registered on first use. */
+        int origin(PackageRecord.Origin origin) {
+            suite(origin.suite());
+            int id = origins.indexOf(origin);
+            if (id < 0) {
+                origins.add(origin);
+                id = origins.size() - 1;
+            }
+            return id;
+        }
+
+        private static final byte[] ALL = {'a', 'l', 'l'};
+        private static final byte[] YES = {'y', 'e', 's'};
+
+        /** Adds one checked stanza; stanzas of other architectures are ignored. */
+        void add(PackagesParser.Stanza stanza, int originId, long size) {
+            if (!stanza.is(PackagesParser.ARCHITECTURE, architectureBytes) && !stanza.is(PackagesParser.ARCHITECTURE, ALL)) {
+                return;
+            }
+            int offset = length;
+            int need = 1 + 20;
+            for (int f : TEXT_FIELDS) {
+                need += 5 + Math.max(stanza.end[f] - stanza.start[f], 0);
+            }
+            if (length + need > data.length) {
+                data = Arrays.copyOf(data, Math.max(data.length * 2, length + need));
+            }
+            data[length++] = (byte) (stanza.has(PackagesParser.ESSENTIAL) && isYes(stanza) ? 1 : 0);
+            varint(originId);
+            varint(size);
+            for (int f : TEXT_FIELDS) {
+                if (stanza.start[f] < 0) {
+                    data[length++] = 0;
                     continue;
                 }
-                for (String term : newest.provides().split(",")) {
-                    provides.computeIfAbsent(providedName(term), k -> new ArrayList<>(1)).add(new Provider(newest, term));
+                int n = stanza.end[f] - stanza.start[f];
+                varint(n + 1L);
+                System.arraycopy(stanza.buf, stanza.start[f], data, length, n);
+                length += n;
+            }
+            append(byName, stanza.text(PackagesParser.PACKAGE), offset);
+            if (stanza.has(PackagesParser.PROVIDES)) {
+                for (String term : stanza.text(PackagesParser.PROVIDES).split(",")) {
+                    append(provides, providedName(term), offset);
                 }
             }
-            return new PackageIndex(architecture, suites, sorted, provides);
+        }
+
+        /** Adds an offset to a name's list, once. */
+        private static void append(Map<String, int[]> table, String name, int offset) {
+            int[] offsets = table.get(name);
+            if (offsets == null) {
+                table.put(name, new int[] {offset});
+            } else if (offsets[offsets.length - 1] != offset) {
+                int[] more = Arrays.copyOf(offsets, offsets.length + 1);
+                more[offsets.length] = offset;
+                table.put(name, more);
+            }
+        }
+
+        private static boolean isYes(PackagesParser.Stanza stanza) {
+            int from = stanza.start[PackagesParser.ESSENTIAL];
+            if (stanza.end[PackagesParser.ESSENTIAL] - from != YES.length) {
+                return false;
+            }
+            for (int i = 0; i < YES.length; i++) {
+                if ((stanza.buf[from + i] | 0x20) != YES[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private void varint(long value) {
+            while ((value & ~0x7fL) != 0) {
+                data[length++] = (byte) ((value & 0x7f) | 0x80);
+                value >>>= 7;
+            }
+            data[length++] = (byte) value;
+        }
+
+        public PackageIndex build() {
+            return new PackageIndex(new Parts(architecture, suites, origins, Arrays.copyOf(data, length), byName, provides));
         }
     }
 }

@@ -3,158 +3,238 @@ package dev.kiln.debian;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.function.Consumer;
+import java.util.Arrays;
 
 /**
- * Streams a Packages index (deb822 stanzas) and hands each binary package to a consumer. Works on raw
- * bytes and decodes only the fields it keeps, so a 56 MB index costs one pass and no copy of itself.
+ * Streams a Packages index (deb822 stanzas) into a {@link PackageIndex.Builder}. Works in place on a
+ * read buffer: lines are found, not copied, the many fields Kiln does not keep (Description above all,
+ * most of an index's bytes) are skipped without a look, and the kept ones go to the builder as byte
+ * ranges, so a 57 MB index costs one pass and no string per field.
  */
 final class PackagesParser {
 
-    private static final int MAX_LINE = 1 << 20;
+    /** A stanza larger than this is not a Packages stanza; stops a broken stream from eating the heap. */
+    private static final int MAX_STANZA = 16 << 20;
+
+    static final int PACKAGE = 0;
+    static final int VERSION = 1;
+    static final int ARCHITECTURE = 2;
+    static final int FILENAME = 3;
+    static final int SIZE = 4;
+    static final int SHA256 = 5;
+    static final int PRIORITY = 6;
+    static final int ESSENTIAL = 7;
+    static final int MULTI_ARCH = 8;
+    static final int PRE_DEPENDS = 9;
+    static final int DEPENDS = 10;
+    static final int PROVIDES = 11;
+    static final int CONFLICTS = 12;
+    static final int BREAKS = 13;
+
+    private static final String[] KEPT = {"Package", "Version", "Architecture", "Filename", "Size", "SHA256",
+            "Priority", "Essential", "Multi-Arch", "Pre-Depends", "Depends", "Provides", "Conflicts", "Breaks"};
+    private static final byte[][] KEPT_BYTES = Arrays.stream(KEPT).map(f -> f.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
 
     private final PackageRecord.Origin origin;
-    private final Map<String, String> interned = new HashMap<>();
 
     PackagesParser(PackageRecord.Origin origin) {
         this.origin = origin;
     }
 
-    void parse(InputStream in, Consumer<PackageRecord> sink) throws IOException {
-        Stanza stanza = new Stanza();
-        byte[] buf = new byte[1 << 16];
-        byte[] line = new byte[256];
-        int lineLen = 0;
-        int lineNo = 0;
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            for (int i = 0; i < n; i++) {
-                byte b = buf[i];
-                if (b != '\n') {
-                    if (lineLen == line.length) {
-                        if (lineLen >= MAX_LINE) {
-                            throw new IOException("line " + (lineNo + 1) + " of the Packages index is longer than " + MAX_LINE + " bytes");
-                        }
-                        line = java.util.Arrays.copyOf(line, lineLen * 2);
-                    }
-                    line[lineLen++] = b;
-                    continue;
-                }
-                lineNo++;
-                accept(stanza, line, lineLen, lineNo, sink);
-                lineLen = 0;
+    /** One stanza as ranges of the read buffer; {@code start[f] < 0} when field f is absent. */
+    static final class Stanza {
+        byte[] buf;
+        final int[] start = new int[KEPT.length];
+        final int[] end = new int[KEPT.length];
+        int line;
+        boolean any;
+
+        boolean has(int field) {
+            return start[field] >= 0 && end[field] > start[field];
+        }
+
+        String text(int field) {
+            return has(field) ? new String(buf, start[field], end[field] - start[field], StandardCharsets.UTF_8) : null;
+        }
+
+        boolean is(int field, byte[] value) {
+            return end[field] - start[field] == value.length
+                    && Arrays.equals(buf, start[field], end[field], value, 0, value.length);
+        }
+
+        void require(int field) {
+            if (!has(field)) {
+                throw new IllegalArgumentException("missing field " + KEPT[field] + (has(PACKAGE) ? " for package " + text(PACKAGE) : ""));
             }
         }
-        if (lineLen > 0) {
-            accept(stanza, line, lineLen, ++lineNo, sink);
+
+        /** A decimal field as a number. */
+        long number(int field) {
+            require(field);
+            long value = 0;
+            for (int i = start[field]; i < end[field]; i++) {
+                int d = buf[i] - '0';
+                if (d < 0 || d > 9 || value > (Long.MAX_VALUE - d) / 10) {
+                    throw new IllegalArgumentException(KEPT[field] + " '" + text(field) + "' is not a number"
+                            + (has(PACKAGE) ? " for package " + text(PACKAGE) : ""));
+                }
+                value = value * 10 + d;
+            }
+            return value;
         }
-        stanza.flush(sink, lineNo);
+
+        private void clear() {
+            Arrays.fill(start, -1);
+            Arrays.fill(end, -1);
+            line = 0;
+            any = false;
+        }
+
+        private void shift(int by) {
+            for (int f = 0; f < start.length; f++) {
+                if (start[f] >= 0) {
+                    start[f] -= by;
+                    end[f] -= by;
+                }
+            }
+        }
     }
 
-    private void accept(Stanza stanza, byte[] line, int len, int lineNo, Consumer<PackageRecord> sink) throws IOException {
-        if (len == 0 || (len == 1 && line[0] == '\r')) {
-            stanza.flush(sink, lineNo);
-            return;
-        }
-        if (line[0] == ' ' || line[0] == '\t') {
-            return; // continuation: only Description and Conffiles-like fields use it, none of which we keep
-        }
-        int colon = -1;
-        for (int i = 0; i < len; i++) {
-            if (line[i] == ':') {
-                colon = i;
+    void parse(InputStream in, PackageIndex.Builder sink) throws IOException {
+        int originId = sink.origin(origin);
+        Stanza stanza = new Stanza();
+        stanza.clear();
+        byte[] buf = new byte[1 << 18];
+        stanza.buf = buf;
+        int limit = 0;
+        int pos = 0;
+        int stanzaStart = 0;
+        int lineNo = 0;
+        boolean eof = false;
+        while (true) {
+            int nl = lineEnd(buf, pos, limit);
+            if (nl == limit && !eof) {
+                if (stanzaStart > 0) {
+                    // keep the open stanza, drop what is done with
+                    System.arraycopy(buf, stanzaStart, buf, 0, limit - stanzaStart);
+                    limit -= stanzaStart;
+                    pos -= stanzaStart;
+                    stanza.shift(stanzaStart);
+                    stanzaStart = 0;
+                } else if (limit == buf.length) {
+                    if (buf.length >= MAX_STANZA) {
+                        throw new IOException("the stanza at line " + (stanza.line > 0 ? stanza.line : lineNo + 1)
+                                + " of the Packages index is longer than " + MAX_STANZA + " bytes");
+                    }
+                    buf = Arrays.copyOf(buf, buf.length * 2);
+                    stanza.buf = buf;
+                }
+                int n = in.read(buf, limit, buf.length - limit);
+                if (n < 0) {
+                    eof = true;
+                } else {
+                    limit += n;
+                }
+                continue;
+            }
+            if (nl == limit && pos == limit) {
+                break; // end of input on a line boundary
+            }
+            lineNo++;
+            int end = nl;
+            if (end > pos && buf[end - 1] == '\r') {
+                end--;
+            }
+            if (end == pos) {
+                emit(stanza, originId, sink);
+                stanzaStart = nl + 1;
+            } else if (buf[pos] != ' ' && buf[pos] != '\t') {
+                // continuation lines belong to Description and friends, none of which is kept
+                field(stanza, buf, pos, end, lineNo);
+            }
+            pos = nl + 1;
+            if (nl == limit) {
                 break;
             }
         }
-        if (colon <= 0) {
+        emit(stanza, originId, sink);
+    }
+
+    /** The position of the next newline, or {@code to}. Small on purpose: the JIT compiles it early, it is where the time goes. */
+    private static int lineEnd(byte[] buf, int from, int to) {
+        int i = from;
+        while (i < to && buf[i] != '\n') {
+            i++;
+        }
+        return i;
+    }
+
+    private static void field(Stanza stanza, byte[] buf, int from, int to, int lineNo) throws IOException {
+        int colon = from;
+        while (colon < to && buf[colon] != ':') {
+            colon++;
+        }
+        if (colon == from || colon == to) {
             throw new IOException("line " + lineNo + " of the Packages index is not a 'Field: value' line");
         }
-        String field = fieldName(line, colon);
-        if (field == null) {
+        int field = fieldId(buf, from, colon - from);
+        if (field < 0) {
             return;
         }
         int start = colon + 1;
-        int end = len;
-        while (start < end && (line[start] == ' ' || line[start] == '\t')) {
+        int end = to;
+        while (start < end && (buf[start] == ' ' || buf[start] == '\t')) {
             start++;
         }
-        while (end > start && (line[end - 1] == ' ' || line[end - 1] == '\t' || line[end - 1] == '\r')) {
+        while (end > start && (buf[end - 1] == ' ' || buf[end - 1] == '\t')) {
             end--;
         }
-        stanza.fields.put(field, new String(line, start, end - start, StandardCharsets.UTF_8));
-        stanza.start = stanza.start == 0 ? lineNo : stanza.start;
+        stanza.start[field] = start;
+        stanza.end[field] = end;
+        if (!stanza.any) {
+            stanza.any = true;
+            stanza.line = lineNo;
+        }
     }
 
-    /** The kept fields, matched without allocating for the many we skip. */
-    private static String fieldName(byte[] line, int colon) {
-        for (String f : KEPT) {
-            if (f.length() == colon && regionMatches(line, f)) {
+    /** The kept field a name denotes (field names are case-insensitive), or -1. */
+    private static int fieldId(byte[] buf, int from, int length) {
+        for (int f = 0; f < KEPT_BYTES.length; f++) {
+            byte[] name = KEPT_BYTES[f];
+            if (name.length != length) {
+                continue;
+            }
+            int i = 0;
+            while (i < length && (buf[from + i] | 0x20) == (name[i] | 0x20)) {
+                i++;
+            }
+            if (i == length) {
                 return f;
             }
         }
-        return null;
+        return -1;
     }
 
-    private static boolean regionMatches(byte[] line, String f) {
-        for (int i = 0; i < f.length(); i++) {
-            if ((line[i] | 0x20) != (f.charAt(i) | 0x20)) {
-                return false;
-            }
+    private static void emit(Stanza stanza, int originId, PackageIndex.Builder sink) throws IOException {
+        if (!stanza.any) {
+            return;
         }
-        return true;
-    }
-
-    private static final String[] KEPT = {"Package", "Version", "Architecture", "Filename", "Size", "SHA256",
-            "Priority", "Essential", "Multi-Arch", "Pre-Depends", "Depends", "Provides", "Conflicts", "Breaks"};
-
-    private String intern(String s) {
-        return s == null ? null : interned.computeIfAbsent(s, k -> k);
-    }
-
-    private final class Stanza {
-        final Map<String, String> fields = new HashMap<>();
-        int start;
-
-        void flush(Consumer<PackageRecord> sink, int lineNo) throws IOException {
-            if (fields.isEmpty()) {
-                return;
+        try {
+            stanza.require(PACKAGE);
+            stanza.require(VERSION);
+            String badVersion = DebianVersion.problem(stanza.buf, stanza.start[VERSION], stanza.end[VERSION]);
+            if (badVersion != null) {
+                throw new IllegalArgumentException(badVersion); // here, so the message names the stanza
             }
-            try {
-                String name = require("Package");
-                PackageRecord record = new PackageRecord(
-                        name,
-                        DebianVersion.parse(require("Version")),
-                        intern(require("Architecture")),
-                        origin,
-                        require("Filename"),
-                        Long.parseLong(require("Size")),
-                        require("SHA256"),
-                        intern(fields.get("Priority")),
-                        "yes".equalsIgnoreCase(fields.get("Essential")),
-                        intern(fields.get("Multi-Arch")),
-                        fields.get("Pre-Depends"),
-                        fields.get("Depends"),
-                        fields.get("Provides"),
-                        fields.get("Conflicts"),
-                        fields.get("Breaks"));
-                sink.accept(record);
-            } catch (IllegalArgumentException e) {
-                throw new IOException("stanza at line " + start + " of the Packages index: " + e.getMessage(), e);
-            } finally {
-                fields.clear();
-                start = 0;
-            }
-        }
-
-        private String require(String field) {
-            String v = fields.get(field);
-            if (v == null || v.isEmpty()) {
-                throw new IllegalArgumentException("missing field " + field
-                        + (fields.containsKey("Package") ? " for package " + fields.get("Package") : ""));
-            }
-            return v;
+            stanza.require(ARCHITECTURE);
+            stanza.require(FILENAME);
+            stanza.require(SHA256);
+            long size = stanza.number(SIZE);
+            sink.add(stanza, originId, size);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("stanza at line " + stanza.line + " of the Packages index: " + e.getMessage(), e);
+        } finally {
+            stanza.clear();
         }
     }
 }

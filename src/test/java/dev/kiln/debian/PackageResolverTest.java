@@ -35,7 +35,7 @@ class PackageResolverTest {
             }
             try {
                 new PackagesParser(new PackageRecord.Origin("http://archive", suite, "main"))
-                        .parse(new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.UTF_8)), builder::add);
+                        .parse(new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.UTF_8)), builder);
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
