@@ -80,7 +80,12 @@ final class InReleaseVerifier {
             if (k > 0) {
                 out.writeBytes(new byte[] {'\r', '\n'});
             }
-            out.writeBytes(text.get(k).replaceAll("[ \t]+$", "").getBytes(StandardCharsets.UTF_8));
+            String line = text.get(k);
+            int end = line.length();
+            while (end > 0 && (line.charAt(end - 1) == ' ' || line.charAt(end - 1) == '\t')) {
+                end--;
+            }
+            out.writeBytes(line.substring(0, end).getBytes(StandardCharsets.UTF_8));
         }
         return out.toByteArray();
     }
