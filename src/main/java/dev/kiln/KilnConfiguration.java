@@ -36,22 +36,69 @@ public class KilnConfiguration {
 
     /**
      * What the commands need, built from the settings alone (no network: ECR is only reached when a
-     * build or retirement needs it). {@code ecr} is null unless the target is ECR.
+     * build or retirement needs it). The image side (composer, publisher, ECR client) is wired on first
+     * use: {@code kiln lock} and {@code kiln validate} never load it, which is a third of their start-up.
      */
-    public record Services(KilnProperties properties, StackLocker locker, PackageCache packages, StackBuilder builder,
-                           Publisher publisher, Ecr ecr) {
+    public static final class Services {
+        private final KilnProperties properties;
+        private final StackLocker locker;
+        private final PackageCache packages;
+        private final Clock clock;
+        private Ecr ecr;
+        private Publisher publisher;
+        private StackBuilder builder;
+
+        private Services(KilnProperties properties, StackLocker locker, PackageCache packages, Clock clock) {
+            this.properties = properties;
+            this.locker = locker;
+            this.packages = packages;
+            this.clock = clock;
+        }
+
+        public KilnProperties properties() {
+            return properties;
+        }
+
+        public StackLocker locker() {
+            return locker;
+        }
+
+        public PackageCache packages() {
+            return packages;
+        }
+
+        /** The ECR client; null unless the target is ECR. */
+        public synchronized Ecr ecr() {
+            String target = properties.build().target();
+            if (ecr == null && (target.equals("ecr") || target.startsWith("ecr/"))) {
+                ecr = Ecr.create(properties.ecr(), clock);
+            }
+            return ecr;
+        }
+
+        public synchronized Publisher publisher() {
+            if (publisher == null) {
+                Ecr registry = ecr();
+                publisher = new Publisher(properties.dataDir(), clock, Set.copyOf(properties.build().insecureRegistries()),
+                        registry == null ? RegistryLogin.NONE : registry);
+            }
+            return publisher;
+        }
+
+        public synchronized StackBuilder builder() {
+            if (builder == null) {
+                KilnProperties.Build build = properties.build();
+                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()), publisher(),
+                        properties.dataDir().resolve("work"), sourceDateEpoch());
+            }
+            return builder;
+        }
     }
 
     public static Services services(KilnProperties properties, Clock clock) {
         DebianArchive archive = debianArchive(httpClient(), properties, clock);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
-        KilnProperties.Build build = properties.build();
-        Ecr ecr = build.target().equals("ecr") || build.target().startsWith("ecr/") ? Ecr.create(properties.ecr(), clock) : null;
-        Publisher publisher = new Publisher(properties.dataDir(), clock, Set.copyOf(build.insecureRegistries()),
-                ecr == null ? RegistryLogin.NONE : ecr);
-        StackBuilder builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()), publisher,
-                properties.dataDir().resolve("work"), sourceDateEpoch());
-        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, builder, publisher, ecr);
+        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
     }
 
     /** The configured target; an ECR target with its registry host (asked of ECR unless configured). */
