@@ -45,6 +45,8 @@ public final class DebianArchive {
      */
     private static final List<String> COMPRESSIONS = List.of(".gz", ".xz", "");
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DebianArchive.class);
+
     private final HttpClient http;
     private final Path indexCache;
     private final Map<String, String> mirrors;
@@ -89,6 +91,7 @@ public final class DebianArchive {
 
     /** Loads (or reuses, within this process, when every Release lists the same indexes) a distribution's packages. */
     public Loaded load(Distribution distribution) {
+        long start = System.nanoTime();
         Keyring keyring = Keyring.load(distribution.keyring());
         List<String> key = new ArrayList<>();
         key.add(distribution.architecture());
@@ -130,6 +133,7 @@ public final class DebianArchive {
             return new Loaded(cached.loaded().index(), releases);
         }
         Path snapshot = indexCache.resolve(shape + hex(String.join("\n", hashes)).substring(0, 32) + ".bin");
+        long verified = System.nanoTime();
         Snapshot guessed = join(guess);
         PackageIndex index = guessed != null && guessed.file().equals(snapshot) ? guessed.index() : IndexSnapshot.read(snapshot).orElse(null);
         if (index == null) {
@@ -139,7 +143,15 @@ public final class DebianArchive {
                 parse(f, builder);
             }
             index = builder.build();
+            long parsed = System.nanoTime();
             saveSnapshot(snapshot, shape, index);
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{} packages: Releases fetched and verified in {} ms, indexes downloaded and parsed in {} ms, snapshot written in {} ms",
+                        index.size(), (verified - start) / 1_000_000, (parsed - verified) / 1_000_000, (System.nanoTime() - parsed) / 1_000_000);
+            }
+        } else if (LOG.isDebugEnabled()) {
+            LOG.debug("{} packages: Releases fetched and verified in {} ms, snapshot read in {} ms",
+                    index.size(), (verified - start) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
         }
         Loaded result = new Loaded(index, releases);
         loaded.put(List.copyOf(key), new Memo(hashes, result));
