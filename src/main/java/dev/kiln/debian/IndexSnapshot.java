@@ -26,7 +26,7 @@ import java.util.zip.CheckedOutputStream;
  */
 final class IndexSnapshot {
 
-    private static final byte[] MAGIC = "KILN-IDX-2\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC = "KILN-IDX-3\n".getBytes(StandardCharsets.US_ASCII);
 
     private IndexSnapshot() {
     }
@@ -66,9 +66,12 @@ final class IndexSnapshot {
         out.writeInt(table.size());
         for (Map.Entry<String, int[]> e : table.entrySet()) {
             byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
+            if (name.length > 0xffff) {
+                throw new IOException("a package name of " + name.length + " bytes");
+            }
             out.writeShort(name.length);
             out.write(name);
-            out.writeShort(e.getValue().length);
+            out.writeInt(e.getValue().length);
             for (int offset : e.getValue()) {
                 out.writeInt(offset);
             }
@@ -123,7 +126,11 @@ final class IndexSnapshot {
         for (int i = in.getInt(); i > 0; i--) {
             origins.add(new PackageRecord.Origin(utf(in), utf(in), utf(in)));
         }
-        byte[] data = new byte[in.getInt()];
+        int dataLength = in.getInt();
+        if (dataLength < 0 || dataLength > in.remaining()) {
+            throw new IOException("bad data length");
+        }
+        byte[] data = new byte[dataLength];
         in.get(data);
         Map<String, int[]> byName = table(in, data.length);
         Map<String, int[]> providers = table(in, data.length);
@@ -132,12 +139,19 @@ final class IndexSnapshot {
 
     private static Map<String, int[]> table(ByteBuffer in, int dataLength) throws IOException {
         int size = in.getInt();
+        if (size < 0 || size > in.remaining()) {
+            throw new IOException("bad table size");
+        }
         Map<String, int[]> table = new HashMap<>(Math.max(16, size * 4 / 3 + 1));
         for (int i = 0; i < size; i++) {
             int length = in.getShort() & 0xffff;
             String name = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
             in.position(in.position() + length);
-            int[] offsets = new int[in.getShort() & 0xffff];
+            int count = in.getInt();
+            if (count < 0 || count > in.remaining() / 4) {
+                throw new IOException("bad record count");
+            }
+            int[] offsets = new int[count];
             for (int k = 0; k < offsets.length; k++) {
                 offsets[k] = in.getInt();
                 if (offsets[k] < 0 || offsets[k] >= dataLength) {
