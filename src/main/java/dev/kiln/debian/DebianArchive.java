@@ -363,7 +363,7 @@ public final class DebianArchive {
         boolean tooLong = counted.count > form.size();
         String actual = HexFormat.of().formatHex(compressedSha.digest());
         DebianException failure = null;
-        if (tooLong || counted.count != form.size() || !actual.equals(form.sha256())) {
+        if (counted.count != form.size() || !actual.equals(form.sha256())) {
             failure = new DebianException(what + ": got " + (tooLong ? "more than " + form.size() : counted.count)
                     + " bytes" + (tooLong ? "" : " with SHA-256 " + actual) + ", expected " + form.size()
                     + " bytes with SHA-256 " + form.sha256() + "; nothing was kept");

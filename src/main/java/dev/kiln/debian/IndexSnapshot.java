@@ -65,12 +65,7 @@ final class IndexSnapshot {
     private static void table(DataOutputStream out, Map<String, int[]> table) throws IOException {
         out.writeInt(table.size());
         for (Map.Entry<String, int[]> e : table.entrySet()) {
-            byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
-            if (name.length > 0xffff) {
-                throw new IOException("a package name of " + name.length + " bytes");
-            }
-            out.writeShort(name.length);
-            out.write(name);
+            out.writeUTF(e.getKey());
             out.writeInt(e.getValue().length);
             for (int offset : e.getValue()) {
                 out.writeInt(offset);
@@ -144,9 +139,7 @@ final class IndexSnapshot {
         }
         Map<String, int[]> table = new HashMap<>(Math.max(16, size * 4 / 3 + 1));
         for (int i = 0; i < size; i++) {
-            int length = in.getShort() & 0xffff;
-            String name = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
-            in.position(in.position() + length);
+            String name = utf(in);
             int count = in.getInt();
             if (count < 0 || count > in.remaining() / 4) {
                 throw new IOException("bad record count");
@@ -163,7 +156,7 @@ final class IndexSnapshot {
         return table;
     }
 
-    /** A string as DataOutputStream.writeUTF wrote it (all Kiln writes there is ASCII). */
+    /** A string as DataOutputStream.writeUTF wrote it (what Kiln writes there is ASCII, where the two encodings agree). */
     private static String utf(ByteBuffer in) {
         int length = in.getShort() & 0xffff;
         String s = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
