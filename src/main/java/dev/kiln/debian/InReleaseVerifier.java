@@ -1,19 +1,10 @@
 package dev.kiln.debian;
 
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.bouncycastle.bcpg.ArmoredInputStream;
-import org.bouncycastle.openpgp.PGPException;
-import org.bouncycastle.openpgp.PGPPublicKey;
-import org.bouncycastle.openpgp.PGPSignature;
-import org.bouncycastle.openpgp.PGPSignatureList;
-import org.bouncycastle.openpgp.bc.BcPGPObjectFactory;
-import org.bouncycastle.openpgp.operator.bc.BcPGPContentVerifierBuilderProvider;
 
 /**
  * Verifies a clearsigned InRelease (RFC 4880 section 7) and returns exactly the text that was signed, so
@@ -31,6 +22,14 @@ final class InReleaseVerifier {
     }
 
     static String verify(byte[] inRelease, Keyring keyring, Instant now, String what) {
+        return check(inRelease, keyring, now, what).text();
+    }
+
+    /** The signed text and the keys whose signatures on it counted. */
+    record Verified(String text, List<String> keys) {
+    }
+
+    static Verified check(byte[] inRelease, Keyring keyring, Instant now, String what) {
         List<String> lines = List.of(new String(inRelease, StandardCharsets.UTF_8).split("\r?\n", -1));
         int i = 0;
         while (i < lines.size() && lines.get(i).isBlank()) {
@@ -69,8 +68,8 @@ final class InReleaseVerifier {
             }
         }
         byte[] signed = canonical(text);
-        checkSignatures(signed, armor.toString(), keyring, now, what);
-        return String.join("\n", text) + "\n";
+        List<String> keys = checkSignatures(signed, armor.toString(), keyring, now, what);
+        return new Verified(String.join("\n", text) + "\n", keys);
     }
 
     /** Lines without trailing blanks, joined with CRLF and no final line break, as the signer hashed them. */
@@ -90,48 +89,55 @@ final class InReleaseVerifier {
         return out.toByteArray();
     }
 
-    private static void checkSignatures(byte[] signed, String armor, Keyring keyring, Instant now, String what) {
-        PGPSignatureList signatures;
-        try (ArmoredInputStream in = new ArmoredInputStream(new ByteArrayInputStream(armor.getBytes(StandardCharsets.US_ASCII)))) {
-            Object o = new BcPGPObjectFactory(in).nextObject();
-            if (!(o instanceof PGPSignatureList list) || list.isEmpty()) {
-                throw new DebianException(what + ": the signature block holds no signature");
-            }
-            signatures = list;
-        } catch (IOException e) {
+    private static List<String> checkSignatures(byte[] signed, String armor, Keyring keyring, Instant now, String what) {
+        List<OpenPgp.Packet> packets;
+        try {
+            packets = OpenPgp.packets(OpenPgp.dearmor(armor));
+        } catch (OpenPgp.Malformed e) {
             throw new DebianException(what + ": unreadable signature block: " + e.getMessage(), e);
         }
-        int good = 0;
+        List<String> good = new ArrayList<>();
         List<String> ignored = new ArrayList<>();
-        for (PGPSignature sig : signatures) {
-            PGPPublicKey key = keyring.key(sig.getKeyID());
-            String keyId = String.format("%016X", sig.getKeyID());
-            if (key == null) {
+        for (OpenPgp.Packet packet : packets) {
+            if (packet.tag() != OpenPgp.SIGNATURE) {
+                throw new DebianException(what + ": the signature block holds a packet of type " + packet.tag() + ", not a signature");
+            }
+            OpenPgp.Sig sig;
+            try {
+                sig = OpenPgp.Sig.parse(packet.body());
+            } catch (OpenPgp.Malformed e) {
+                // a newer signature format next to ones Kiln reads must not stop them, as with an unknown key
+                ignored.add("a signature Kiln cannot read (" + e.getMessage() + ")");
+                continue;
+            }
+            Keyring.Signer signer = keyring.signer(sig, now);
+            String keyId = OpenPgp.hexId(signer != null ? signer.key().id() : sig.issuer());
+            if (signer == null) {
                 ignored.add(keyId + " (not in " + keyring.path().getFileName() + ")");
                 continue;
             }
-            boolean valid;
-            try {
-                sig.init(new BcPGPContentVerifierBuilderProvider(), key);
-                sig.update(signed);
-                valid = sig.verify();
-            } catch (PGPException e) {
-                throw new DebianException(what + ": cannot check the signature by key " + keyId + ": " + e.getMessage(), e);
+            String flaw = sig.type() != OpenPgp.TEXT ? "is not a text signature (type " + sig.type() + ")" : sig.unusable(now);
+            if (flaw != null) {
+                ignored.add(keyId + " (signature " + flaw + ")");
+                continue;
             }
-            if (!valid) {
+            if (signer.key().jca() != null && !sig.verifiedBy(signer.key(), signed)) {
                 throw new DebianException(what + ": BAD signature by key " + keyId
                         + ": the InRelease was altered after it was signed");
             }
-            String unusable = Keyring.unusable(key, now);
-            if (unusable != null) {
-                ignored.add(keyId + " (key " + unusable + ")");
+            if (signer.unusable() != null) {
+                ignored.add(keyId + " (key " + signer.unusable() + ")");
                 continue;
             }
-            good++;
+            good.add(keyId);
         }
-        if (good == 0) {
+        if (packets.isEmpty()) {
+            throw new DebianException(what + ": the signature block holds no signature");
+        }
+        if (good.isEmpty()) {
             throw new DebianException(what + ": no valid signature by a key in " + keyring.path()
                     + "; signed by " + String.join(", ", ignored));
         }
+        return good;
     }
 }

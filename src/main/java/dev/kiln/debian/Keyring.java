@@ -1,59 +1,260 @@
 package dev.kiln.debian;
 
+import dev.kiln.debian.OpenPgp.Key;
+import dev.kiln.debian.OpenPgp.Malformed;
+import dev.kiln.debian.OpenPgp.Packet;
+import dev.kiln.debian.OpenPgp.Sig;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
-import org.bouncycastle.openpgp.PGPException;
-import org.bouncycastle.openpgp.PGPPublicKey;
-import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
-import org.bouncycastle.openpgp.PGPUtil;
-import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
-/** The OpenPGP public keys an archive's InRelease must be signed by: binary ({@code .gpg}) or armored. */
+/**
+ * The OpenPGP public keys an archive's InRelease must be signed by: binary ({@code .gpg}) or armored.
+ * A key signs only while it is usable as gpg judges it: bound by a valid self-signature (a subkey by a
+ * binding signature and its back-signature), not revoked, not expired, allowed to sign. Those key
+ * signatures are checked when a key is first asked for, not on load.
+ */
 public final class Keyring {
 
-    private final Path path;
-    private final PGPPublicKeyRingCollection keys;
+    private static final String ARMOR = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
 
-    private Keyring(Path path, PGPPublicKeyRingCollection keys) {
+    private final Path path;
+    private final List<Cert> certs;
+    /** Key signatures already checked, and their verdict: each is checked once however many suites it signs. */
+    private final Map<Check, Boolean> checked = new ConcurrentHashMap<>();
+
+    /** A key signature, or ({@code back}) the back-signature embedded in a subkey binding. */
+    private record Check(Sig sig, boolean back) {
+    }
+
+    private record UserId(byte[] text, List<Sig> sigs) {
+    }
+
+    private record Subkey(Key key, List<Sig> sigs) {
+    }
+
+    /** A primary key with what the keyring says about it. */
+    private record Cert(Key primary, List<Sig> direct, List<UserId> userIds, List<Subkey> subkeys) {
+    }
+
+    /** The key a signature names and, when it may not sign now, why. */
+    record Signer(Key key, String unusable) {
+    }
+
+    private Keyring(Path path, List<Cert> certs) {
         this.path = path;
-        this.keys = keys;
+        this.certs = certs;
     }
 
     public static Keyring load(Path path) {
-        try (InputStream in = PGPUtil.getDecoderStream(Files.newInputStream(path))) {
-            PGPPublicKeyRingCollection keys = new PGPPublicKeyRingCollection(in, new BcKeyFingerprintCalculator());
-            if (keys.size() == 0) {
-                throw new DebianException("keyring " + path + " holds no public key");
-            }
-            return new Keyring(path, keys);
+        byte[] data;
+        try {
+            data = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             throw new DebianException("keyring " + path + " does not exist");
-        } catch (IOException | PGPException e) {
+        } catch (IOException e) {
+            throw new DebianException("cannot read keyring " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            if (new String(data, 0, Math.min(data.length, 4096), StandardCharsets.ISO_8859_1).contains(ARMOR)) {
+                data = OpenPgp.dearmor(new String(data, StandardCharsets.US_ASCII));
+            }
+            List<Cert> certs = parse(OpenPgp.packets(data));
+            if (certs.isEmpty()) {
+                throw new DebianException("keyring " + path + " holds no public key");
+            }
+            return new Keyring(path, certs);
+        } catch (Malformed e) {
             throw new DebianException("keyring " + path + " is not an OpenPGP public keyring: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Groups packets into certificates: a primary key, then its direct signatures, user IDs with their
+     * certifications, and subkeys with their binding signatures. Keys of a version Kiln does not read
+     * are skipped with everything that belongs to them, and so are signatures it cannot read.
+     */
+    private static List<Cert> parse(List<Packet> packets) throws Malformed {
+        List<Cert> certs = new ArrayList<>();
+        Cert cert = null;
+        List<Sig> sigs = null;
+        for (Packet packet : packets) {
+            switch (packet.tag()) {
+                case OpenPgp.PUBLIC_KEY -> {
+                    Key key = readableKey(packet);
+                    cert = key == null ? null : new Cert(key, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+                    if (cert != null) {
+                        certs.add(cert);
+                    }
+                    sigs = cert == null ? null : cert.direct();
+                }
+                case OpenPgp.USER_ID -> {
+                    sigs = null;
+                    if (cert != null) {
+                        UserId uid = new UserId(packet.body(), new ArrayList<>());
+                        cert.userIds().add(uid);
+                        sigs = uid.sigs();
+                    }
+                }
+                case OpenPgp.PUBLIC_SUBKEY -> {
+                    sigs = null;
+                    Key key = cert == null ? null : readableKey(packet);
+                    if (key != null) {
+                        Subkey subkey = new Subkey(key, new ArrayList<>());
+                        cert.subkeys().add(subkey);
+                        sigs = subkey.sigs();
+                    }
+                }
+                case OpenPgp.SIGNATURE -> {
+                    if (sigs != null) {
+                        try {
+                            sigs.add(Sig.parse(packet.body()));
+                        } catch (Malformed unreadable) {
+                            // a signature Kiln cannot read cannot vouch for anything; the key may have others
+                        }
+                    }
+                }
+                // user attributes (photos) and anything else: their signatures are not Kiln's concern
+                default -> sigs = packet.tag() == 12 ? sigs : null;
+            }
+        }
+        return certs;
+    }
+
+    private static Key readableKey(Packet packet) throws Malformed {
+        byte[] body = packet.body();
+        if (body.length > 0 && body[0] != 4) {
+            return null;
+        }
+        return Key.parse(body);
     }
 
     public Path path() {
         return path;
     }
 
-    /** The key (primary or subkey) with this id, or null. */
-    PGPPublicKey key(long keyId) {
-        return keys.getPublicKey(keyId);
+    /** The key that made this signature, with why it may not sign at {@code now}; null when no key of the keyring did. */
+    Signer signer(Sig sig, Instant now) {
+        for (Cert cert : certs) {
+            if (sig.issuedBy(cert.primary())) {
+                return new Signer(cert.primary(), primaryProblem(cert, now, true));
+            }
+            for (Subkey subkey : cert.subkeys()) {
+                if (sig.issuedBy(subkey.key())) {
+                    return new Signer(subkey.key(), subkeyProblem(cert, subkey, now));
+                }
+            }
+        }
+        return null;
     }
 
-    /** Why a key may not be trusted at {@code now}, or null when it may. */
-    static String unusable(PGPPublicKey key, Instant now) {
-        if (key.hasRevocation()) {
-            return "is revoked";
+    private String primaryProblem(Cert cert, Instant now, boolean signs) {
+        Key primary = cert.primary();
+        if (primary.unsupported() != null) {
+            return primary.unsupported();
         }
-        long valid = key.getValidSeconds();
-        if (valid > 0 && key.getCreationTime().toInstant().plusSeconds(valid).isBefore(now)) {
-            return "expired on " + key.getCreationTime().toInstant().plusSeconds(valid);
+        byte[] key = primary.hashed();
+        for (Sig sig : cert.direct()) {
+            // a designated revoker's revocation cannot be checked without its key: believed, failing closed
+            if (sig.type() == OpenPgp.KEY_REVOCATION && (!sig.issuedBy(primary) || verified(sig, primary, key))) {
+                return "is revoked";
+            }
+        }
+        Sig direct = newest(cert.direct().stream().filter(s -> s.type() == OpenPgp.DIRECT_KEY && s.issuedBy(primary)
+                && usable(s, now) && verified(s, primary, key)).toList(), null);
+        Sig certification = null;
+        for (UserId uid : cert.userIds()) {
+            byte[] text = OpenPgp.hashedUserId(uid.text());
+            certification = newest(uid.sigs().stream().filter(s -> s.type() >= 0x10 && s.type() <= 0x13 && s.issuedBy(primary)
+                    && usable(s, now) && verified(s, primary, key, text)).toList(), certification);
+        }
+        if (certification == null && direct == null) {
+            return "has no valid self-signature";
+        }
+        // either self-signature may set an expiry or restrict use; the stricter one holds
+        for (Sig self : java.util.Arrays.asList(direct, certification)) {
+            if (self == null) {
+                continue;
+            }
+            String expired = expired(primary, self, now);
+            if (expired != null) {
+                return expired;
+            }
+            if (signs && self.keyFlags() != null && (self.keyFlags() & 0x02) == 0) {
+                return "may not sign data";
+            }
+        }
+        return null;
+    }
+
+    private String subkeyProblem(Cert cert, Subkey subkey, Instant now) {
+        Key primary = cert.primary();
+        String problem = primaryProblem(cert, now, false);
+        if (problem != null) {
+            return "belongs to primary key " + OpenPgp.hexId(primary.id()) + ", which " + problem;
+        }
+        Key key = subkey.key();
+        if (key.unsupported() != null) {
+            return key.unsupported();
+        }
+        byte[] primaryBytes = primary.hashed();
+        byte[] keyBytes = key.hashed();
+        for (Sig sig : subkey.sigs()) {
+            if (sig.type() == OpenPgp.SUBKEY_REVOCATION && (!sig.issuedBy(primary) || verified(sig, primary, primaryBytes, keyBytes))) {
+                return "is revoked";
+            }
+        }
+        Sig binding = newest(subkey.sigs().stream().filter(s -> s.type() == OpenPgp.SUBKEY_BINDING && s.issuedBy(primary)
+                && usable(s, now) && verified(s, primary, primaryBytes, keyBytes)).toList(), null);
+        if (binding == null) {
+            return "is not bound to its primary key by a valid signature";
+        }
+        String expired = expired(key, binding, now);
+        if (expired != null) {
+            return expired;
+        }
+        if (binding.keyFlags() != null && (binding.keyFlags() & 0x02) == 0) {
+            return "may not sign data";
+        }
+        // a signing subkey must also sign its binding back, or anyone could claim someone else's subkey (gpg insists too)
+        boolean crossCertified = checked.computeIfAbsent(new Check(binding, true), c -> {
+            try {
+                Sig back = binding.embedded() == null ? null : Sig.parse(binding.embedded());
+                return back != null && back.type() == OpenPgp.PRIMARY_KEY_BINDING && back.verifiedBy(key, primaryBytes, keyBytes);
+            } catch (Malformed e) {
+                return false;
+            }
+        });
+        return crossCertified ? null : "is not cross-certified (no valid primary key binding signature)";
+    }
+
+    private static boolean usable(Sig sig, Instant now) {
+        return sig.unusable(now) == null;
+    }
+
+    private boolean verified(Sig sig, Key key, byte[]... data) {
+        return checked.computeIfAbsent(new Check(sig, false), c -> sig.verifiedBy(key, data));
+    }
+
+    private static Sig newest(List<Sig> sigs, Sig current) {
+        Sig newest = sigs.stream().max(Comparator.comparing(Sig::created)).orElse(null);
+        return newest == null || current != null && !newest.created().isAfter(current.created()) ? current : newest;
+    }
+
+    private static String expired(Key key, Sig self, Instant now) {
+        if (self.keyExpiresAfter() > 0) {
+            Instant end = key.created().plusSeconds(self.keyExpiresAfter());
+            if (end.isBefore(now)) {
+                return "expired on " + end;
+            }
         }
         return null;
     }
