@@ -92,7 +92,6 @@ public final class DebianArchive {
     /** Loads (or reuses, within this process, when every Release lists the same indexes) a distribution's packages. */
     public Loaded load(Distribution distribution) {
         long start = System.nanoTime();
-        Keyring keyring = Keyring.load(distribution.keyring());
         List<String> key = new ArrayList<>();
         key.add(distribution.architecture());
         List<String[]> suites = new ArrayList<>();
@@ -109,6 +108,7 @@ public final class DebianArchive {
                 .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
         CompletableFuture<Snapshot> guess = loaded.containsKey(key) ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> newestSnapshot(shape), POOL);
+        Keyring keyring = Keyring.load(distribution.keyring());
         List<SuiteRelease> releases = new ArrayList<>();
         List<IndexFile> files = new ArrayList<>();
         for (int i = 0; i < suites.size(); i++) {
