@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TimeZone;
+import javax.sql.DataSource;
 import org.quartz.CronScheduleBuilder;
 import org.quartz.CronTrigger;
 import org.quartz.JobBuilder;
@@ -33,7 +34,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.boot.ApplicationArguments;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.context.annotation.Profile;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The cadence: one Quartz job per valid stack, fired by the stack's cron in its time zone, kept in
@@ -54,17 +57,44 @@ public class Schedules implements ApplicationRunner {
     private final Rebuilds rebuilds;
     private final History history;
     private final KilnProperties properties;
+    private final TransactionTemplate transactions;
 
-    Schedules(Scheduler scheduler, Rebuilds rebuilds, History history, KilnProperties properties) {
+    Schedules(Scheduler scheduler, Rebuilds rebuilds, History history, KilnProperties properties, DataSource dataSource) {
         this.scheduler = scheduler;
         this.rebuilds = rebuilds;
         this.history = history;
         this.properties = properties;
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
-    /** Registers the catalog sync; its first run (on whichever instance) schedules the stacks. */
+    /** Thrown through the transaction callback, which takes no checked exceptions. */
+    private static final class Failed extends RuntimeException {
+        Failed(SchedulerException cause) {
+            super(cause);
+        }
+    }
+
+    /**
+     * Registers the catalog sync; its first run (on whichever instance) schedules the stacks. In one
+     * transaction: Quartz's cluster lock is a row lock in the job store, which outside a transaction is
+     * released the moment it is taken, so two instances starting together could both insert the job.
+     */
     @Override
     public void run(ApplicationArguments args) throws SchedulerException {
+        try {
+            transactions.executeWithoutResult(status -> {
+                try {
+                    register();
+                } catch (SchedulerException e) {
+                    throw new Failed(e);
+                }
+            });
+        } catch (Failed e) {
+            throw (SchedulerException) e.getCause();
+        }
+    }
+
+    private void register() throws SchedulerException {
         JobDetail job = JobBuilder.newJob(CatalogSyncJob.class).withIdentity(SYNC).storeDurably().build();
         long interval = properties.service().catalogSync().toMillis();
         Trigger trigger = TriggerBuilder.newTrigger().withIdentity(SYNC.getName(), SYNC.getGroup()).forJob(job).startNow()
