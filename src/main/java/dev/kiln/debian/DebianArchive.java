@@ -137,17 +137,27 @@ public final class DebianArchive {
         Snapshot guessed = join(guess);
         PackageIndex index = guessed != null && guessed.file().equals(snapshot) ? guessed.index() : IndexSnapshot.read(snapshot).orElse(null);
         if (index == null) {
+            // what was built before, in this process or the last snapshot: its records of an index that did
+            // not change are copied rather than parsed again (Debian's security suite changes daily, main rarely)
+            PackageIndex previous = cached != null ? cached.loaded().index() : guessed != null ? guessed.index() : null;
             PackageIndex.Builder builder = PackageIndex.builder(distribution.architecture());
             files.forEach(f -> builder.suite(f.origin().suite()));
+            int reused = 0;
             for (IndexFile f : files) {
-                parse(f, builder);
+                builder.source(f.origin(), f.sha256());
+                if (previous != null && f.sha256().equals(previous.source(f.origin())) && builder.copy(previous, f.origin()) > 0) {
+                    reused++;
+                } else {
+                    parse(f, builder);
+                }
             }
             index = builder.build();
             long parsed = System.nanoTime();
             saveSnapshot(snapshot, shape, index);
             if (LOG.isDebugEnabled()) {
-                LOG.debug("{} packages: Releases fetched and verified in {} ms, indexes downloaded and parsed in {} ms, snapshot written in {} ms",
-                        index.size(), (verified - start) / 1_000_000, (parsed - verified) / 1_000_000, (System.nanoTime() - parsed) / 1_000_000);
+                LOG.debug("{} packages: Releases fetched and verified in {} ms, indexes read in {} ms ({} of {} unchanged, copied), snapshot written in {} ms",
+                        index.size(), (verified - start) / 1_000_000, (parsed - verified) / 1_000_000, reused, files.size(),
+                        (System.nanoTime() - parsed) / 1_000_000);
             }
         } else if (LOG.isDebugEnabled()) {
             LOG.debug("{} packages: Releases fetched and verified in {} ms, snapshot read in {} ms",

@@ -26,7 +26,7 @@ import java.util.zip.CheckedOutputStream;
  */
 final class IndexSnapshot {
 
-    private static final byte[] MAGIC = "KILN-IDX-3\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC = "KILN-IDX-4\n".getBytes(StandardCharsets.US_ASCII);
 
     private IndexSnapshot() {
     }
@@ -45,10 +45,12 @@ final class IndexSnapshot {
                     out.writeUTF(suite);
                 }
                 out.writeInt(parts.origins().size());
-                for (PackageRecord.Origin o : parts.origins()) {
+                for (int i = 0; i < parts.origins().size(); i++) {
+                    PackageRecord.Origin o = parts.origins().get(i);
                     out.writeUTF(o.archiveUrl());
                     out.writeUTF(o.suite());
                     out.writeUTF(o.component());
+                    out.writeUTF(parts.sources().get(i));
                 }
                 out.writeInt(parts.data().length);
                 out.write(parts.data());
@@ -118,8 +120,10 @@ final class IndexSnapshot {
             suites.add(utf(in));
         }
         List<PackageRecord.Origin> origins = new ArrayList<>();
+        List<String> sources = new ArrayList<>();
         for (int i = in.getInt(); i > 0; i--) {
             origins.add(new PackageRecord.Origin(utf(in), utf(in), utf(in)));
+            sources.add(utf(in));
         }
         int dataLength = in.getInt();
         if (dataLength < 0 || dataLength > in.remaining()) {
@@ -129,7 +133,7 @@ final class IndexSnapshot {
         in.get(data);
         Map<String, int[]> byName = table(in, data.length);
         Map<String, int[]> providers = table(in, data.length);
-        return new PackageIndex(new PackageIndex.Parts(architecture, suites, origins, data, byName, providers));
+        return new PackageIndex(new PackageIndex.Parts(architecture, suites, origins, sources, data, byName, providers));
     }
 
     private static Map<String, int[]> table(ByteBuffer in, int dataLength) throws IOException {

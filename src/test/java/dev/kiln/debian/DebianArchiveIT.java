@@ -117,6 +117,41 @@ class DebianArchiveIT {
     }
 
     @Test
+    void anIndexThatDidNotChangeIsCopiedFromTheLastIndexAndOnlyTheChangedOneIsRead() throws IOException {
+        DebianArchive service = archive(NOW);
+        service.load(distribution());
+        try (var files = Files.list(cache.resolve("indexes"))) {
+            for (Path text : files.filter(f -> f.getFileName().toString().matches("[0-9a-f]{64}")).toList()) {
+                Files.delete(text);  // stable's index can now only come from what was built before
+            }
+        }
+        Path firstCache = cache;
+        cache = tmp.resolve("process-cache");  // a second process's data directory: only the snapshot
+        Files.createDirectories(cache);
+        try (var files = Files.walk(firstCache)) {
+            files.filter(Files::isRegularFile).forEach(f -> copy(f, cache.resolve(firstCache.relativize(f))));
+        }
+        repo.deb("stable-security", "libssl3t64", "3.5.1-1+deb13u2", "Depends: libc6 (>= 2.34)");
+        repo.publish("stable-security", NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(6)));
+
+        // the service: from the index it holds
+        repo.paths.clear();
+        List<String> inProcess = resolved(service.load(distribution()));
+        assertThat(repo.paths).as("the two InReleases and stable-security's index").hasSize(3)
+                .noneMatch(p -> p.contains("/dists/stable/main/"));
+        // a new process: from the last snapshot
+        repo.paths.clear();
+        List<String> fromSnapshot = resolved(archive(NOW).load(distribution()));
+        assertThat(repo.paths).hasSize(3).noneMatch(p -> p.contains("/dists/stable/main/"));
+
+        cache = tmp.resolve("fresh-cache");
+        DebianArchive.Loaded fresh = archive(NOW).load(distribution());
+        assertThat(fromSnapshot).isEqualTo(inProcess).isEqualTo(resolved(fresh))
+                .anyMatch(p -> p.startsWith("libssl3t64=3.5.1-1+deb13u2@stable-security "))
+                .anyMatch(p -> p.startsWith("tzdata=2025b-4@stable "));
+    }
+
+    @Test
     void aMirrorWithoutByHashOrWithoutTheGzipFormIsServedFromWhatItHas() throws IOException {
         List<String> expected = resolved(archive(NOW).load(distribution()));
         deleteTree(cache);
@@ -137,6 +172,15 @@ class DebianArchiveIT {
             for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
+        }
+    }
+
+    private static void copy(Path from, Path to) {
+        try {
+            Files.createDirectories(to.getParent());
+            Files.copy(from, to);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -145,6 +145,49 @@ class PackagesParserTest {
     }
 
     @Test
+    void recordsCopiedFromAnEarlierIndexEqualTheParsedOnes(@TempDir Path tmp) throws IOException {
+        PackageRecord.Origin updates = new PackageRecord.Origin("http://archive", "trixie-updates", "main");
+        StringBuilder main = new StringBuilder();
+        StringBuilder newer = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            main.append(stanza("p" + (i % 250), "1." + i, "Depends: p" + (i + 1), "Provides: v" + (i % 9) + " (= 1." + i + ")",
+                    i % 50 == 0 ? "Essential: yes" : "Priority: optional"));
+        }
+        for (int i = 0; i < 40; i++) {
+            newer.append(stanza("p" + (i * 3), "2." + i, "Provides: v" + (i % 4)));
+        }
+        // what was built and snapshotted before: main and an older updates index
+        PackageIndex.Builder before = PackageIndex.builder("amd64").suite("trixie").suite("trixie-updates");
+        before.source(ORIGIN, "main-hash");
+        new PackagesParser(ORIGIN).parse(new ByteArrayInputStream(main.toString().getBytes(StandardCharsets.UTF_8)), before);
+        before.source(updates, "old-updates-hash");
+        new PackagesParser(updates).parse(new ByteArrayInputStream(stanza("p1", "0.1").getBytes(StandardCharsets.UTF_8)), before);
+        IndexSnapshot.write(tmp.resolve("s.bin"), before.build());
+        PackageIndex previous = IndexSnapshot.read(tmp.resolve("s.bin")).orElseThrow();
+        assertThat(previous.source(ORIGIN)).isEqualTo("main-hash");
+
+        PackageIndex.Builder reused = PackageIndex.builder("amd64").suite("trixie").suite("trixie-updates");
+        reused.source(ORIGIN, "main-hash");
+        assertThat(reused.copy(previous, ORIGIN)).isEqualTo(400);
+        reused.source(updates, "new-updates-hash");
+        new PackagesParser(updates).parse(new ByteArrayInputStream(newer.toString().getBytes(StandardCharsets.UTF_8)), reused);
+        PackageIndex.Builder parsed = PackageIndex.builder("amd64").suite("trixie").suite("trixie-updates");
+        new PackagesParser(ORIGIN).parse(new ByteArrayInputStream(main.toString().getBytes(StandardCharsets.UTF_8)), parsed);
+        new PackagesParser(updates).parse(new ByteArrayInputStream(newer.toString().getBytes(StandardCharsets.UTF_8)), parsed);
+
+        PackageIndex copied = reused.build();
+        PackageIndex expected = parsed.build();
+        assertThat(copied.size()).isEqualTo(expected.size()).isEqualTo(440);
+        for (int i = 0; i < 250; i++) {
+            assertThat(copied.versions("p" + i)).isEqualTo(expected.versions("p" + i)).isNotEmpty();
+        }
+        for (int i = 0; i < 9; i++) {
+            assertThat(copied.providers("v" + i)).isEqualTo(expected.providers("v" + i));
+        }
+        assertThat(copied.source(updates)).isEqualTo("new-updates-hash");
+    }
+
+    @Test
     void versionsAreCheckedOnTheirBytesWithTheMessagesOfTheTextParser() {
         for (String v : List.of("1.0", "1:2.3-4", "2.41-12~deb13u1", "0~", "1.0+dfsg-1", "a", "1-")) {
             byte[] b = v.getBytes(StandardCharsets.UTF_8);
