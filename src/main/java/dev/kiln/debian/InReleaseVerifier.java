@@ -96,6 +96,9 @@ final class InReleaseVerifier {
         } catch (OpenPgp.Malformed e) {
             throw new DebianException(what + ": unreadable signature block: " + e.getMessage(), e);
         }
+        if (packets.isEmpty()) {
+            throw new DebianException(what + ": the signature block holds no signature");
+        }
         List<String> good = new ArrayList<>();
         List<String> ignored = new ArrayList<>();
         for (OpenPgp.Packet packet : packets) {
@@ -111,7 +114,7 @@ final class InReleaseVerifier {
                 continue;
             }
             Keyring.Signer signer = keyring.signer(sig, now);
-            String keyId = OpenPgp.hexId(signer != null ? signer.key().id() : sig.issuer());
+            String keyId = OpenPgp.hexId(signer != null ? signer.key().id() : sig.issuerId());
             if (signer == null) {
                 ignored.add(keyId + " (not in " + keyring.path().getFileName() + ")");
                 continue;
@@ -130,9 +133,6 @@ final class InReleaseVerifier {
                 continue;
             }
             good.add(keyId);
-        }
-        if (packets.isEmpty()) {
-            throw new DebianException(what + ": the signature block holds no signature");
         }
         if (good.isEmpty()) {
             throw new DebianException(what + ": no valid signature by a key in " + keyring.path()

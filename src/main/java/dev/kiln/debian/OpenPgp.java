@@ -238,6 +238,14 @@ final class OpenPgp {
                     sub.keyExpiresAfter, sub.keyFlags, sub.issuer, sub.issuerFingerprint, sub.embedded, flaw);
         }
 
+        /** The issuer's key id, from the issuer fingerprint when the signature gives only that (RFC 9580 allows it); 0 when neither. */
+        long issuerId() {
+            if (issuer != 0 || issuerFingerprint == null) {
+                return issuer;
+            }
+            return uint64(Arrays.copyOfRange(issuerFingerprint, 12, 20));
+        }
+
         /** Whether the signature names this key as its issuer (by fingerprint when it gives one, else by key id). */
         boolean issuedBy(Key key) {
             return issuerFingerprint != null ? Arrays.equals(issuerFingerprint, key.fingerprint()) : issuer == key.id();
