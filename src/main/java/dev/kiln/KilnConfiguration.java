@@ -3,20 +3,17 @@ package dev.kiln;
 import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
-import dev.kiln.image.Composer;
 import dev.kiln.ecr.Ecr;
 import dev.kiln.history.History;
-import dev.kiln.publish.RegistryLogin;
+import dev.kiln.image.Composer;
 import dev.kiln.publish.Publisher;
+import dev.kiln.publish.RegistryLogin;
 import dev.kiln.publish.Target;
 import dev.kiln.rebuild.Rebuilds;
-import dev.kiln.retire.Retirer;
-import io.micrometer.core.instrument.MeterRegistry;
-import javax.sql.DataSource;
-import org.quartz.Scheduler;
-import org.quartz.SchedulerException;
 import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
+import dev.kiln.retire.Retirer;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +21,10 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
+import javax.sql.DataSource;
+import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -159,8 +160,12 @@ public class KilnConfiguration {
     }
 
     static HttpClient httpClient() {
+        return httpClient(new LazySslContext(LazySslContext::jdkDefault));
+    }
+
+    static HttpClient httpClient(SSLContext tls) {
         // plain-HTTP archives: HTTP/1.1 avoids h2c upgrade attempts that some mirrors and proxies mishandle
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(tls).sslParameters(LazySslContext.parameters())
                 .followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
     }
 
