@@ -1,12 +1,11 @@
 package dev.kiln.rebuild;
 
+import dev.kiln.KilnConfiguration;
+import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
-import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.LockFile;
-import dev.kiln.debian.PackageResolver;
 import java.io.IOException;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -14,6 +13,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.StandardEnvironment;
 
 /**
  * Benchmark, not a test (run by {@code .ci/bench-lock}): the cold lock as the service meets it, in a
@@ -28,11 +30,10 @@ final class ColdLockBenchmark {
     public static void main(String[] args) throws Exception {
         String baseline = args[0];
         int rounds = Integer.parseInt(args[1]);
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL).build();
         Catalog catalog = Catalog.load(Path.of("catalog"));
         Stack java = catalog.stack("java").orElseThrow();
         for (int i = 0; i < 2; i++) {
-            System.out.printf("warm-up lock %d: %d ms%n", i, lock(http, catalog, java));
+            System.out.printf("warm-up lock %d: %d ms%n", i, lock(catalog, java));
         }
         List<Long> base = new ArrayList<>();
         List<Long> cold = new ArrayList<>();
@@ -43,17 +44,21 @@ final class ColdLockBenchmark {
                 throw new IllegalStateException("baseline failed");
             }
             base.add((System.nanoTime() - t0) / 1_000_000);
-            cold.add(lock(http, catalog, java));
+            cold.add(lock(catalog, java));
             System.out.printf("round %d: baseline %d ms, cold lock %d ms%n", i, base.get(i - 1), cold.get(i - 1));
         }
         System.out.printf("median: baseline %d ms, cold lock %d ms, ratio of medians %.2f%n", median(base), median(cold),
                 (double) median(cold) / median(base));
     }
 
-    private static long lock(HttpClient http, Catalog catalog, Stack stack) throws IOException {
+    /** One lock with the CLI's and the service's own wiring, on an empty data directory. */
+    private static long lock(Catalog catalog, Stack stack) throws IOException {
         Path cache = Files.createTempDirectory("kiln-cold-");
         try {
-            StackLocker locker = new StackLocker(new DebianArchive(http, cache, Map.of(), Clock.systemUTC()), new PackageResolver());
+            StandardEnvironment settings = new StandardEnvironment();
+            settings.getPropertySources().addFirst(new MapPropertySource("benchmark", Map.of("kiln.data-dir", cache.toString())));
+            KilnProperties properties = Binder.get(settings).bindOrCreate("kiln", KilnProperties.class);
+            StackLocker locker = KilnConfiguration.services(properties, Clock.systemUTC()).locker();
             long t0 = System.nanoTime();
             StackLocker.Outcome outcome = locker.resolve(catalog, stack);
             if (!outcome.ok()) {
