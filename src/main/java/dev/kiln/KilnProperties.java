@@ -63,7 +63,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
     }
 
     /**
-     * How the service runs its schedule (see the README's "Service" section).
+     * How the service runs its schedule (see docs/service.md).
      *
      * @param catalogSync          how often the catalog is re-read (stacks, schedules, definition changes)
      * @param buildOnCatalogChange build a stack at once when it is added or its definition changes

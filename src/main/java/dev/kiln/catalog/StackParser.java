@@ -22,7 +22,7 @@ import org.yaml.snakeyaml.nodes.Node;
  */
 final class StackParser {
 
-    /** Allowed keys per object, in the order the schema and the README present them. */
+    /** Allowed keys per object, in the order the schema and docs/catalog.md present them. */
     static final Map<String, Set<String>> KEYS = Map.of(
             "", keys("description", "owner", "version", "source", "packages", "excludes", "user", "hardening",
                     "env", "entrypoint", "cmd", "workdir", "labels", "schedule", "target", "tag", "retention"),

@@ -87,8 +87,8 @@ final class Help {
                     its schedule (Quartz, clustered on the database, so replicas share it), a new or changed
                     stack at once, and stale tags are retired on kiln.retire.cron; the REST API (OpenAPI at
                     /v3/api-docs) serves stacks, history, approved digests, retirement plans and pins on
-                    --server.port (default 8080); health and Prometheus metrics under /actuator. See the
-                    README's "Service" and "ECR and retirement" sections.
+                    --server.port (default 8080); health and Prometheus metrics under /actuator. See
+                    docs/service.md and docs/ecr-and-retirement.md.
 
                     Commands: validate, lock, build, history, retire, serve. 'kiln COMMAND --help' for each.
                     """;
