@@ -4,10 +4,16 @@ import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
+import dev.kiln.ecr.EcrTarget;
 import dev.kiln.history.History;
 import dev.kiln.image.Composer;
+import dev.kiln.image.LayerCache;
+import dev.kiln.publish.BlobLocations;
+import dev.kiln.publish.ImageTarget;
+import dev.kiln.publish.LocalLayoutTarget;
 import dev.kiln.publish.Publisher;
 import dev.kiln.publish.RegistryLogin;
+import dev.kiln.publish.RegistryTarget;
 import dev.kiln.publish.Target;
 import dev.kiln.rebuild.Rebuilds;
 import dev.kiln.rebuild.StackBuilder;
@@ -45,8 +51,7 @@ public class KilnConfiguration {
         private final StackLocker locker;
         private final PackageCache packages;
         private final Clock clock;
-        private Ecr ecr;
-        private Publisher publisher;
+        private ImageTarget target;
         private StackBuilder builder;
 
         private Services(KilnProperties properties, StackLocker locker, PackageCache packages, Clock clock) {
@@ -68,32 +73,40 @@ public class KilnConfiguration {
             return packages;
         }
 
-        /** The ECR client; null unless the target is ECR. */
-        public synchronized Ecr ecr() {
-            String target = properties.build().target();
-            if (ecr == null && (target.equals("ecr") || target.startsWith("ecr/"))) {
-                ecr = Ecr.create(properties.ecr(), clock);
+        /** The configured target's adapter (an ECR target reaches ECR only when first used). */
+        public synchronized ImageTarget target() {
+            if (target == null) {
+                target = imageTarget(Target.parse(properties.build().target()), properties, clock);
             }
-            return ecr;
-        }
-
-        public synchronized Publisher publisher() {
-            if (publisher == null) {
-                Ecr registry = ecr();
-                publisher = new Publisher(properties.dataDir(), clock, Set.copyOf(properties.build().insecureRegistries()),
-                        registry == null ? RegistryLogin.NONE : registry);
-            }
-            return publisher;
+            return target;
         }
 
         public synchronized StackBuilder builder() {
             if (builder == null) {
                 KilnProperties.Build build = properties.build();
-                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes()), publisher(),
+                LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock);
+                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers), new Publisher(clock),
                         properties.dataDir().resolve("work"), sourceDateEpoch());
             }
             return builder;
         }
+    }
+
+    /** The adapter for a target: the local OCI layout, an OCI registry, or ECR. */
+    public static ImageTarget imageTarget(Target target, KilnProperties properties, Clock clock) {
+        BlobLocations locations = new BlobLocations(properties.dataDir().resolve("cache/registry-blobs"));
+        Set<String> insecure = Set.copyOf(properties.build().insecureRegistries());
+        if (target instanceof Target.Registry registry) {
+            return new RegistryTarget(registry.toString(), registry.host(), registry.namespace(),
+                    registry.loopback() || insecure.contains(registry.host()), RegistryLogin.NONE, locations);
+        }
+        if (target instanceof Target.Ecr ecr) {
+            KilnProperties.Ecr settings = properties.ecr();
+            Ecr api = Ecr.create(settings.region(), settings.endpoint(), new Ecr.Settings(settings.exclusions(), settings.scanOnPush(),
+                    settings.kmsKey(), settings.tags(), settings.registry()), clock);
+            return new EcrTarget(api, ecr, insecure, locations, settings.scanGateSeverity(), settings.scanTimeout());
+        }
+        return new LocalLayoutTarget(properties.dataDir().resolve("store"), clock);
     }
 
     public static Services services(KilnProperties properties, Clock clock) {
@@ -102,20 +115,13 @@ public class KilnConfiguration {
         return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
     }
 
-    /** The configured target; an ECR target with its registry host (asked of ECR unless configured). */
-    public static Target target(Services services) {
-        Target target = Target.parse(services.properties().build().target());
-        return target.ecr() ? target.withRegistry(services.ecr().registry()) : target;
-    }
-
     /** The rebuild service over {@code history}, running builds as {@code instance}. */
     public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
-        KilnProperties properties = services.properties();
-        KilnProperties.Build build = properties.build();
-        Rebuilds.ScanGate gate = services.ecr() == null || properties.ecr().scanGateSeverity() == null ? null
-                : new Rebuilds.ScanGate(services.ecr(), properties.ecr().scanGateSeverity(), properties.ecr().scanTimeout());
-        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, target(services), services.ecr(), gate,
-                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters);
+        KilnProperties.Build build = services.properties().build();
+        String sourceDate = System.getenv("SOURCE_DATE_EPOCH");
+        return new Rebuilds(services.properties().catalog(), services.locker(), services.builder(), history, services.target(),
+                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
+                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters);
     }
 
 
@@ -150,7 +156,7 @@ public class KilnConfiguration {
 
     @Bean
     Retirer retirer(Services services, History history) {
-        return new Retirer(history, services.publisher(), services.ecr(), target(services), Clock.systemUTC());
+        return new Retirer(history, services.target(), Clock.systemUTC());
     }
 
     @Bean

@@ -19,7 +19,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         catalog = catalog == null ? Path.of("catalog") : catalog;
         dataDir = dataDir == null ? Path.of(System.getProperty("user.home"), ".kiln") : dataDir;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
-        build = build == null ? new Build(null, null, null, null) : build;
+        build = build == null ? new Build(null, null, null, null, null) : build;
         service = service == null ? new Service(null, null, null, null, null, null) : service;
         users = users == null ? List.of() : List.copyOf(users);
         ecr = ecr == null ? new Ecr(null, null, null, null, null, null, null, null, null) : ecr;
@@ -97,17 +97,20 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
     /**
      * How images are built and where they go.
      *
-     * @param target             {@code local} (the OCI store under the data directory) or HOST[:PORT][/NAMESPACE]
+     * @param target             {@code local} (the OCI store under the data directory), {@code ecr[/NAMESPACE]} or HOST[:PORT][/NAMESPACE]
      * @param maxLayers          the layer budget, Kiln's two layers included
-     * @param largePackageBytes  a package this large (its .deb) gets a layer of its own
+     * @param largePackageBytes  past the layer budget, a package this large (its .deb) keeps a layer of its own
      * @param insecureRegistries registries that may be reached over plain HTTP (loopback always may)
+     * @param layerCacheKeep     composed layers no build used for this long leave the layer cache
      */
-    public record Build(String target, Integer maxLayers, Long largePackageBytes, List<String> insecureRegistries) {
+    public record Build(String target, Integer maxLayers, Long largePackageBytes, List<String> insecureRegistries, Duration layerCacheKeep) {
         public Build {
             target = target == null ? "local" : target;
-            maxLayers = maxLayers == null ? 20 : maxLayers;
+            // a layer per package for any stack up to 98 packages (Docker's overlay2 stacks up to 128 layers)
+            maxLayers = maxLayers == null ? 100 : maxLayers;
             largePackageBytes = largePackageBytes == null ? 1L << 20 : largePackageBytes;
             insecureRegistries = insecureRegistries == null ? List.of() : List.copyOf(insecureRegistries);
+            layerCacheKeep = layerCacheKeep == null ? Duration.ofDays(30) : layerCacheKeep;
         }
     }
 

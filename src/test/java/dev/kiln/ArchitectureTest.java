@@ -1,85 +1,68 @@
 package dev.kiln;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
-import java.util.stream.Stream;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
+import org.springframework.context.annotation.Configuration;
 
 /**
- * The dependency direction, read from the sources' imports: the front ends (api, schedule, cli) use
- * the pipeline (rebuild) and the capabilities; the pipeline uses the capabilities; no capability
- * reaches back up. jib is imported in one package, the AWS SDK in one.
+ * The dependency direction, checked on the compiled classes with ArchUnit: the front ends (api,
+ * schedule, cli) use the pipeline (rebuild) and the capabilities; the pipeline uses the capabilities;
+ * no capability reaches back up or into the root configuration. jib is used only in publish, the AWS SDK
+ * only in the ECR adapter, and the pipeline and retirement reach targets only through the image-target
+ * port, never ECR by name.
  */
 class ArchitectureTest {
 
-    private static final Path MAIN = Path.of("src/main/java/dev/kiln");
-    private static final Set<String> FRONT_ENDS = Set.of("api", "schedule", "cli");
-    private static final Set<String> CAPABILITIES = Set.of("catalog", "debian", "image", "publish", "history", "database", "ecr", "retire");
+    private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli.."};
+    private static final String[] CAPABILITIES = {"dev.kiln.catalog..", "dev.kiln.debian..", "dev.kiln.image..", "dev.kiln.publish..",
+            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire.."};
 
-    private record Import(String pkg, String file, String target) {
-    }
+    private static final JavaClasses KILN = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.kiln");
 
-    private static List<Import> imports() throws IOException {
-        List<Import> all = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(MAIN)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
-                Path rel = MAIN.relativize(f);
-                String pkg = rel.getNameCount() > 1 ? rel.getName(0).toString() : "";
-                for (String line : Files.readAllLines(f)) {
-                    if (line.startsWith("import ")) {
-                        all.add(new Import(pkg, rel.toString(), line.substring(7).replace(";", "").replace("static ", "").strip()));
-                    }
-                }
-                // fully qualified uses in code count too
-                String text = Files.readString(f);
-                for (String layer : List.of("dev.kiln.api.", "dev.kiln.schedule.", "dev.kiln.cli.", "dev.kiln.rebuild.",
-                        "com.google.cloud.tools.jib", "software.amazon.awssdk")) {
-                    if (text.replaceAll("(?m)^import .*$", "").contains(layer)) {
-                        all.add(new Import(pkg, rel.toString(), layer));
-                    }
-                }
-            }
-        }
-        return all;
-    }
-
-    private static String layerOf(String target) {
-        if (!target.startsWith("dev.kiln.")) {
-            return null;
-        }
-        String rest = target.substring("dev.kiln.".length());
-        int dot = rest.indexOf('.');
-        return dot < 0 ? "" : rest.substring(0, dot);
+    @Test
+    void capabilitiesNeverDependOnThePipelineTheFrontEndsOrTheRootConfiguration() {
+        noClasses().that().resideInAnyPackage(CAPABILITIES)
+                .should().dependOnClassesThat().resideInAnyPackage(FRONT_ENDS)
+                .orShould().dependOnClassesThat().resideInAPackage("dev.kiln.rebuild..")
+                .orShould().dependOnClassesThat().belongToAnyOf(KilnConfiguration.class, KilnApplication.class)
+                .check(KILN);
     }
 
     @Test
-    void capabilitiesNeverDependOnThePipelineOrTheFrontEnds() throws IOException {
-        assertThat(imports()).filteredOn(i -> CAPABILITIES.contains(i.pkg()))
-                .filteredOn(i -> {
-                    String layer = layerOf(i.target());
-                    return layer != null && (FRONT_ENDS.contains(layer) || layer.equals("rebuild"));
-                })
-                .isEmpty();
+    void onlyWiringReadsTheSettingsRecord() {
+        noClasses().that().resideInAnyPackage(CAPABILITIES).and().areNotAnnotatedWith(Configuration.class)
+                .should().dependOnClassesThat().belongToAnyOf(KilnProperties.class)
+                .check(KILN);
     }
 
     @Test
-    void thePipelineNeverDependsOnTheFrontEnds() throws IOException {
-        assertThat(imports()).filteredOn(i -> i.pkg().equals("rebuild"))
-                .filteredOn(i -> FRONT_ENDS.contains(layerOf(i.target()) == null ? "" : layerOf(i.target())))
-                .isEmpty();
+    void thePipelineNeverDependsOnTheFrontEnds() {
+        noClasses().that().resideInAPackage("dev.kiln.rebuild..")
+                .should().dependOnClassesThat().resideInAnyPackage(FRONT_ENDS)
+                .check(KILN);
     }
 
     @Test
-    void jibAndTheAwsSdkEachStayInOnePackage() throws IOException {
-        assertThat(imports()).filteredOn(i -> i.target().startsWith("com.google.cloud.tools.jib"))
-                .extracting(Import::pkg).containsOnly("publish");
-        assertThat(imports()).filteredOn(i -> i.target().startsWith("software.amazon.awssdk"))
-                .extracting(Import::pkg).containsOnly("ecr");
+    void jibIsUsedOnlyInPublishAndTheAwsSdkOnlyInTheEcrAdapter() {
+        noClasses().that().resideOutsideOfPackage("dev.kiln.publish..")
+                .should().dependOnClassesThat().resideInAPackage("com.google.cloud.tools.jib..")
+                .check(KILN);
+        noClasses().that().resideOutsideOfPackage("dev.kiln.ecr..")
+                .should().dependOnClassesThat().resideInAPackage("software.amazon.awssdk..")
+                .check(KILN);
+    }
+
+    @Test
+    void thePipelineAndRetirementReachTargetsOnlyThroughThePort() {
+        noClasses().that().resideInAnyPackage("dev.kiln.rebuild..", "dev.kiln.retire..", "dev.kiln.schedule..", "dev.kiln.api..")
+                .should().dependOnClassesThat().resideInAPackage("dev.kiln.ecr..")
+                .orShould().dependOnClassesThat().belongToAnyOf(dev.kiln.publish.LocalLayoutTarget.class, dev.kiln.publish.RegistryTarget.class)
+                .check(KILN);
     }
 }

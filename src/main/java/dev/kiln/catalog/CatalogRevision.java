@@ -25,6 +25,28 @@ public record CatalogRevision(String commit, String origin) {
         return Optional.empty();
     }
 
+    /**
+     * The origin as a public source URL: only an {@code https}, {@code http}, {@code ssh} or {@code git}
+     * URL, without its user information (a token in {@code https://user:token@host/...} never reaches an
+     * image), query or fragment. A local path or an scp-style address is not a URL: empty.
+     */
+    public Optional<String> sourceUrl() {
+        if (origin == null) {
+            return Optional.empty();
+        }
+        try {
+            java.net.URI uri = new java.net.URI(origin.strip());
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (!java.util.Set.of("https", "http", "ssh", "git").contains(scheme) || uri.getHost() == null || uri.getHost().isEmpty()) {
+                return Optional.empty();
+            }
+            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+            return Optional.of(new java.net.URI(scheme, null, uri.getHost(), uri.getPort(), null, null, null) + path);
+        } catch (java.net.URISyntaxException e) {
+            return Optional.empty();
+        }
+    }
+
     private static Optional<String> commit(Path git) throws IOException {
         String head = Files.readString(git.resolve("HEAD")).strip();
         if (!head.startsWith("ref: ")) {

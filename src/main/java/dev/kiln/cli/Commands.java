@@ -213,7 +213,7 @@ final class Commands {
                 return true;
             }
             case "quarantined" -> {
-                err.println(name + ": quarantined by the ECR scan gate, not approved: " + o.detail() + " (build " + o.build() + ")");
+                err.println(name + ": quarantined, not approved: " + o.detail() + " (build " + o.build() + ")");
                 return false;
             }
             case "joined", "not-queued" -> {
@@ -225,9 +225,12 @@ final class Commands {
                 Composition c = r.composition();
                 out.printf(Locale.ROOT, "%-10s %s%n", name, r.published().reference()
                         + (r.published().alreadyPresent() ? "  (already published: same digest, nothing pushed)" : ""));
-                out.printf(Locale.ROOT, "  build %d, digest %s%n  size %.1f MB in %d layers, %d packages, %.1f MB pushed, %.1f s%n",
-                        o.build(), r.published().digest(), c.size() / 1e6, c.layers().size(), r.lock().packages().size(),
-                        r.published().bytesPushed() / 1e6, r.seconds());
+                long reused = c.layers().stream().filter(Composition.Layer::cached).count();
+                out.printf(Locale.ROOT, "  build %d, digest %s%n  size %.1f MB in %d layers (%d composed, %d from the layer cache), %d packages, "
+                                + "%.1f MB pushed (%d blobs uploaded, %d mounted), %.1f s%n",
+                        o.build(), r.published().digest(), c.size() / 1e6, c.layers().size(), c.layers().size() - reused, reused,
+                        r.lock().packages().size(), r.published().bytesPushed() / 1e6, r.published().blobsUploaded(),
+                        r.published().blobsMounted(), r.seconds());
                 Composition.Report report = c.report();
                 out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped; "
                                 + "checked %d ELF files, %d library links%n",
@@ -284,8 +287,7 @@ final class Commands {
         int failed = 0;
         try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
             History history = new History(database.dataSource());
-            Retirer retirer = new Retirer(history, services.publisher(), services.ecr(), KilnConfiguration.target(services),
-                    java.time.Clock.systemUTC());
+            Retirer retirer = new Retirer(history, services.target(), java.time.Clock.systemUTC());
             for (String name : names) {
                 Optional<Stack> stack = catalog.stack(name);
                 if (stack.isEmpty()) {

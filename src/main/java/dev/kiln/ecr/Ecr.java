@@ -68,17 +68,19 @@ public final class Ecr implements RegistryLogin {
     private record Token(String registry, Login login, Instant expiresAt) {
     }
 
-    /** The adapter for Kiln's ECR settings, on the AWS SDK's default credential and region chains. */
-    public static Ecr create(dev.kiln.KilnProperties.Ecr settings, Clock clock) {
+    /**
+     * The ECR API on the AWS SDK's default credential and region chains, or the given region and
+     * endpoint (a VPC endpoint, a test emulator).
+     */
+    public static Ecr create(String region, String endpoint, Settings settings, Clock clock) {
         var client = EcrClient.builder();
-        if (settings.region() != null) {
-            client.region(software.amazon.awssdk.regions.Region.of(settings.region()));
+        if (region != null) {
+            client.region(software.amazon.awssdk.regions.Region.of(region));
         }
-        if (settings.endpoint() != null) {
-            client.endpointOverride(URI.create(settings.endpoint()));
+        if (endpoint != null) {
+            client.endpointOverride(URI.create(endpoint));
         }
-        return new Ecr(client.build(), new Settings(settings.exclusions(), settings.scanOnPush(), settings.kmsKey(), settings.tags(),
-                settings.registry()), clock);
+        return new Ecr(client.build(), settings, clock);
     }
 
     public Ecr(EcrClient client, Settings settings, Clock clock) {
@@ -192,6 +194,24 @@ public final class Ecr implements RegistryLogin {
         return images;
     }
 
+    /** The manifests of images by digest (BatchGetImage, 100 at a time), as ECR stores them. */
+    public Map<String, String> manifests(String repository, List<String> digests) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int from = 0; from < digests.size(); from += DELETE_BATCH) {
+            List<ImageIdentifier> batch = digests.subList(from, Math.min(digests.size(), from + DELETE_BATCH)).stream()
+                    .map(d -> ImageIdentifier.builder().imageDigest(d).build()).toList();
+            try {
+                client.batchGetImage(r -> r.repositoryName(repository).imageIds(batch).acceptedMediaTypes(
+                        "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+                        "application/vnd.docker.distribution.manifest.v2+json")).images()
+                        .forEach(i -> out.put(i.imageId().imageDigest(), i.imageManifest()));
+            } catch (EcrException e) {
+                throw new PublishException("ECR BatchGetImage " + repository + ": " + message(e), e);
+            }
+        }
+        return out;
+    }
+
     /**
      * Deletes images by digest, at most 100 per BatchDeleteImage call. Returns, per digest that could not
      * be deleted, ECR's reason; an image already gone counts as deleted.
@@ -262,6 +282,19 @@ public final class Ecr implements RegistryLogin {
                 throw new PublishException("interrupted waiting for the scan of " + repository + "@" + digest, e);
             }
         }
+    }
+
+    /**
+     * A push refusal in words: ECR refuses a push to an existing tag of an immutable repository (another
+     * writer took the tag between Kiln's check and its push).
+     */
+    static String refusal(String message) {
+        String text = message == null ? "" : message;
+        if (text.contains("immutable") || text.contains("ImageTagAlreadyExists")) {
+            return "ECR refused the push because the tag already exists and the repository's tags are immutable; "
+                    + "Kiln never overwrites a tag, nothing was changed (" + text + ")";
+        }
+        return text;
     }
 
     /** ECR's refusal to overwrite an immutable tag, worded for people; other errors as ECR says them. */

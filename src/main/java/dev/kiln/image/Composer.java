@@ -2,6 +2,9 @@ package dev.kiln.image;
 
 import dev.kiln.catalog.Stack;
 import dev.kiln.debian.Lock;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -17,29 +20,37 @@ import java.util.concurrent.Future;
 
 /**
  * Turns a locked stack's verified {@code .deb} files into hardened, checked layers: stage each package
- * once, harden its entries, add Kiln's own files, verify the merged filesystem, then write the layers
- * of the plan. Verification runs before any layer is written, so a failing stack costs little.
+ * once, harden its entries, add Kiln's own files, verify the merged filesystem, then take each layer of
+ * the plan from the layer cache or write it. Verification runs before any layer is written, so a
+ * failing stack costs little. A package's layer holds its files and its {@code status.d} entries, dated
+ * by the package's own files, so its digest depends on nothing else: the same package (and the settings
+ * that change its files) gives the same layer in every stack and every build.
  */
 public final class Composer {
 
+    /** Kiln's bottom layer (users, groups) depends on the stack's user alone; its entries carry this fixed time. */
+    static final long BASE_TIME = 0;
+
     private final int maxLayers;
     private final long largeBytes;
+    private final LayerCache cache;
 
-    public Composer(int maxLayers, long largeBytes) {
+    public Composer(int maxLayers, long largeBytes, LayerCache cache) {
         this.maxLayers = maxLayers;
         this.largeBytes = largeBytes;
+        this.cache = cache;
     }
 
     /**
      * @param debs       package name → its verified .deb
-     * @param work       an empty directory for staging and layers; the caller removes it
-     * @param sourceDate SOURCE_DATE_EPOCH, or null to use the newest file time in the packages
+     * @param work       an empty directory for staging; the caller removes it
+     * @param sourceDate SOURCE_DATE_EPOCH, or null to use the newest file time in the packages (the
+     *                   image's creation time: it goes into the config, never into a layer)
      */
     public Composition compose(Stack stack, Lock lock, Map<String, Path> debs, Path work, Instant sourceDate) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()));
         try {
             Files.createDirectories(work.resolve("staged"));
-            Files.createDirectories(work.resolve("layers"));
             List<Callable<StagedPackage>> staging = new ArrayList<>();
             for (Lock.Package p : lock.packages()) {
                 Path deb = debs.get(p.name());
@@ -64,9 +75,13 @@ public final class Composer {
 
             Hardening hardening = new Hardening(stack.hardening());
             Map<String, List<Item>> contents = new LinkedHashMap<>();
+            List<String> kilnFiles = new ArrayList<>();
             for (StagedPackage s : staged.values()) {
                 List<Item> kept = new ArrayList<>(hardening.apply(s, links));
-                kept.addAll(SystemFiles.status(s, kept, created));
+                long packageTime = s.items().stream().mapToLong(Item::mtime).max().orElse(BASE_TIME);
+                List<Item> status = SystemFiles.status(s, kept, packageTime);
+                status.forEach(i -> kilnFiles.add("/" + i.path()));
+                kept.addAll(status);
                 contents.put(s.name(), kept);
             }
 
@@ -74,7 +89,8 @@ public final class Composer {
             lock.packages().forEach(p -> sizes.put(p.name(), p.size()));
             LayerPlan plan = LayerPlan.plan(sizes, maxLayers, largeBytes);
 
-            List<Item> base = SystemFiles.base(stack.user(), created);
+            List<Item> base = SystemFiles.base(stack.user(), BASE_TIME);
+            base.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(i -> kilnFiles.add("/" + i.path()));
             Rootfs fs = new Rootfs();
             base.forEach(fs::add);
             List<List<Item>> groupItems = new ArrayList<>();
@@ -84,7 +100,7 @@ public final class Composer {
                 items.forEach(fs::add);
                 groupItems.add(items);
             }
-            List<Item> derived = SystemFiles.derived(fs, created);
+            List<Item> derived = SystemFiles.derived(fs);
             derived.forEach(fs::add);
 
             Verifier.Result verified = Verifier.verify(fs, stack);
@@ -95,23 +111,71 @@ public final class Composer {
             }
 
             List<Callable<Composition.Layer>> writes = new ArrayList<>();
-            Path layers = work.resolve("layers");
-            writes.add(() -> LayerWriter.write("kiln-base", List.of(), base, created, layers.resolve("0-base.tar.gz")));
+            writes.add(() -> cache.layer("kiln-base", List.of(), base));
             for (int i = 0; i < plan.groups().size(); i++) {
                 LayerPlan.Group group = plan.groups().get(i);
                 List<Item> items = groupItems.get(i);
-                Path file = layers.resolve((i + 1) + "-" + group.name() + ".tar.gz");
-                writes.add(() -> LayerWriter.write(group.name(), group.packages(), items, created, file));
+                writes.add(() -> cache.layer(group.name(), group.packages(), items));
             }
             if (!derived.isEmpty()) {
-                writes.add(() -> LayerWriter.write("kiln-derived", List.of(), derived, created, layers.resolve("z-derived.tar.gz")));
+                writes.add(() -> cache.layer("kiln-derived", List.of(), derived));
             }
+            List<Composition.Layer> layers = all(pool, writes);
+            cache.prune();
             List<String> generated = derived.stream().filter(i -> i.type() != Item.Type.DIRECTORY).map(i -> "/" + i.path()).toList();
-            return new Composition(all(pool, writes), Instant.ofEpochSecond(created), hardening.report(verified, generated));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            kilnFiles.addAll(generated);
+            return new Composition(layers, Instant.ofEpochSecond(created), hardening.report(verified, generated),
+                    packages(lock, staged, contents, plan, layers), kilnFiles.stream().sorted().toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    private static List<Composition.Package> packages(Lock lock, Map<String, StagedPackage> staged, Map<String, List<Item>> contents,
+                                                      LayerPlan plan, List<Composition.Layer> layers) {
+        Map<String, String> layerOf = new LinkedHashMap<>();
+        for (int i = 0; i < plan.groups().size(); i++) {
+            for (String name : plan.groups().get(i).packages()) {
+                layerOf.put(name, layers.get(i + 1).digest());
+            }
+        }
+        List<Composition.Package> out = new ArrayList<>();
+        for (Lock.Package p : lock.packages()) {
+            StagedPackage s = staged.get(p.name());
+            Map<String, String> control = s.control().fields();
+            String source = control.getOrDefault("Source", p.name());
+            String sourceVersion = p.version();
+            int paren = source.indexOf(" (");
+            if (paren > 0 && source.endsWith(")")) {
+                sourceVersion = source.substring(paren + 2, source.length() - 1);
+                source = source.substring(0, paren);
+            }
+            List<String> files = new ArrayList<>();
+            String copyright = null;
+            for (Item item : contents.get(p.name())) {
+                if (item.type() == Item.Type.DIRECTORY || item.path().startsWith("var/lib/dpkg/status.d/")) {
+                    continue;
+                }
+                files.add("/" + item.path());
+                if (item.type() == Item.Type.FILE && item.path().equals("usr/share/doc/" + p.name() + "/copyright")) {
+                    copyright = text(item);
+                }
+            }
+            files.sort(null);
+            out.add(new Composition.Package(p.name(), p.version(), control.getOrDefault("Architecture", p.architecture()), p.sha256(),
+                    source, sourceVersion, control.get("Maintainer"), control.get("Homepage"), layerOf.get(p.name()), files, copyright));
+        }
+        return out;
+    }
+
+    /** A copyright file's text (the first 1 MiB: enough for every licence header Debian ships). */
+    private static String text(Item item) {
+        try {
+            return new String(item.content().read(0, (int) Math.min(item.size(), 1 << 20)), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

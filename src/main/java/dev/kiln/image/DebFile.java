@@ -25,6 +25,18 @@ final class DebFile {
 
     /** The control member's files that Kiln uses: {@code control} and {@code md5sums}. */
     record Control(String paragraph, Map<String, String> md5sums) {
+
+        /** The paragraph's single-line fields ({@code Source}, {@code Architecture}, {@code Maintainer} ...). */
+        Map<String, String> fields() {
+            Map<String, String> out = new LinkedHashMap<>();
+            for (String line : paragraph.split("\n")) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && !Character.isWhitespace(line.charAt(0))) {
+                    out.put(line.substring(0, colon), line.substring(colon + 1).strip());
+                }
+            }
+            return out;
+        }
     }
 
     interface DataVisitor {

@@ -10,10 +10,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Which packages share a layer. Kiln's own files take the bottom and top layers; packages of at least
- * {@code largeBytes} get a layer each (largest first while the budget lasts); the rest fall into up to
- * four buckets by a hash of their name. A version update therefore changes exactly the layer its
- * package is in, and adding a small package changes only its bucket.
+ * Which packages share a layer. Kiln's own files take the bottom and top layers; every package gets a
+ * layer of its own while the budget lasts, so a layer's digest depends on its package alone and the
+ * same package is the same layer in every stack. Past the budget, packages of at least
+ * {@code largeBytes} keep their own layers (largest first) and the rest share up to four buckets by a
+ * hash of their name, so a version update still changes exactly the layer its package is in.
  */
 record LayerPlan(List<Group> groups) {
 

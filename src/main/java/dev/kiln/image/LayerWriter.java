@@ -28,8 +28,8 @@ final class LayerWriter {
     private LayerWriter() {
     }
 
-    static Composition.Layer write(String name, List<String> packages, List<Item> items, long mtime, Path file) {
-        List<Item> ordered = order(items, mtime);
+    /** Writes {@code ordered} (from {@link #order}) as a gzip-compressed tar to {@code file}. */
+    static Composition.Layer write(String name, List<String> packages, List<Item> ordered, Path file) {
         try {
             MessageDigest compressed = MessageDigest.getInstance("SHA-256");
             MessageDigest uncompressed = MessageDigest.getInstance("SHA-256");
@@ -46,8 +46,8 @@ final class LayerWriter {
                 }
             }
             HexFormat hex = HexFormat.of();
-            return new Composition.Layer(name, packages, file, "sha256:" + hex.formatHex(uncompressed.digest()), "sha256:" + hex.formatHex(compressed.digest()),
-                    counting.count, tarBytes.count, ordered.size());
+            return new Composition.Layer(name, packages, file, "sha256:" + hex.formatHex(uncompressed.digest()),
+                    "sha256:" + hex.formatHex(compressed.digest()), counting.count, tarBytes.count, ordered.size(), false);
         } catch (IOException e) {
             throw new UncheckedIOException("writing layer " + name + " to " + file, e);
         } catch (NoSuchAlgorithmException e) {
@@ -56,16 +56,18 @@ final class LayerWriter {
     }
 
     /**
-     * Sorted by path, times clamped to {@code mtime}, with each missing parent directory added (root-owned, 0755), hardlinks after
-     * everything else so their targets exist when they are extracted; one entry per path, the last wins.
+     * Sorted by path, with each missing parent directory added (root-owned, 0755, dated like the newest
+     * entry, so a layer depends on nothing but its own entries), hardlinks after everything else so
+     * their targets exist when they are extracted; one entry per path, the last wins. File times are the
+     * packages' own: they are fixed by the .deb, so they need no clamping to be reproducible.
      */
-    static List<Item> order(List<Item> items, long mtime) {
+    static List<Item> order(List<Item> items) {
         TreeMap<String, Item> byPath = new TreeMap<>();
         TreeMap<String, Item> hardlinks = new TreeMap<>();
-        for (Item original : items) {
-            Item item = original.mtime() <= mtime ? original
-                    : new Item(original.path(), original.type(), original.mode(), original.uid(), original.gid(), mtime, original.link(), original.content());
+        long newest = 0;
+        for (Item item : items) {
             (item.type() == Item.Type.HARDLINK ? hardlinks : byPath).put(item.path(), item);
+            newest = Math.max(newest, item.mtime());
         }
         Set<String> parents = new LinkedHashSet<>();
         for (String path : new ArrayList<>(byPath.keySet())) {
@@ -73,7 +75,7 @@ final class LayerWriter {
         }
         hardlinks.keySet().forEach(p -> collectParents(p, parents));
         for (String parent : parents) {
-            byPath.putIfAbsent(parent, Item.directory(parent, 0755, mtime));
+            byPath.putIfAbsent(parent, Item.directory(parent, 0755, newest));
         }
         List<Item> ordered = new ArrayList<>(byPath.values());
         ordered.addAll(hardlinks.values());

@@ -88,13 +88,20 @@ final class SystemFiles {
                 Item.file(dir + pkg.name() + ".md5sums", 0644, mtime, md5.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
-    /** The top layer: files derived from several packages at once. */
-    static List<Item> derived(Rootfs fs, long mtime) {
+    /**
+     * The top layer: files derived from several packages at once, dated by the newest file they are made
+     * from (the certificates, the JVM's tools), so the layer changes only when those do.
+     */
+    static List<Item> derived(Rootfs fs) {
         List<Item> items = new ArrayList<>();
         TreeMap<String, Item> certificates = new TreeMap<>();
+        long mtime = Composer.BASE_TIME;
         for (Item item : fs.items()) {
             if (item.type() == Item.Type.FILE && item.path().startsWith("usr/share/ca-certificates/") && item.path().endsWith(".crt")) {
                 certificates.put(item.path(), item);
+                mtime = Math.max(mtime, item.mtime());
+            } else if (item.type() == Item.Type.FILE && (item.mode() & 0111) != 0 && item.path().matches("usr/lib/jvm/[^/]+/bin/[^/]+")) {
+                mtime = Math.max(mtime, item.mtime());
             }
         }
         if (!certificates.isEmpty()) {

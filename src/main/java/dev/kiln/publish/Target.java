@@ -1,58 +1,79 @@
 package dev.kiln.publish;
 
 /**
- * Where images go: Kiln's local OCI store (the default), a registry, or Amazon ECR, optionally under a
- * namespace ({@code registry.example.com/platform}). Parsed from
- * {@code --target local | ecr[/NAMESPACE] | HOST[:PORT][/NAMESPACE]}. An ECR target's registry is
- * {@code ecr} until the account's registry host is known ({@link #withRegistry}).
+ * Where images go, as configured: {@code local} (Kiln's OCI layout), {@code ecr[/NAMESPACE]} or an OCI
+ * registry {@code HOST[:PORT][/NAMESPACE]}. Parsed once from the {@code --target} string; the adapter
+ * for it is an {@link ImageTarget}.
  */
-public record Target(String registry, String namespace, boolean ecr) {
+public sealed interface Target permits Target.Local, Target.Registry, Target.Ecr {
 
-    public static final Target LOCAL = new Target(null, "", false);
+    /** The namespace repositories go under ("" for none). */
+    String namespace();
 
-    public Target(String registry, String namespace) {
-        this(registry, namespace, false);
+    /** Kiln's local OCI image layout under the data directory. */
+    record Local() implements Target {
+        @Override
+        public String namespace() {
+            return "";
+        }
+
+        @Override
+        public String toString() {
+            return "local";
+        }
     }
 
-    public static Target parse(String text) {
+    /** An OCI registry at {@code host} ({@code HOST[:PORT]}). */
+    record Registry(String host, String namespace) implements Target {
+        /** Plain HTTP is allowed for loopback registries without asking. */
+        public boolean loopback() {
+            String name = host.replaceFirst(":[0-9]+$", "");
+            return name.equals("localhost") || name.startsWith("127.") || name.equals("[::1]");
+        }
+
+        @Override
+        public String toString() {
+            return host + (namespace.isEmpty() ? "" : "/" + namespace);
+        }
+    }
+
+    /** Amazon ECR of the account and region the AWS SDK's chains give (the registry host comes from ECR). */
+    record Ecr(String namespace) implements Target {
+        @Override
+        public String toString() {
+            return "ecr" + (namespace.isEmpty() ? "" : "/" + namespace);
+        }
+    }
+
+    Target LOCAL = new Local();
+
+    static Target parse(String text) {
         if (text == null || text.isBlank() || text.equals("local")) {
             return LOCAL;
         }
         if (text.equals("ecr") || text.startsWith("ecr/")) {
-            return new Target("ecr", text.equals("ecr") ? "" : text.substring(4).replaceAll("/+$", ""), true);
+            return new Ecr(namespace(text, text.equals("ecr") ? "" : text.substring(4)));
         }
         String value = text.replaceFirst("^(docker|oci)://", "");
         int slash = value.indexOf('/');
-        String registry = slash < 0 ? value : value.substring(0, slash);
-        String namespace = slash < 0 ? "" : value.substring(slash + 1).replaceAll("/+$", "");
-        if (!registry.matches("[A-Za-z0-9.-]+(:[0-9]+)?|\\[[0-9a-fA-F:]+](:[0-9]+)?")) {
+        String host = slash < 0 ? value : value.substring(0, slash);
+        if (!host.matches("[A-Za-z0-9.-]+(:[0-9]+)?|\\[[0-9a-fA-F:]+](:[0-9]+)?")) {
             throw new IllegalArgumentException("target '" + text + "': expected 'local', 'ecr[/NAMESPACE]' or HOST[:PORT][/NAMESPACE]");
         }
-        return new Target(registry, namespace);
+        return new Registry(host, namespace(text, slash < 0 ? "" : value.substring(slash + 1)));
     }
 
-    /** The same target at a known registry host (ECR's, once GetAuthorizationToken has named it). */
-    public Target withRegistry(String host) {
-        return new Target(host, namespace, ecr);
+    private static String namespace(String text, String value) {
+        String namespace = value.replaceAll("/+$", "");
+        if (!namespace.isEmpty() && !namespace.matches("[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")) {
+            throw new IllegalArgumentException("target '" + text + "': namespace '" + namespace
+                    + "' is not a repository path (lower-case letters, digits, '.', '_', '-' and '/')");
+        }
+        return namespace;
     }
 
-    public boolean local() {
-        return registry == null;
-    }
-
-    /** The repository a stack's images go to under this target. */
-    public String repository(String stackRepository) {
+    /** The repository a stack's images go to under {@code namespace}. */
+    static String repository(String namespace, String stackRepository) {
         return namespace.isEmpty() ? stackRepository : namespace + "/" + stackRepository;
-    }
-
-    /** Plain HTTP is allowed for loopback registries only, unless configured otherwise. */
-    boolean loopback() {
-        String host = registry.replaceFirst(":[0-9]+$", "");
-        return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
-    }
-
-    @Override
-    public String toString() {
-        return local() ? "local" : (ecr && !registry.equals("ecr") ? "ecr:" : "") + registry + (namespace.isEmpty() ? "" : "/" + namespace);
     }
 }

@@ -7,12 +7,11 @@ import dev.kiln.catalog.Stack;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
-import dev.kiln.ecr.Ecr;
 import dev.kiln.history.History;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
+import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
-import dev.kiln.publish.Target;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
@@ -44,9 +43,7 @@ public final class Rebuilds {
     private final StackLocker locker;
     private final StackBuilder builder;
     private final History history;
-    private final Target target;
-    private final Ecr ecr;
-    private final ScanGate gate;
+    private final ImageTarget target;
     private final String instance;
     private final String kilnVersion;
     private final String buildSettings;
@@ -54,13 +51,11 @@ public final class Rebuilds {
     private final Set<Long> running = ConcurrentHashMap.newKeySet();
 
     /**
-     * @param buildSettings the settings that shape an image besides the stack (layer budget and so
-     *                      on): part of the fingerprint
+     * @param buildSettings the settings that shape an image besides the stack (layer budget,
+     *                      SOURCE_DATE_EPOCH): part of the fingerprint
      */
-    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, Target target, Ecr ecr, ScanGate gate,
+    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
                     String instance, String kilnVersion, String buildSettings, MeterRegistry meters) {
-        this.ecr = ecr;
-        this.gate = gate;
         this.catalogDir = catalogDir;
         this.locker = locker;
         this.builder = builder;
@@ -81,13 +76,6 @@ public final class Rebuilds {
         public static Request of(String stack, String trigger, String who) {
             return new Request(stack, trigger, who, null, null, Optional.empty(), Optional.empty());
         }
-    }
-
-    /**
-     * ECR's scan gate: after a push, wait for the scan; findings at or above {@code severity} quarantine
-     * the image (published, recorded, never the approved image).
-     */
-    public record ScanGate(Ecr ecr, String severity, java.time.Duration timeout) {
     }
 
     /** How a rebuild ended; {@code joined} means another build of the stack was already under way. */
@@ -163,13 +151,14 @@ public final class Rebuilds {
             }
             return resolved.lock();
         });
-        String fingerprint = fingerprint(lock);
-        history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.toString(),
-                target.repository(stack.target().repository())));
-        Optional<History.Good> previous = history.lastGood(stack.name(), target.toString());
+        String fingerprint = fingerprint(lock, StackBuilder.config(catalog, stack, lock, java.time.Instant.EPOCH));
+        String repository = target.repository(stack.target().repository());
+        history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
+                repository));
+        Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
         if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
             step(id, stack, "checking the published image");
-            if (builder.holds(target, stack.target().repository(), previous.get().tag(), previous.get().digest())) {
+            if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
                 history.upToDate(id, previous.get());
                 meters.counter("kiln.ticks.up_to_date", "stack", stack.name()).increment();
                 log.info("build {} of {}: up to date (fingerprint {}), {} unchanged, nothing pushed", id, stack.name(),
@@ -177,22 +166,12 @@ public final class Rebuilds {
                 return new Outcome(id, "up-to-date", false, previous.get().reference(), null);
             }
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
-                    previous.get().reference(), target);
-        }
-        String repository = target.repository(stack.target().repository());
-        if (target.ecr()) {
-            ecr.ensureRepository(repository);
+                    previous.get().reference(), target.name());
         }
         StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), step -> step(id, stack, step));
-        if (target.ecr() && !result.published().alreadyPresent()) {
-            ecr.confirm(repository, result.published().tag(), result.published().digest());
-        }
-        Ecr.Scan scan = null;
-        if (gate != null) {
-            step(id, stack, "waiting for the ECR scan");
-            scan = gate.ecr().scan(repository, result.published().digest(), gate.timeout());
-        }
-        int blocking = scan == null ? 0 : scan.atOrAbove(gate.severity());
+        step(id, stack, "reviewing");
+        Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
+        boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
         Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
         Composition c = result.composition();
@@ -202,12 +181,11 @@ public final class Rebuilds {
                 c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
-                result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null), blocking > 0, scan));
-        if (blocking > 0) {
-            log.warn("build {} of {}: quarantined, {} finding(s) at or above {}: {}", id, stack.name(), blocking, gate.severity(),
-                    scan.severities());
-            return new Outcome(id, "quarantined", false, result.published().reference() + ": " + blocking + " finding(s) at or above "
-                    + gate.severity() + " " + scan.severities(), result);
+                result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null), held,
+                review.map(ImageTarget.Review::evidence).orElse(null)));
+        if (held) {
+            log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
+            return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result);
         }
         meters.counter("kiln.bytes.pushed", "stack", stack.name()).increment(result.published().bytesPushed());
         log.info("build {} of {} succeeded: {} {} ({} package change(s), {} bytes pushed)", id, stack.name(),
@@ -220,10 +198,13 @@ public final class Rebuilds {
         history.step(id, step);
     }
 
-    /** The inputs an image is made from: the lock (which covers the stack definition), Kiln and its settings, the target. */
-    String fingerprint(Lock lock) {
-        String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\nkiln " + kilnVersion + "\nsettings " + buildSettings
-                + "\ntarget " + target + "\n";
+    /**
+     * The inputs an image is made from: the lock (which covers the stack definition), everything that goes
+     * into its config, Kiln and its settings, the target. Equal fingerprints mean equal images.
+     */
+    String fingerprint(Lock lock, dev.kiln.publish.ImageConfig config) {
+        String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\nconfig " + config + "\nkiln " + kilnVersion
+                + "\nsettings " + buildSettings + "\ntarget " + target.name() + "\n";
         try {
             return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {

@@ -9,8 +9,11 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composer;
 import dev.kiln.image.Composition;
+import dev.kiln.publish.ImageAssembler;
+import dev.kiln.publish.ImageConfig;
+import dev.kiln.publish.ImageTarget;
+import dev.kiln.publish.Manifest;
 import dev.kiln.publish.Publisher;
-import dev.kiln.publish.Target;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -46,12 +49,12 @@ public final class StackBuilder {
         this.sourceDate = sourceDate;
     }
 
-    /** A finished build. */
-    public record Result(String stack, Publisher.Published published, Composition composition, Lock lock, double seconds) {
+    /** A finished build: the published image, what it was made of and the assembled manifest. */
+    public record Result(String stack, Publisher.Published published, Composition composition, Manifest image, Lock lock, double seconds) {
     }
 
     /** Builds from the stack's lock file in the catalog (what {@code kiln build} does). */
-    public Result build(Catalog catalog, Stack stack, Target target, Optional<String> tag) {
+    public Result build(Catalog catalog, Stack stack, ImageTarget target, Optional<String> tag) {
         return build(catalog, stack, lockFile(catalog, stack), target, tag, step -> { });
     }
 
@@ -71,7 +74,7 @@ public final class StackBuilder {
      * Builds from {@code lock}, telling {@code progress} each step as it starts (fetching, composing,
      * publishing).
      */
-    public Result build(Catalog catalog, Stack stack, Lock lock, Target target, Optional<String> tag, Consumer<String> progress) {
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
         long start = System.nanoTime();
         progress.accept("fetching");
         Map<String, Path> debs = new LinkedHashMap<>();
@@ -93,43 +96,42 @@ public final class StackBuilder {
             progress.accept("composing");
             Composition composition = composer.compose(stack, lock, debs, work.resolve("compose"), sourceDate);
             progress.accept("publishing");
-            Files.createDirectories(work.resolve("publish"));
-            Publisher.Published published = publisher.publish(composition, spec(catalog, stack, lock, composition), target, tag,
-                    work.resolve("publish"));
-            return new Result(stack.name(), published, composition, lock, (System.nanoTime() - start) / 1e9);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
+            Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
+                    new Publisher.Tagging(stack.version(), stack.tag(), tag));
+            return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
         } finally {
             delete(work);
         }
     }
 
-    /** Whether the image a build left under {@code tag} is still there with {@code digest}. */
-    public boolean holds(Target target, String stackRepository, String tag, String digest) {
-        return publisher.holds(target, stackRepository, tag, digest);
-    }
-
-    static Publisher.Spec spec(Catalog catalog, Stack stack, Lock lock, Composition composition) {
+    /**
+     * What the image says about itself. Labels are inherited by images built FROM it; the manifest's
+     * annotations describe this image alone. Nothing here is machine-specific: the catalog's origin is
+     * used only when it is a URL, without credentials, and the catalog's commit is not used at all (it
+     * changes with every commit to the catalog, which would change every image's digest; the build
+     * record and the provenance carry it).
+     */
+    public static ImageConfig config(Catalog catalog, Stack stack, Lock lock, Instant created) {
+        Map<String, String> facts = new TreeMap<>();
+        facts.put("org.opencontainers.image.created", created.toString());
+        facts.put("org.opencontainers.image.version", stack.version());
+        facts.put("org.opencontainers.image.title", stack.name());
+        facts.put("org.opencontainers.image.description", stack.description());
+        facts.put("org.opencontainers.image.authors", stack.owner());
+        facts.put("org.opencontainers.image.vendor", "Kiln");
+        CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl)
+                .ifPresent(url -> facts.put("org.opencontainers.image.source", url));
+        facts.put("dev.kiln.stack", stack.name());
+        facts.put("dev.kiln.stack.digest", lock.stackDigest());
+        facts.put("dev.kiln.lock.digest", lock.digest());
+        facts.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
         Map<String, String> labels = new TreeMap<>(stack.labels());
-        Optional<CatalogRevision> revision = CatalogRevision.of(catalog.directory());
-        labels.put("org.opencontainers.image.created", composition.created().toString());
-        labels.put("org.opencontainers.image.version", stack.version());
-        labels.put("org.opencontainers.image.title", stack.name());
-        labels.put("org.opencontainers.image.description", stack.description());
-        labels.put("org.opencontainers.image.authors", stack.owner());
-        labels.put("org.opencontainers.image.vendor", "Kiln");
-        labels.put("org.opencontainers.image.base.name", "scratch");
-        revision.ifPresent(r -> labels.put("org.opencontainers.image.revision", r.commit()));
-        labels.put("org.opencontainers.image.source", revision.map(CatalogRevision::origin).filter(o -> o != null)
-                .orElse("catalog/" + catalog.file(stack.name()).getFileName()));
-        labels.put("dev.kiln.stack", stack.name());
-        labels.put("dev.kiln.stack.digest", lock.stackDigest());
-        labels.put("dev.kiln.lock.digest", lock.digest());
-        labels.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
+        labels.putAll(facts);
         Map<String, String> env = new TreeMap<>(stack.env());
         env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        return new Publisher.Spec(stack.target().repository(), stack.version(), stack.tag(), stack.user().uid(), stack.user().gid(),
-                env, stack.entrypoint(), stack.cmd(), stack.workdir(), labels, stack.source().architecture());
+        return new ImageConfig(stack.source().architecture(), stack.user().uid(), stack.user().gid(), env, stack.entrypoint(), stack.cmd(),
+                stack.workdir(), labels, facts);
     }
 
     private static void delete(Path dir) {

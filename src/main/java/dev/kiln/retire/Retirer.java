@@ -1,11 +1,9 @@
 package dev.kiln.retire;
 
 import dev.kiln.catalog.Stack;
-import dev.kiln.ecr.Ecr;
 import dev.kiln.history.History;
+import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
-import dev.kiln.publish.Publisher;
-import dev.kiln.publish.Target;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,25 +18,19 @@ import org.slf4j.LoggerFactory;
 /**
  * Retires a stack's stale images by its retention policy. Only images Kiln recorded are considered.
  * Each retirement is recorded (who, when, why) before the delete and marked done after it; one left
- * undone by a crash or a failed delete is finished by the next run. Deleting is by digest: on ECR
- * with BatchDeleteImage (100 at a time), on an OCI registry with a manifest DELETE, in the local store
- * by removing the tags and the blobs nothing else uses.
+ * undone by a crash or a failed delete is finished by the next run. Deleting is by digest, through the
+ * target, which takes each image's signatures and attestations with it.
  */
 public final class Retirer {
 
     private static final Logger log = LoggerFactory.getLogger(Retirer.class);
 
     private final History history;
-    private final Publisher publisher;
-    private final Ecr ecr;
-    private final Target target;
+    private final ImageTarget target;
     private final Clock clock;
 
-    /** @param ecr the ECR adapter when {@code target} is ECR, else null */
-    public Retirer(History history, Publisher publisher, Ecr ecr, Target target, Clock clock) {
+    public Retirer(History history, ImageTarget target, Clock clock) {
         this.history = history;
-        this.publisher = publisher;
-        this.ecr = ecr;
         this.target = target;
         this.clock = clock;
     }
@@ -54,10 +46,11 @@ public final class Retirer {
     public Plan plan(Stack stack) {
         String repository = target.repository(stack.target().repository());
         Map<String, List<History.LiveTag>> byDigest = new LinkedHashMap<>();
-        history.liveTags(stack.name(), target.toString()).forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
+        history.liveTags(stack.name(), target.name()).forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         Map<String, Optional<Instant>> pulls = new LinkedHashMap<>();
-        if (target.ecr()) {
-            ecr.images(repository).forEach(i -> pulls.put(i.digest(), i.lastPulled()));
+        boolean pullTimes = target.pullTimesKnown();
+        if (pullTimes) {
+            target.images(repository).forEach(i -> pulls.put(i.digest(), i.lastPulled()));
         }
         List<RetentionPlanner.Image> images = new ArrayList<>();
         byDigest.forEach((digest, tags) -> images.add(new RetentionPlanner.Image(digest, tags.stream().map(History.LiveTag::tag).toList(),
@@ -68,8 +61,8 @@ public final class Retirer {
         Optional<String> current = history.stack(stack.name()).map(History.Stack::currentDigest);
         RetentionPlanner.Policy policy = new RetentionPlanner.Policy(stack.retention().keepLast(), stack.retention().keepDays(),
                 stack.retention().keepPulledDays());
-        return new Plan(stack.name(), target.toString(), repository, target.ecr(), policy,
-                RetentionPlanner.plan(images, current, policy, clock.instant(), target.ecr()));
+        return new Plan(stack.name(), target.name(), repository, pullTimes, policy,
+                RetentionPlanner.plan(images, current, policy, clock.instant(), pullTimes));
     }
 
     /** What a run did: the plan, the tags retired now, those finished from an earlier run, and failures. */
@@ -84,7 +77,7 @@ public final class Retirer {
         Map<String, String> kept = new LinkedHashMap<>();
         plan.decisions().stream().filter(RetentionPlanner.Decision::keep).forEach(d -> kept.put(d.image().digest(), d.reason()));
         List<History.LiveTag> pending = new ArrayList<>();
-        for (History.LiveTag tag : history.pendingRetirements(stack.name(), target.toString())) {
+        for (History.LiveTag tag : history.pendingRetirements(stack.name(), target.name())) {
             if (kept.containsKey(tag.digest())) {
                 history.retirementCancelled(tag.id(), "cancelled: the policy now keeps it (" + kept.get(tag.digest()) + ")");
             } else {
@@ -96,7 +89,7 @@ public final class Retirer {
         pending.forEach(t -> handled.add(t.id()));
         List<History.LiveTag> now = new ArrayList<>();
         Map<String, List<History.LiveTag>> live = new LinkedHashMap<>();
-        history.liveTags(stack.name(), target.toString()).forEach(t -> live.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
+        history.liveTags(stack.name(), target.name()).forEach(t -> live.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         for (RetentionPlanner.Decision d : plan.retiring()) {
             for (History.LiveTag tag : live.getOrDefault(d.image().digest(), List.of())) {
                 if (handled.contains(tag.id())) {
@@ -122,16 +115,10 @@ public final class Retirer {
         Map<String, List<History.LiveTag>> byDigest = new LinkedHashMap<>();
         tags.forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         Map<String, String> errors = new LinkedHashMap<>();
-        if (target.ecr()) {
-            errors.putAll(ecr.delete(target.repository(stack.target().repository()), List.copyOf(byDigest.keySet())));
-        } else {
-            for (String digest : byDigest.keySet()) {
-                try {
-                    publisher.delete(target, stack.target().repository(), digest);
-                } catch (PublishException e) {
-                    errors.put(digest, e.getMessage());
-                }
-            }
+        try {
+            errors.putAll(target.delete(target.repository(stack.target().repository()), List.copyOf(byDigest.keySet())));
+        } catch (PublishException e) {
+            byDigest.keySet().forEach(d -> errors.put(d, e.getMessage()));
         }
         byDigest.forEach((digest, group) -> group.forEach(tag -> {
             if (errors.containsKey(digest)) {

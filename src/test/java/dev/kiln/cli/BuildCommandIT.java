@@ -109,7 +109,7 @@ class BuildCommandIT {
     void thePythonImageRunsReadOnlyAsItsUserAndTrustsTheCaBundle() {
         assertThat(kiln(tmp.resolve("data"), "build", "python", "--target", registryAddress + "/test")).as(err()).isZero();
         String image = registryAddress + "/test/golden/python:" + tag();
-        assertThat(out()).contains("python").contains(tag()).contains("layers, 11 packages").contains("MB pushed");
+        assertThat(out()).contains("python").contains(tag()).contains(" layers (").contains(", 11 packages, ").contains("MB pushed");
         String logs = run(image, "-c", "import os, ssl; c = ssl.create_default_context(); "
                 + "print('uid=%d gid=%d ca=%d' % (os.getuid(), os.getgid(), c.cert_store_stats()['x509_ca']))");
         assertThat(logs).contains("uid=65532 gid=65532 ca=");

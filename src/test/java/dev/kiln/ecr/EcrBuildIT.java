@@ -112,7 +112,7 @@ class EcrBuildIT {
         publish(2);
         assertThat(kiln("lock", "app")).as(err()).isZero();
         assertThat(kiln("build", "app", "--kiln.ecr.scan-gate-severity=HIGH")).isEqualTo(1);
-        assertThat(err()).contains("app: quarantined by the ECR scan gate, not approved").contains("1 finding(s) at or above HIGH");
+        assertThat(err()).contains("app: quarantined, not approved: ").contains("the ECR scan gate: 1 finding(s) at or above HIGH");
         History history = new History(database.dataSource());
         History.Build quarantined = history.recent(1).get(0);
         assertThat(quarantined.status()).isEqualTo("quarantined");

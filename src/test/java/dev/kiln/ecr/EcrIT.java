@@ -8,7 +8,7 @@ import dev.kiln.catalog.Stack;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
 import dev.kiln.publish.PublishException;
-import dev.kiln.publish.Publisher;
+import dev.kiln.publish.BlobLocations;
 import dev.kiln.publish.Target;
 import dev.kiln.retire.Retirer;
 import java.nio.charset.StandardCharsets;
@@ -186,7 +186,7 @@ class EcrIT {
     @Test
     void retirementOnEcrDeletesWithBatchDeleteImageAndKeepsTheCurrentImage() throws Exception {
         Ecr ecr = ecr(List.of(), null, Clock.systemUTC());
-        Target target = new Target(ACCOUNT_REGISTRY, "", true);
+        EcrTarget target = new EcrTarget(ecr, new Target.Ecr(""), Set.of(), BlobLocations.none(), null, Duration.ofSeconds(1));
         String repository = "golden/retiring";
         ecr.ensureRepository(repository);
         Path catalog = Files.createDirectories(tmp.resolve("catalog"));
@@ -219,13 +219,12 @@ class EcrIT {
                 String tag = "1-20261122." + i;
                 String digest = put(repository, tag, "build " + i);
                 long build = history.open(new History.Request("retiring", "manual", "test", null, "dev", null), true, "test").id();
-                history.resolved(build, new History.Inputs("sha256:f" + i, "sha256:s", "sha256:l", "{}", target.toString(), repository));
+                history.resolved(build, new History.Inputs("sha256:f" + i, "sha256:s", "sha256:l", "{}", target.name(), repository));
                 history.succeeded(build, new History.Published(digest, ACCOUNT_REGISTRY + "/" + repository + ":" + tag, tag, false, 1, 1,
                         List.of(), 1, Map.of(), List.of(), null, false, null));
                 tags.add(tag);
             }
-            Retirer retirer = new Retirer(history, new Publisher(tmp.resolve("data"), Clock.systemUTC(), Set.of(), ecr), ecr, target,
-                    Clock.systemUTC());
+            Retirer retirer = new Retirer(history, target, Clock.systemUTC());
             Retirer.Plan plan = retirer.plan(stack);
             assertThat(plan.pullTimesKnown()).isTrue();
             assertThat(plan.decisions()).extracting(d -> d.image().tags().get(0) + " " + (d.keep() ? "keep" : "retire") + ": " + d.reason())
