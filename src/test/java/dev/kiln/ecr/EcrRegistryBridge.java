@@ -23,11 +23,14 @@ import software.amazon.awssdk.services.ecr.EcrClient;
  * ECR made of two real parts for an end-to-end test: Debian's docker-registry holds the images, moto
  * the ECR API. This loopback proxy forwards the registry protocol to the registry and, when a tagged
  * manifest is stored, records it in moto with PutImage, which is what ECR's API shows after a push.
+ * ECR serves the OCI 1.1 referrers API, which docker-registry 2.8 lacks: the bridge answers it from
+ * what moto records (the manifests whose {@code subject} is the digest asked for).
  */
 final class EcrRegistryBridge implements AutoCloseable {
 
     private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding");
     private static final Pattern MANIFEST = Pattern.compile("^/v2/(.+)/manifests/([^/]+)$");
+    private static final Pattern REFERRERS = Pattern.compile("^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$");
 
     private final HttpServer server;
     private final ServerSocket front;
@@ -97,6 +100,11 @@ final class EcrRegistryBridge implements AutoCloseable {
     }
 
     private void forward(HttpExchange exchange) throws IOException {
+        Matcher referrers = REFERRERS.matcher(exchange.getRequestURI().getPath());
+        if (exchange.getRequestMethod().equals("GET") && referrers.matches()) {
+            referrers(exchange, referrers.group(1), referrers.group(2));
+            return;
+        }
         try {
             byte[] body = exchange.getRequestBody().readAllBytes();
             String method = exchange.getRequestMethod();
@@ -110,10 +118,12 @@ final class EcrRegistryBridge implements AutoCloseable {
             });
             HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             Matcher m = MANIFEST.matcher(exchange.getRequestURI().getPath());
-            if (method.equals("PUT") && response.statusCode() == 201 && m.matches() && !m.group(2).startsWith("sha256:")) {
+            if (method.equals("PUT") && response.statusCode() == 201 && m.matches()) {
+                // ECR lists every manifest pushed, tagged or not (referrers are pushed by digest)
                 String digest = response.headers().firstValue("Docker-Content-Digest").orElseThrow();
                 String mediaType = exchange.getRequestHeaders().getFirst("Content-Type");
-                ecr.putImage(r -> r.repositoryName(m.group(1)).imageTag(m.group(2)).imageDigest(digest)
+                boolean byDigest = m.group(2).startsWith("sha256:");
+                ecr.putImage(r -> r.repositoryName(m.group(1)).imageTag(byDigest ? null : m.group(2)).imageDigest(digest)
                         .imageManifest(new String(body, StandardCharsets.UTF_8)).imageManifestMediaType(mediaType));
             }
             response.headers().map().forEach((name, values) -> {
@@ -141,6 +151,42 @@ final class EcrRegistryBridge implements AutoCloseable {
         } finally {
             exchange.close();
         }
+    }
+
+    private void referrers(HttpExchange exchange, String repository, String digest) throws IOException {
+        tools.jackson.databind.json.JsonMapper json = tools.jackson.databind.json.JsonMapper.builder().build();
+        tools.jackson.databind.node.ObjectNode index = json.createObjectNode();
+        index.put("schemaVersion", 2);
+        index.put("mediaType", "application/vnd.oci.image.index.v1+json");
+        tools.jackson.databind.node.ArrayNode manifests = index.putArray("manifests");
+        List<software.amazon.awssdk.services.ecr.model.ImageIdentifier> ids = new java.util.ArrayList<>();
+        ecr.describeImagesPaginator(r -> r.repositoryName(repository)).imageDetails()
+                .forEach(d -> ids.add(software.amazon.awssdk.services.ecr.model.ImageIdentifier.builder().imageDigest(d.imageDigest()).build()));
+        for (int from = 0; from < ids.size(); from += 100) {
+            List<software.amazon.awssdk.services.ecr.model.ImageIdentifier> batch = ids.subList(from, Math.min(ids.size(), from + 100));
+            for (var image : ecr.batchGetImage(r -> r.repositoryName(repository).imageIds(batch)).images()) {
+                tools.jackson.databind.JsonNode manifest = json.readTree(image.imageManifest());
+                if (digest.equals(manifest.path("subject").path("digest").asString(""))) {
+                    tools.jackson.databind.node.ObjectNode d = manifests.addObject();
+                    d.put("mediaType", manifest.path("mediaType").asString());
+                    d.put("digest", image.imageId().imageDigest());
+                    d.put("size", image.imageManifest().getBytes(StandardCharsets.UTF_8).length);
+                    if (manifest.hasNonNull("artifactType")) {
+                        d.put("artifactType", manifest.get("artifactType").asString());
+                    }
+                    if (manifest.has("annotations")) {
+                        d.set("annotations", manifest.get("annotations"));
+                    }
+                }
+            }
+        }
+        byte[] body = json.writeValueAsBytes(index);
+        exchange.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.index.v1+json");
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+        exchange.close();
     }
 
     @Override

@@ -21,6 +21,7 @@ public final class TestRegistry implements AutoCloseable {
     private final Process process;
     private final String address;
     private final Path storage;
+    private final Path log;
 
     public TestRegistry(Path dir) {
         try {
@@ -30,11 +31,14 @@ public final class TestRegistry implements AutoCloseable {
             }
             address = "localhost:" + port;
             storage = dir.resolve("registry-data");
+            log = dir.resolve("registry.log");
             Path config = dir.resolve("registry.yml");
             Files.writeString(config, """
                     version: 0.1
                     log:
                       level: warn
+                      accesslog:
+                        disabled: false
                     storage:
                       filesystem:
                         rootdirectory: %s
@@ -87,6 +91,27 @@ public final class TestRegistry implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The requests the registry served so far, from its access log, as {@code METHOD PATH STATUS}
+     * ({@code PATCH /v2/a/blobs/uploads/UUID 202}): what a test counts uploads and mounts with.
+     */
+    public List<String> requests() {
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile("\"([A-Z]+) (\\S+) HTTP/[0-9.]+\" ([0-9]{3}) ");
+        List<String> out = new ArrayList<>();
+        try {
+            for (String l : Files.readAllLines(log)) {
+                java.util.regex.Matcher m = line.matcher(l);
+                if (m.find()) {
+                    out.add(m.group(1) + " " + m.group(2).replaceFirst("\\?.*", "") + (m.group(2).contains("?mount=") ? "?mount" : "")
+                            + " " + m.group(3));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
     }
 
     /** Blobs the registry stores (layers, configs and manifests), counted on its disk. */
