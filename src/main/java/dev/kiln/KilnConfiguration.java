@@ -84,7 +84,8 @@ public class KilnConfiguration {
         public synchronized StackBuilder builder() {
             if (builder == null) {
                 KilnProperties.Build build = properties.build();
-                LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock);
+                LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock,
+                        build.compressionLevel());
                 builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers), new Publisher(clock),
                         properties.dataDir().resolve("work"), sourceDateEpoch());
             }
@@ -121,6 +122,7 @@ public class KilnConfiguration {
         String sourceDate = System.getenv("SOURCE_DATE_EPOCH");
         return new Rebuilds(services.properties().catalog(), services.locker(), services.builder(), history, services.target(),
                 instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
+                + " gzip=" + build.compressionLevel()
                 + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters);
     }
 
