@@ -161,8 +161,9 @@ class StacksApi {
         if (s.currentBuildId() == null) {
             return Optional.empty();
         }
+        // the recorded target is "local", "HOST[:PORT][/NAMESPACE]" or "ecr:HOST[/NAMESPACE]"
         String pull = "local".equals(s.currentTarget()) ? null
-                : s.currentTarget().replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
+                : s.currentTarget().replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
         return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull));
     }
 }
