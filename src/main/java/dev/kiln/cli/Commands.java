@@ -227,7 +227,7 @@ final class Commands {
                         + (r.published().alreadyPresent() ? "  (already published: same digest, nothing pushed)" : ""));
                 long reused = c.layers().stream().filter(Composition.Layer::cached).count();
                 out.printf(Locale.ROOT, "  build %d, digest %s%n  size %.1f MB in %d layers (%d composed, %d from the layer cache), %d packages, "
-                                + "%.1f MB pushed (%d blobs uploaded, %d mounted), %.1f s%n",
+                                + "%.3f MB pushed (%d blobs uploaded, %d mounted), %.1f s%n",
                         o.build(), r.published().digest(), c.size() / 1e6, c.layers().size(), c.layers().size() - reused, reused,
                         r.lock().packages().size(), r.published().bytesPushed() / 1e6, r.published().blobsUploaded(),
                         r.published().blobsMounted(), r.seconds());

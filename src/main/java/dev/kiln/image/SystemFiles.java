@@ -89,8 +89,9 @@ final class SystemFiles {
     }
 
     /**
-     * The top layer: files derived from several packages at once, dated by the newest file they are made
-     * from (the certificates, the JVM's tools), so the layer changes only when those do.
+     * The top layer: files derived from several packages at once. They carry Kiln's fixed time, not the
+     * time of what they are made from, so the layer changes only when its content does: a JVM update
+     * that keeps the tools' names leaves the alternatives links, and so this layer, as they were.
      */
     static List<Item> derived(Rootfs fs) {
         List<Item> items = new ArrayList<>();
@@ -99,9 +100,6 @@ final class SystemFiles {
         for (Item item : fs.items()) {
             if (item.type() == Item.Type.FILE && item.path().startsWith("usr/share/ca-certificates/") && item.path().endsWith(".crt")) {
                 certificates.put(item.path(), item);
-                mtime = Math.max(mtime, item.mtime());
-            } else if (item.type() == Item.Type.FILE && (item.mode() & 0111) != 0 && item.path().matches("usr/lib/jvm/[^/]+/bin/[^/]+")) {
-                mtime = Math.max(mtime, item.mtime());
             }
         }
         if (!certificates.isEmpty()) {

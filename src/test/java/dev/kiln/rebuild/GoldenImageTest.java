@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GoldenImageTest {
 
     /** The digest of {@code alpha} below; it changes only when Kiln's image format does (and then on purpose). */
-    static final String GOLDEN = "sha256:90227319456543bb49af155ec884b0abfa16076356f76737e7f996b86d8071af";
+    static final String GOLDEN = "sha256:3c2f5c11618aab9d0f2596736429fce284c9fe332e7fd9f35aa25cff2767cdfe";
     static final long T1 = 1_700_000_000L;
     static final long T2 = 1_750_000_000L;
 
@@ -68,6 +68,17 @@ class GoldenImageTest {
     }
 
     @Test
+    void aJvmUpdateChangesItsOwnLayerAndNotTheLinksKilnDerivesFromIt() throws Exception {
+        Built before = build(tmp.resolve("a"), "alpha", "1.0", T1, "21.0.1", T1, null);
+        Built after = build(tmp.resolve("b"), "alpha", "1.0", T1, "21.0.2", T2, null);
+        assertThat(before.layerOf()).containsKey("kiln-derived");
+        List<String> changed = new ArrayList<>(after.layers());
+        changed.removeAll(before.layers());
+        assertThat(changed).containsExactly(after.layerOf().get("jre"));
+        assertThat(after.layerOf().get("kiln-derived")).isEqualTo(before.layerOf().get("kiln-derived"));
+    }
+
+    @Test
     void theSamePackageIsTheSameLayerInEveryStack() throws Exception {
         Built alpha = build(tmp.resolve("a"), "alpha", "1.0", T1, null);
         Built beta = build(tmp.resolve("b"), "beta", "1.0", T1, null);
@@ -90,6 +101,12 @@ class GoldenImageTest {
 
     /** Builds {@code stack} with libfoo at {@code version} (files dated {@code libfooTime}) into a fresh work directory under {@code dir}. */
     static Built build(Path dir, String stackName, String version, long libfooTime, Instant sourceDate) throws IOException {
+        return build(dir, stackName, version, libfooTime, "21.0.1", T1, sourceDate);
+    }
+
+    /** As above, with the JVM package at {@code jreVersion} dated {@code jreTime}. */
+    static Built build(Path dir, String stackName, String version, long libfooTime, String jreVersion, long jreTime, Instant sourceDate)
+            throws IOException {
         Path catalogDir = Files.createDirectories(dir.resolve("catalog"));
         Files.createDirectories(catalogDir.resolve("keys"));
         Files.write(catalogDir.resolve("keys/test.gpg"), new byte[] {1});
@@ -105,7 +122,7 @@ class GoldenImageTest {
                         - url: http://127.0.0.1:9/debian
                           suites: [stable]
                           components: [main]
-                    packages: [tiny-base, libfoo, app-%s]
+                    packages: [tiny-base, libfoo, jre, app-%s]
                     hardening:
                       removeShells: true
                       dropPaths: [/usr/share/doc]
@@ -123,12 +140,16 @@ class GoldenImageTest {
                 .file("usr/lib/libfoo.so.1", "0644", "libfoo " + version + "\n")
                 .file("usr/share/doc/libfoo/copyright", "0644", "License: MIT\n")
                 .file("usr/share/doc/libfoo/changelog", "0644", "changes " + version + "\n").write(debs));
+        files.put("jre", DebWriter.of("jre", jreVersion, jreTime)
+                .file("usr/lib/jvm/java-21/bin/java", "0755", "java " + jreVersion + "\n")
+                .file("usr/lib/jvm/java-21/bin/keytool", "0755", "keytool " + jreVersion + "\n").write(debs));
         files.put("tiny-base", DebWriter.of("tiny-base", "13.1", T1).file("etc/os-release", "0644", "ID=golden\n")
                 .file("usr/bin/sh", "0755", "not really a shell\n").symlink("lib", "usr/lib").write(debs));
         List<Lock.Package> packages = new ArrayList<>();
         files.forEach((name, deb) -> {
             try {
-                packages.add(new Lock.Package(name, name.equals("libfoo") ? version : name.equals("tiny-base") ? "13.1" : "1.0", "amd64",
+                packages.add(new Lock.Package(name, name.equals("libfoo") ? version : name.equals("tiny-base") ? "13.1"
+                        : name.equals("jre") ? jreVersion : "1.0", "amd64",
                         "stable", "http://127.0.0.1:9/debian/" + deb.getFileName(), Files.size(deb), DebWriter.sha256(deb), null));
             } catch (IOException e) {
                 throw new IllegalStateException(e);
