@@ -1,6 +1,9 @@
 package dev.kiln;
 
 import dev.kiln.debian.DebianArchive;
+import dev.kiln.debian.JsonFileReleaseMemory;
+import dev.kiln.debian.ReleaseMemory;
+import dev.kiln.history.JdbcReleaseMemory;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
@@ -96,8 +99,14 @@ public class KilnConfiguration {
         }
     }
 
+    /** The CLI's wiring: the release memory is a file in the data directory. */
     public static Services services(KilnProperties properties, Clock clock) {
-        DebianArchive archive = debianArchive(httpClient(), properties, clock);
+        return services(properties, clock, new JsonFileReleaseMemory(properties.dataDir().resolve("state")));
+    }
+
+    /** @param memory the newest Release dates accepted before (the service keeps them in PostgreSQL) */
+    public static Services services(KilnProperties properties, Clock clock, ReleaseMemory memory) {
+        DebianArchive archive = debianArchive(httpClient(), properties, clock, memory);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
         return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
     }
@@ -139,8 +148,8 @@ public class KilnConfiguration {
     }
 
     @Bean
-    Services kilnServices(KilnProperties properties) {
-        return services(properties, Clock.systemUTC());
+    Services kilnServices(KilnProperties properties, DataSource dataSource) {
+        return services(properties, Clock.systemUTC(), new JdbcReleaseMemory(dataSource));
     }
 
     @Bean
@@ -169,9 +178,12 @@ public class KilnConfiguration {
                 .followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
     }
 
-    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock) {
+    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock, ReleaseMemory memory) {
         Map<String, String> mirrors = new LinkedHashMap<>();
         properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
-        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse());
+        KilnProperties.Archive a = properties.archive();
+        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse(),
+                new DebianArchive.Limits(a.readTimeout(), a.transferTimeout(), a.maxInReleaseBytes(), a.maxIndexBytes(), a.maxReleaseAge()),
+                memory);
     }
 }

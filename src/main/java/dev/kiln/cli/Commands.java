@@ -11,6 +11,7 @@ import dev.kiln.rebuild.Rebuilds;
 import dev.kiln.retire.RetentionPlanner;
 import dev.kiln.retire.Retirer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
@@ -91,6 +92,12 @@ final class Commands {
             throw new Invocation.UsageException("kiln lock: name the stacks to lock, or --all");
         }
         boolean check = invocation.flags().contains("check");
+        String reason = invocation.options().get("rebase");
+        if (reason != null && (reason.isBlank() || check)) {
+            throw new Invocation.UsageException(check ? "kiln lock: --check writes nothing, so it cannot re-base"
+                    : "kiln lock: --rebase needs a reason, for example --rebase=\"snapshot mirror of 2026-10-01 for an audit\"");
+        }
+        DebianArchive.Rebase rebase = reason == null ? null : new DebianArchive.Rebase("cli:" + System.getProperty("user.name"), reason);
         int failed = 0;
         for (String name : selected(invocation.arguments(), catalog, all)) {
             long start = System.nanoTime();
@@ -101,7 +108,7 @@ final class Commands {
                 failed++;
                 continue;
             }
-            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
+            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get(), Optional.empty(), rebase);
             if (!outcome.ok()) {
                 outcome.problems().forEach(err::println);
                 err.println(name + ": not locked");
@@ -146,6 +153,9 @@ final class Commands {
                 out.println("  downloaded " + downloaded + " package" + (downloaded == 1 ? "" : "s") + " into the cache");
             }
             changes.forEach(c -> out.println("  " + c));
+            outcome.rebased().forEach(r -> out.println("  re-based " + r.archiveUrl() + " " + r.suite() + ": " + r.from() + " -> " + r.to()
+                    + " by " + rebase.who() + ": " + rebase.why()));
+            outcome.downgrades().forEach(d -> out.println("  downgrade accepted by the re-base: " + d));
         }
         return failed == 0 ? 0 : 1;
     }

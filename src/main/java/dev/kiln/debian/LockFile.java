@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Optional;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
@@ -55,6 +56,10 @@ public final class LockFile {
             Lock lock = JSON.readValue(Files.readString(file), Lock.class);
             if (lock.lockVersion() != Lock.VERSION) {
                 throw new DebianException(file + ": lockVersion " + lock.lockVersion() + " is not supported (expected " + Lock.VERSION + ")");
+            }
+            List<String> problems = lock.problems();
+            if (!problems.isEmpty()) {
+                throw new DebianException(file + ": " + String.join("; " + file + ": ", problems));
             }
             return Optional.of(lock);
         } catch (NoSuchFileException e) {

@@ -156,8 +156,11 @@ public final class Rebuilds {
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));
         step(id, stack, "resolving");
+        Optional<History.Good> previous = history.lastGood(stack.name(), target.toString());
+        Optional<Lock> published = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock()));
         Lock lock = request.lock().orElseGet(() -> {
-            StackLocker.Outcome resolved = locker.resolve(catalog, stack);
+            // no Release older, and no version lower, than the published image was made from
+            StackLocker.Outcome resolved = locker.resolve(catalog, stack, published, null);
             if (!resolved.ok()) {
                 throw new BuildException(resolved.problems().stream().map(Problem::toString).collect(Collectors.joining("; ")));
             }
@@ -166,7 +169,6 @@ public final class Rebuilds {
         String fingerprint = fingerprint(lock);
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.toString(),
                 target.repository(stack.target().repository())));
-        Optional<History.Good> previous = history.lastGood(stack.name(), target.toString());
         if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
             step(id, stack, "checking the published image");
             if (builder.holds(target, stack.target().repository(), previous.get().tag(), previous.get().digest())) {
