@@ -52,10 +52,10 @@ class PackagesParserTest {
     void keepsTheFieldsResolutionAndDownloadNeed() throws IOException {
         PackageIndex index = parse(stanza("libc6", "2.41-12", "Priority: optional", "Essential: yes", "Multi-Arch: same",
                 "Pre-Depends: libgcc-s1", "Depends: libidn2-0 (>= 2.0)", "Provides: libc6-x, libc-dev (= 1)", "Conflicts: old",
-                "Breaks: older (<< 2)", "Description: the C library", " long text, skipped", " .", " more"));
+                "Breaks: older (<< 2)", "Section: libs", "Description: the C library", " long text, skipped", " .", " more"));
         PackageRecord p = index.versions("libc6").get(0);
         assertThat(p).isEqualTo(new PackageRecord("libc6", DebianVersion.parse("2.41-12"), "amd64", ORIGIN, "pool/libc6.deb", 1234, SHA,
-                "optional", true, "same", "libgcc-s1", "libidn2-0 (>= 2.0)", "libc6-x, libc-dev (= 1)", "old", "older (<< 2)"));
+                "optional", true, "same", "libgcc-s1", "libidn2-0 (>= 2.0)", "libc6-x, libc-dev (= 1)", "old", "older (<< 2)", "libs"));
         assertThat(index.providers("libc-dev")).extracting(PackageIndex.Provider::term).containsExactly(" libc-dev (= 1)");
         assertThat(index.providers("libc-dev").get(0).providedVersion()).isEqualTo(DebianVersion.parse("1"));
     }
