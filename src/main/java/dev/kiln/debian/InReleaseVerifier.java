@@ -63,6 +63,10 @@ final class InReleaseVerifier {
         if (i == lines.size()) {
             throw new DebianException(what + ": the InRelease has no signature block");
         }
+        if (hashes.isEmpty()) {
+            // RFC 4880 then implies MD5, and gpg refuses; Debian's InRelease files always name their hash
+            throw new DebianException(what + ": the InRelease has no 'Hash:' armor header; refusing it");
+        }
         StringBuilder armor = new StringBuilder();
         while (i < lines.size()) {
             String line = lines.get(i++);
@@ -130,7 +134,7 @@ final class InReleaseVerifier {
                 continue;
             }
             String flaw = sig.type() != OpenPgp.TEXT ? "is not a text signature (type " + sig.type() + ")"
-                    : !hashes.isEmpty() && !hashes.contains(sig.hash()) ? "uses hash algorithm " + sig.hash()
+                    : !hashes.contains(sig.hash()) ? "uses hash algorithm " + sig.hash()
                     + ", which the armor's Hash: header does not name" : sig.unusable(now, signer.key());
             if (flaw != null) {
                 ignored.add(keyId + " (signature " + flaw + ")");

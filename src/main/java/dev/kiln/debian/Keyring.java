@@ -42,7 +42,7 @@ public final class Keyring {
     }
 
     /** A primary key with what the keyring says about it. */
-    private record Cert(Key primary, List<Sig> direct, List<UserId> userIds, List<Subkey> subkeys) {
+    private record Cert(Key primary, List<Sig> direct, List<UserId> userIds, List<Subkey> subkeys, List<String> unreadableRevocations) {
     }
 
     /** The key a signature names and, when it may not sign now, why. */
@@ -91,12 +91,14 @@ public final class Keyring {
     private static List<Cert> parse(List<Packet> packets) throws Malformed {
         List<Cert> certs = new ArrayList<>();
         Cert cert = null;
+        Subkey subkey = null;
         List<Sig> sigs = null;
         for (Packet packet : packets) {
             switch (packet.tag()) {
                 case OpenPgp.PUBLIC_KEY -> {
                     Key key = readableKey(packet);
-                    cert = key == null ? null : new Cert(key, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+                    cert = key == null ? null : new Cert(key, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+                    subkey = null;
                     if (cert != null) {
                         certs.add(cert);
                     }
@@ -112,20 +114,39 @@ public final class Keyring {
                 }
                 case OpenPgp.PUBLIC_SUBKEY -> {
                     sigs = null;
+                    subkey = null;
                     Key key = cert == null ? null : readableKey(packet);
                     if (key != null) {
-                        Subkey subkey = new Subkey(key, new ArrayList<>());
+                        subkey = new Subkey(key, new ArrayList<>());
                         cert.subkeys().add(subkey);
                         sigs = subkey.sigs();
                     }
                 }
                 case OpenPgp.SIGNATURE -> {
-                    if (sigs != null) {
-                        try {
-                            sigs.add(Sig.parse(packet.body()));
-                        } catch (Malformed unreadable) {
-                            // a signature Kiln cannot read cannot vouch for anything; the key may have others
+                    if (cert == null) {
+                        continue;
+                    }
+                    Sig sig;
+                    try {
+                        sig = Sig.parse(packet.body());
+                    } catch (Malformed unreadable) {
+                        // a signature Kiln cannot read cannot vouch for anything, but a revocation it cannot read
+                        // (a v3 one, say) still revokes: failing closed
+                        if (revocationType(packet.body()) == OpenPgp.KEY_REVOCATION) {
+                            cert.unreadableRevocations().add(unreadable.getMessage());
                         }
+                        continue;
+                    }
+                    // revocations and direct-key signatures belong to their key wherever they stand: a revocation
+                    // placed after a user ID or another subkey must not be read as something else and ignored
+                    if (sig.type() == OpenPgp.KEY_REVOCATION || sig.type() == OpenPgp.DIRECT_KEY) {
+                        cert.direct().add(sig);
+                    } else if (sig.type() == OpenPgp.SUBKEY_REVOCATION || sig.type() == OpenPgp.SUBKEY_BINDING) {
+                        if (subkey != null) {
+                            subkey.sigs().add(sig);
+                        }
+                    } else if (sigs != null) {
+                        sigs.add(sig);
                     }
                 }
                 // user attributes (photos) and anything else: their signatures are not Kiln's concern
@@ -133,6 +154,14 @@ public final class Keyring {
             }
         }
         return certs;
+    }
+
+    /** The signature type of a v3 or v4 signature body, without parsing the rest; -1 when neither. */
+    private static int revocationType(byte[] body) {
+        if (body.length > 2 && body[0] == 4) {
+            return body[1] & 0xFF;
+        }
+        return body.length > 3 && body[0] == 3 ? body[2] & 0xFF : -1;
     }
 
     private static Key readableKey(Packet packet) throws Malformed {
@@ -169,6 +198,9 @@ public final class Keyring {
         }
         if (primary.created().isAfter(now)) {
             return "was created " + primary.created() + ", in the future";
+        }
+        if (!cert.unreadableRevocations().isEmpty()) {
+            return "is revoked (by a revocation signature Kiln cannot read: " + cert.unreadableRevocations().get(0) + ")";
         }
         byte[] key = primary.hashed();
         for (Sig sig : cert.direct()) {

@@ -425,7 +425,12 @@ final class OpenPgp {
                     case 2 -> created = hashed ? Instant.ofEpochSecond(body.u32()) : created;
                     case 3 -> expiresAfter = hashed ? body.u32() : expiresAfter;
                     case 9 -> keyExpiresAfter = hashed ? body.u32() : keyExpiresAfter;
-                    case 27 -> keyFlags = hashed && body.data.length > 0 ? body.data[0] & 0xFF : keyFlags;
+                    case 27 -> {
+                        // not a conditional expression: it would unbox a null keyFlags when the flags are unhashed
+                        if (hashed && body.data.length > 0) {
+                            keyFlags = body.data[0] & 0xFF;
+                        }
+                    }
                     case 16 -> issuer = uint64(body.bytes(8));
                     case 33 -> issuerFingerprint = body.u8() == 4 ? body.bytes(20) : null;
                     case 32 -> embedded = body.data;
