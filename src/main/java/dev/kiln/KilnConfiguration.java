@@ -124,9 +124,15 @@ public class KilnConfiguration {
         Rebuilds.ScanGate gate = services.ecr() == null || properties.ecr().scanGateSeverity() == null ? null
                 : new Rebuilds.ScanGate(services.ecr(), properties.ecr().scanGateSeverity(), properties.ecr().scanTimeout());
         return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, target(services), services.ecr(), gate,
-                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters);
+                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters,
+                catalogRules(properties));
     }
 
+
+    /** The rules every reader of the catalog holds it to (the CLI, the scheduler, the pipeline). */
+    public static dev.kiln.catalog.Catalog.Rules catalogRules(KilnProperties properties) {
+        return new dev.kiln.catalog.Catalog.Rules(properties.minScheduleInterval());
+    }
 
     /** The version in the jar's manifest; {@code dev} when running from classes. */
     public static String kilnVersion() {

@@ -58,7 +58,7 @@ final class Commands {
 
     private int validate(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("offline");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, false);
         List<Problem> problems = new ArrayList<>();
         for (String name : names) {
@@ -86,7 +86,7 @@ final class Commands {
 
     private int lock(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("all", "check", "download");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         boolean all = invocation.flags().contains("all");
         if (all == !invocation.arguments().isEmpty()) {
             throw new Invocation.UsageException("kiln lock: name the stacks to lock, or --all");
@@ -162,7 +162,7 @@ final class Commands {
 
     private int build(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("all");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         boolean all = invocation.flags().contains("all");
         if (all == !invocation.arguments().isEmpty()) {
             throw new Invocation.UsageException("kiln build: name the stacks to build, or --all");
@@ -289,7 +289,7 @@ final class Commands {
     private int retire(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("dry-run", "all");
         boolean dryRun = invocation.flags().contains("dry-run");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, invocation.arguments().isEmpty());
         int failed = 0;
         try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {

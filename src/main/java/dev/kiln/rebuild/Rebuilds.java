@@ -52,13 +52,15 @@ public final class Rebuilds {
     private final String buildSettings;
     private final MeterRegistry meters;
     private final Set<Long> running = ConcurrentHashMap.newKeySet();
+    private final Catalog.Rules rules;
 
     /**
      * @param buildSettings the settings that shape an image besides the stack (layer budget and so
      *                      on): part of the fingerprint
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, Target target, Ecr ecr, ScanGate gate,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters) {
+                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules) {
+        this.rules = rules;
         this.ecr = ecr;
         this.gate = gate;
         this.catalogDir = catalogDir;
@@ -151,7 +153,7 @@ public final class Rebuilds {
     }
 
     private Outcome execute(long id, Request request) {
-        Catalog catalog = Catalog.load(catalogDir);
+        Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));

@@ -104,7 +104,8 @@ public final class StackLocker {
             }
             return new Outcome(null, problems);
         } catch (DebianException e) {
-            return new Outcome(null, List.of(new Problem(file, "source", e.getMessage())));
+            return new Outcome(null, List.of(new Problem(file, e.getMessage().startsWith("keyring ") ? "source.keyring" : "source",
+                    e.getMessage())));
         }
     }
 
