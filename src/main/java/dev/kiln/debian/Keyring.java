@@ -196,7 +196,7 @@ public final class Keyring {
         if (primary.unsupported() != null) {
             return primary.unsupported();
         }
-        if (primary.created().isAfter(now)) {
+        if (primary.created().isAfter(now.plus(OpenPgp.CLOCK_SKEW))) {
             return "was created " + primary.created() + ", in the future";
         }
         if (!cert.unreadableRevocations().isEmpty()) {
@@ -247,7 +247,7 @@ public final class Keyring {
         if (key.unsupported() != null) {
             return key.unsupported();
         }
-        if (key.created().isAfter(now)) {
+        if (key.created().isAfter(now.plus(OpenPgp.CLOCK_SKEW))) {
             return "was created " + key.created() + ", in the future";
         }
         byte[] primaryBytes = primary.hashed();

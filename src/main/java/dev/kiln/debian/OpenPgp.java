@@ -43,6 +43,8 @@ final class OpenPgp {
     /** DER of an Ed25519 SubjectPublicKeyInfo up to the 32 key bytes (RFC 8410). */
     private static final byte[] ED25519_SPKI = {0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00};
     private static final int MIN_RSA_BITS = 2048;
+    /** How far ahead of this machine's clock a signature or key may be dated: the same allowance as a Release's Date. */
+    static final java.time.Duration CLOCK_SKEW = java.time.Duration.ofMinutes(10);
     /** Larger moduli are refused: each signature check costs the cube of the size, and no archive key is this big. */
     private static final int MAX_RSA_BITS = 16384;
 
@@ -300,7 +302,7 @@ final class OpenPgp {
             if (flaw != null) {
                 return flaw;
             }
-            if (created.isAfter(now)) {
+            if (created.isAfter(now.plus(CLOCK_SKEW))) {
                 return "is dated " + created + ", in the future";
             }
             if (expiresAfter > 0 && created.plusSeconds(expiresAfter).isBefore(now)) {
