@@ -5,7 +5,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -100,13 +99,7 @@ public final class JsonFileReleaseMemory implements ReleaseMemory {
                 if (next == null) {
                     return;
                 }
-                Path tmp = Files.createTempFile(file.getParent(), ".releases-", ".tmp");
-                try {
-                    Files.writeString(tmp, JSON.writeValueAsString(next) + "\n");
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
+                LockFile.replace(file, JSON.writeValueAsString(next) + "\n");
             }
         } catch (IOException e) {
             throw new DebianException("cannot update " + file + ": " + e.getMessage(), e);

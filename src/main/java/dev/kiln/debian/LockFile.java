@@ -29,15 +29,20 @@ public final class LockFile {
 
     public static void write(Path file, Lock lock) {
         try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, JSON.writeValueAsString(lock) + "\n");
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            replace(file, JSON.writeValueAsString(lock) + "\n");
         } catch (IOException e) {
             throw new DebianException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Replaces a file's content atomically: readers see the old file or the new one, never half of one. */
+    static void replace(Path file, String content) throws IOException {
+        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
+        try {
+            Files.writeString(tmp, content);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
