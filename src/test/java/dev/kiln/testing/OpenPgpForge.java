@@ -296,6 +296,7 @@ public final class OpenPgpForge {
                 + "\n=" + crc24(data) + "\n-----END PGP " + kind + "-----\n";
     }
 
+    /** Written again here on purpose: a forge that shared the verifier's code would share its mistakes. */
     static String crc24(byte[] data) {
         int crc = 0xB704CE;
         for (byte b : data) {
