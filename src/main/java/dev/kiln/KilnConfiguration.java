@@ -1,6 +1,9 @@
 package dev.kiln;
 
 import dev.kiln.debian.DebianArchive;
+import dev.kiln.debian.JsonFileReleaseMemory;
+import dev.kiln.debian.ReleaseMemory;
+import dev.kiln.history.JdbcReleaseMemory;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
@@ -110,22 +113,34 @@ public class KilnConfiguration {
         return new LocalLayoutTarget(properties.dataDir().resolve("store"), clock);
     }
 
+    /** The CLI's wiring: the release memory is a file in the data directory. */
     public static Services services(KilnProperties properties, Clock clock) {
-        DebianArchive archive = debianArchive(httpClient(), properties, clock);
+        return services(properties, clock, new JsonFileReleaseMemory(properties.dataDir().resolve("state")));
+    }
+
+    /** @param memory the newest Release dates accepted before (the service keeps them in PostgreSQL) */
+    public static Services services(KilnProperties properties, Clock clock, ReleaseMemory memory) {
+        DebianArchive archive = debianArchive(httpClient(), properties, clock, memory);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
         return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
     }
 
     /** The rebuild service over {@code history}, running builds as {@code instance}. */
     public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
-        KilnProperties.Build build = services.properties().build();
+        KilnProperties properties = services.properties();
+        KilnProperties.Build build = properties.build();
         String sourceDate = System.getenv("SOURCE_DATE_EPOCH");
-        return new Rebuilds(services.properties().catalog(), services.locker(), services.builder(), history, services.target(),
+        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, services.target(),
                 instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
                 + " gzip=" + build.compressionLevel()
-                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters);
+                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters, catalogRules(properties));
     }
 
+
+    /** The rules every reader of the catalog holds it to (the CLI, the scheduler, the pipeline). */
+    public static dev.kiln.catalog.Catalog.Rules catalogRules(KilnProperties properties) {
+        return new dev.kiln.catalog.Catalog.Rules(properties.minScheduleInterval());
+    }
 
     /** The version in the jar's manifest; {@code dev} when running from classes. */
     public static String kilnVersion() {
@@ -147,8 +162,8 @@ public class KilnConfiguration {
     }
 
     @Bean
-    Services kilnServices(KilnProperties properties) {
-        return services(properties, Clock.systemUTC());
+    Services kilnServices(KilnProperties properties, DataSource dataSource) {
+        return services(properties, Clock.systemUTC(), new JdbcReleaseMemory(dataSource));
     }
 
     @Bean
@@ -177,9 +192,12 @@ public class KilnConfiguration {
                 .followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
     }
 
-    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock) {
+    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock, ReleaseMemory memory) {
         Map<String, String> mirrors = new LinkedHashMap<>();
         properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
-        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse());
+        KilnProperties.Archive a = properties.archive();
+        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse(),
+                new DebianArchive.Limits(a.readTimeout(), a.transferTimeout(), a.maxInReleaseBytes(), a.maxIndexBytes(), a.maxReleaseAge()),
+                memory);
     }
 }

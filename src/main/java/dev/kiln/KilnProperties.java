@@ -13,7 +13,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  */
 @ConfigurationProperties("kiln")
 public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, Build build, Service service, List<User> users,
-                             Ecr ecr, Retire retire) {
+                             Ecr ecr, Retire retire, Archive archive, Duration minScheduleInterval) {
 
     public KilnProperties {
         catalog = catalog == null ? Path.of("catalog") : catalog;
@@ -24,6 +24,28 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         users = users == null ? List.of() : List.copyOf(users);
         ecr = ecr == null ? new Ecr(null, null, null, null, null, null, null, null, null) : ecr;
         retire = retire == null ? new Retire(null, null) : retire;
+        archive = archive == null ? new Archive(null, null, null, null, null) : archive;
+        minScheduleInterval = minScheduleInterval == null ? Duration.ofHours(1) : minScheduleInterval;
+    }
+
+    /**
+     * What a Debian archive may send (docs/resolver.md, threat model): each limit is enforced while the
+     * bytes stream in.
+     *
+     * @param readTimeout       no byte for this long (or no response headers) fails a transfer
+     * @param transferTimeout   a whole transfer must be done within this
+     * @param maxInReleaseBytes an InRelease larger than this is refused
+     * @param maxIndexBytes     an index larger than this (compressed, or decompressed where the Release gives no size) is refused
+     * @param maxReleaseAge     a Release dated longer ago than this is refused (a frozen mirror); unset: no limit
+     */
+    public record Archive(Duration readTimeout, Duration transferTimeout, Long maxInReleaseBytes, Long maxIndexBytes,
+                          Duration maxReleaseAge) {
+        public Archive {
+            readTimeout = readTimeout == null ? Duration.ofSeconds(30) : readTimeout;
+            transferTimeout = transferTimeout == null ? Duration.ofMinutes(30) : transferTimeout;
+            maxInReleaseBytes = maxInReleaseBytes == null ? 16L << 20 : maxInReleaseBytes;
+            maxIndexBytes = maxIndexBytes == null ? 1L << 30 : maxIndexBytes;
+        }
     }
 
     /**

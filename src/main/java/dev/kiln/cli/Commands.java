@@ -11,6 +11,7 @@ import dev.kiln.rebuild.Rebuilds;
 import dev.kiln.retire.RetentionPlanner;
 import dev.kiln.retire.Retirer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
@@ -57,7 +58,7 @@ final class Commands {
 
     private int validate(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("offline");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, false);
         List<Problem> problems = new ArrayList<>();
         for (String name : names) {
@@ -85,12 +86,18 @@ final class Commands {
 
     private int lock(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("all", "check", "download");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         boolean all = invocation.flags().contains("all");
         if (all == !invocation.arguments().isEmpty()) {
             throw new Invocation.UsageException("kiln lock: name the stacks to lock, or --all");
         }
         boolean check = invocation.flags().contains("check");
+        String reason = invocation.options().get("rebase");
+        if (reason != null && (reason.isBlank() || check)) {
+            throw new Invocation.UsageException(check ? "kiln lock: --check writes nothing, so it cannot re-base"
+                    : "kiln lock: --rebase needs a reason, for example --rebase=\"snapshot mirror of 2026-10-01 for an audit\"");
+        }
+        DebianArchive.Rebase rebase = reason == null ? null : new DebianArchive.Rebase("cli:" + System.getProperty("user.name"), reason);
         int failed = 0;
         for (String name : selected(invocation.arguments(), catalog, all)) {
             long start = System.nanoTime();
@@ -101,7 +108,7 @@ final class Commands {
                 failed++;
                 continue;
             }
-            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
+            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get(), Optional.empty(), rebase);
             if (!outcome.ok()) {
                 outcome.problems().forEach(err::println);
                 err.println(name + ": not locked");
@@ -146,13 +153,16 @@ final class Commands {
                 out.println("  downloaded " + downloaded + " package" + (downloaded == 1 ? "" : "s") + " into the cache");
             }
             changes.forEach(c -> out.println("  " + c));
+            outcome.rebased().forEach(r -> out.println("  re-based " + r.archiveUrl() + " " + r.suite() + ": " + r.from() + " -> " + r.to()
+                    + " by " + rebase.who() + ": " + rebase.why()));
+            outcome.downgrades().forEach(d -> out.println("  downgrade accepted by the re-base: " + d));
         }
         return failed == 0 ? 0 : 1;
     }
 
     private int build(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("all");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         boolean all = invocation.flags().contains("all");
         if (all == !invocation.arguments().isEmpty()) {
             throw new Invocation.UsageException("kiln build: name the stacks to build, or --all");
@@ -282,7 +292,7 @@ final class Commands {
     private int retire(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("dry-run", "all");
         boolean dryRun = invocation.flags().contains("dry-run");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, invocation.arguments().isEmpty());
         int failed = 0;
         try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {

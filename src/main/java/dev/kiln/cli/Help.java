@@ -30,14 +30,18 @@ final class Help {
                     and exits 1 when there is any, 0 when the catalog is clean.
                     """;
             case "lock" -> """
-                    Usage: kiln lock STACK... | --all [--check] [--download]
+                    Usage: kiln lock STACK... | --all [--check] [--download] [--rebase=REASON]
 
                     Resolves each stack's packages to their newest versions in its archives (signatures and
                     SHA-256 verified) and writes catalog/STACK.lock.json. An invalid stack is reported and
-                    skipped; the others are still locked. Exits 1 if any stack failed.
+                    skipped; the others are still locked. Exits 1 if any stack failed. A Release older than
+                    one accepted before (DATA_DIR/state/releases.json, the lock) and a lower version than
+                    the lock's (unless the stack pins it) are refused.
                       --all       every stack in the catalog
                       --check     write nothing; exit 1 if any lock is missing, stale or would change
                       --download  also fetch every locked .deb into the package cache (verified)
+                      --rebase=REASON  accept older Releases and lower versions on purpose (a snapshot
+                                  mirror); recorded with your user name and REASON
                     """;
             case "build" -> """
                     Usage: kiln build STACK... | --all [--target TARGET] [--tag TAG]

@@ -42,7 +42,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                     }
                     spring.add("--kiln." + name.substring(2) + "=" + value);
                 }
-                case "--target", "--tag", "--limit" -> {
+                case "--target", "--tag", "--limit", "--rebase" -> {
                     if (value == null) {
                         if (i + 1 == args.length) {
                             throw new UsageException(name + " needs a value");

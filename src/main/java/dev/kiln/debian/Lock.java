@@ -83,6 +83,93 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
         return changes;
     }
 
+    /**
+     * What is wrong with the names, URLs and hashes of this lock, one line per field ({@code
+     * packages[3].url: ...}); empty when nothing. They come from an archive's index or a file anyone
+     * can edit, and become URLs and cache paths, so they must have exactly the shape Debian gives them.
+     */
+    public List<String> problems() {
+        List<String> problems = new java.util.ArrayList<>();
+        for (int i = 0; i < packages.size(); i++) {
+            Package p = packages.get(i);
+            String at = "packages[" + i + "]";
+            if (!Names.isPackage(p.name())) {
+                problems.add(at + ".name: " + quoted(p.name()) + " is not a Debian package name");
+            }
+            String badVersion = p.version() == null ? "missing" : versionProblem(p.version());
+            if (badVersion != null) {
+                problems.add(at + ".version: " + quoted(p.version()) + ": " + badVersion);
+            }
+            if (!Names.isArchitecture(p.architecture())) {
+                problems.add(at + ".architecture: " + quoted(p.architecture()) + " is not a Debian architecture");
+            }
+            if (!Names.isSuite(p.suite())) {
+                problems.add(at + ".suite: " + quoted(p.suite()) + " is not a suite name");
+            }
+            String badUrl = urlProblem(p.url(), true);
+            if (badUrl != null) {
+                problems.add(at + ".url: " + quoted(p.url()) + " " + badUrl);
+            }
+            if (p.size() < 0) {
+                problems.add(at + ".size: " + p.size() + " is not a size");
+            }
+            if (!Names.isSha256(p.sha256())) {
+                problems.add(at + ".sha256: " + quoted(p.sha256()) + " is not a SHA-256 (64 lower-case hex digits)");
+            }
+            if (p.wantedBy() != null && !Names.isPackage(p.wantedBy())) {
+                problems.add(at + ".wantedBy: " + quoted(p.wantedBy()) + " is not a Debian package name");
+            }
+        }
+        for (int i = 0; i < releases.size(); i++) {
+            Release r = releases.get(i);
+            String at = "releases[" + i + "]";
+            String badUrl = urlProblem(r.url(), false);
+            if (badUrl != null) {
+                problems.add(at + ".url: " + quoted(r.url()) + " " + badUrl);
+            }
+            if (!Names.isSuite(r.suite())) {
+                problems.add(at + ".suite: " + quoted(r.suite()) + " is not a suite name");
+            }
+            try {
+                java.time.Instant.parse(r.date());
+            } catch (RuntimeException e) {
+                problems.add(at + ".date: " + quoted(r.date()) + " is not an ISO-8601 instant");
+            }
+        }
+        return problems;
+    }
+
+    private static String quoted(String s) {
+        return s == null ? "null" : Names.quote(s);
+    }
+
+    private static String versionProblem(String version) {
+        byte[] b = version.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return DebianVersion.problem(b, 0, b.length);
+    }
+
+    /** Why a URL is not an http(s) archive URL (a package's: ending in a pool path), or null. */
+    private static String urlProblem(String url, boolean file) {
+        if (url == null) {
+            return "is missing";
+        }
+        java.net.URI u;
+        try {
+            u = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            return "is not a URL";
+        }
+        if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null
+                || u.getRawQuery() != null || u.getRawFragment() != null) {
+            return "is not an http:// or https:// URL without user, query or fragment";
+        }
+        String path = u.getRawPath() == null ? "" : u.getRawPath().replaceFirst("^/", "");
+        if (file ? !Names.isPoolPath(path) : !path.isEmpty() && !Names.isPoolPath(path)) {
+            return "has a path with '.', '..', empty or unexpected segments";
+        }
+        return null;
+    }
+
     public static Lock of(String stack, String stackDigest, String architecture, DebianArchive.Loaded loaded,
                    PackageResolver.Resolution resolution) {
         List<Release> releases = loaded.releases().stream()
@@ -94,6 +181,16 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
                         resolution.wantedBy().get(p.name())))
                 .toList();
         List<Dropped> dropped = resolution.dropped().stream().map(d -> new Dropped(d.wantedBy(), d.dependency())).toList();
-        return new Lock(VERSION, stack, stackDigest, architecture, releases, packages, dropped);
+        Lock lock = new Lock(VERSION, stack, stackDigest, architecture, releases, packages, dropped);
+        List<String> problems = lock.problems();
+        if (!problems.isEmpty()) {
+            // the index's stanzas are signed data, but what they name still becomes a URL and a cache path
+            String first = problems.get(0);
+            int i = first.startsWith("packages[") ? Integer.parseInt(first.substring(9, first.indexOf(']'))) : -1;
+            PackageRecord from = i < 0 ? null : resolution.packages().get(i);
+            throw new DebianException((from == null ? "" : from.origin().archiveUrl() + " " + from.origin().suite() + ": the Packages stanza of "
+                    + from.name() + " " + from.version() + " gives ") + String.join("; ", problems) + "; refusing it");
+        }
+        return lock;
     }
 }

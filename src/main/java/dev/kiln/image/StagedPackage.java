@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import dev.kiln.debian.Names;
 
 /**
  * A package unpacked once: its control data, its entries in archive order, and the bytes of its regular
@@ -26,9 +27,15 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
         long[] offset = {0};
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(staging), 1 << 16)) {
             DebFile.Control control = DebFile.read(deb, label, (entry, content) -> {
-                String path = normalize(entry.getName());
+                String path = entryPath(entry.getName(), label);
                 if (path.isEmpty()) {
-                    return;
+                    return; // the root itself ('./', or './tmp/..')
+                }
+                if (!KNOWN_TYPES.contains(entry.getLinkFlag()) || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
+                    // checked first: commons-compress calls any entry that is not a directory a "file", so a device
+                    // node would otherwise become an empty regular file. Debian Policy 10.6 forbids them in packages
+                    throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
+                            + "; a package may not ship device files, FIFOs or sockets (Debian Policy 10.6); refusing the package");
                 }
                 long mtime = entry.getModTime().toInstant().getEpochSecond();
                 int mode = entry.getMode() & 07777;
@@ -38,7 +45,7 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
                 } else if (entry.isSymbolicLink()) {
                     item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, entry.getLinkName(), null);
                 } else if (entry.isLink()) {
-                    item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, normalize(entry.getLinkName()), null);
+                    item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, entryPath(entry.getLinkName(), label), null);
                 } else if (entry.isFile()) {
                     long copied = content.transferTo(out);
                     if (copied != entry.getSize()) {
@@ -48,25 +55,92 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
                             Item.Content.staged(staging, offset[0], copied));
                     offset[0] += copied;
                 } else {
-                    // device nodes and fifos have no place in an image; Debian packages do not ship them
-                    return;
+                    throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
+                            + ", which Kiln does not read; refusing the package");
                 }
                 items.add(item);
             });
+            checkIdentity(control.paragraph(), name, version, label);
             return new StagedPackage(name, version, sha256, control, items);
         } catch (IOException e) {
             throw new UncheckedIOException("staging " + label + " into " + staging, e);
         }
     }
 
+    /**
+     * A path relative to the root, resolved lexically everywhere: no {@code .}, {@code ..}, empty or
+     * leading components ({@code ./usr//bin/bash/.} is {@code usr/bin/bash}; {@code ./tmp/..} is the
+     * root, ""). A {@code ..} at the root stays at the root, as the kernel has it.
+     */
+    /** Tar types a package may use: regular (old and new), contiguous, hard link, symlink, directory. */
+    private static final java.util.Set<Byte> KNOWN_TYPES = java.util.Set.of(org.apache.commons.compress.archivers.tar.TarConstants.LF_OLDNORM,
+            org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL, org.apache.commons.compress.archivers.tar.TarConstants.LF_CONTIG,
+            org.apache.commons.compress.archivers.tar.TarConstants.LF_LINK, org.apache.commons.compress.archivers.tar.TarConstants.LF_SYMLINK,
+            org.apache.commons.compress.archivers.tar.TarConstants.LF_DIR);
+
     static String normalize(String name) {
-        String path = name;
-        while (path.startsWith("./") || path.startsWith("/")) {
-            path = path.startsWith("./") ? path.substring(2) : path.substring(1);
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (String part : name.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(part);
+            }
         }
-        if (path.equals(".")) {
-            return "";
+        return String.join("/", parts);
+    }
+
+    /**
+     * A data.tar entry's path (or hardlink target), normalised; refused when a {@code ..} would climb
+     * above the root or it holds a control character (dpkg's file lists and md5sums are line-based).
+     */
+    static String entryPath(String name, String label) {
+        int depth = 0;
+        for (String part : name.split("/")) {
+            if (part.equals("..")) {
+                if (--depth < 0) {
+                    throw new ImageException(label + ": data.tar entry " + Names.quote(name) + " climbs above the root; refusing the package");
+                }
+            } else if (!part.isEmpty() && !part.equals(".")) {
+                depth++;
+            }
         }
-        return path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        if (name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new ImageException(label + ": data.tar entry " + Names.quote(name) + " holds a control character; refusing the package");
+        }
+        return normalize(name);
+    }
+
+    private static String kind(org.apache.commons.compress.archivers.tar.TarArchiveEntry entry) {
+        if (entry.isCharacterDevice()) {
+            return "a character device";
+        }
+        if (entry.isBlockDevice()) {
+            return "a block device";
+        }
+        if (entry.isFIFO()) {
+            return "a FIFO";
+        }
+        return "of tar type '" + (char) entry.getLinkFlag() + "'";
+    }
+
+    /** The control file must be this package's: the lock's name and version, or the .deb is some other package. */
+    private static void checkIdentity(String paragraph, String name, String version, String label) {
+        String pkg = null;
+        String ver = null;
+        for (String line : paragraph.split("\n")) {
+            if (line.regionMatches(true, 0, "Package:", 0, 8)) {
+                pkg = line.substring(8).strip();
+            } else if (line.regionMatches(true, 0, "Version:", 0, 8)) {
+                ver = line.substring(8).strip();
+            }
+        }
+        if (!name.equals(pkg) || !version.equals(ver)) {
+            throw new ImageException(label + ": the package's control file says " + (pkg == null ? "no Package" : "Package " + Names.quote(pkg))
+                    + ", " + (ver == null ? "no Version" : "Version " + Names.quote(ver)) + "; refusing it");
+        }
     }
 }

@@ -49,13 +49,15 @@ public final class Rebuilds {
     private final String buildSettings;
     private final MeterRegistry meters;
     private final Set<Long> running = ConcurrentHashMap.newKeySet();
+    private final Catalog.Rules rules;
 
     /**
      * @param buildSettings the settings that shape an image besides the stack (layer budget,
      *                      SOURCE_DATE_EPOCH): part of the fingerprint
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters) {
+                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules) {
+        this.rules = rules;
         this.catalogDir = catalogDir;
         this.locker = locker;
         this.builder = builder;
@@ -139,13 +141,16 @@ public final class Rebuilds {
     }
 
     private Outcome execute(long id, Request request) {
-        Catalog catalog = Catalog.load(catalogDir);
+        Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));
         step(id, stack, "resolving");
+        Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
+        Optional<Lock> published = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock()));
         Lock lock = request.lock().orElseGet(() -> {
-            StackLocker.Outcome resolved = locker.resolve(catalog, stack);
+            // no Release older, and no version lower, than the published image was made from
+            StackLocker.Outcome resolved = locker.resolve(catalog, stack, published, null);
             if (!resolved.ok()) {
                 throw new BuildException(resolved.problems().stream().map(Problem::toString).collect(Collectors.joining("; ")));
             }
@@ -155,7 +160,6 @@ public final class Rebuilds {
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
-        Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
         if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {

@@ -115,7 +115,7 @@ public class Schedules implements ApplicationRunner {
         JobDetail retire = JobBuilder.newJob(RetireJob.class).withIdentity(RETIRE).storeDurably().build();
         scheduler.addJob(retire, true);
         TriggerKey retireKey = TriggerKey.triggerKey(RETIRE.getName(), RETIRE.getGroup());
-        TimeZone zone = TimeZone.getTimeZone(properties.retire().timeZone());
+        TimeZone zone = Stack.Schedule.zoneOf(properties.retire().timeZone());
         Trigger current = scheduler.getTrigger(retireKey);
         if (!(current instanceof CronTrigger c && c.getCronExpression().equals(properties.retire().cron())
                 && c.getTimeZone().getID().equals(zone.getID()))) {
@@ -139,7 +139,7 @@ public class Schedules implements ApplicationRunner {
 
     /** Reads the catalog; schedules every valid stack, unschedules the rest, records what changed. */
     public void sync(String actor) {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         if (!catalog.problems("").isEmpty()) {
             // an unreadable catalog (a failed mount, say) is not a catalog without stacks: change nothing
             log.error("catalog not synced, schedules kept as they are: {}", catalog.problems(""));
@@ -222,7 +222,7 @@ public class Schedules implements ApplicationRunner {
             }
         }
         TriggerKey triggerKey = TriggerKey.triggerKey(stack.name(), STACKS);
-        TimeZone zone = TimeZone.getTimeZone(stack.schedule().timeZone());
+        TimeZone zone = stack.schedule().zone();
         Trigger existing = scheduler.getTrigger(triggerKey);
         if (existing instanceof CronTrigger cron && cron.getCronExpression().equals(stack.schedule().cron())
                 && cron.getTimeZone().getID().equals(zone.getID())) {

@@ -51,7 +51,7 @@ class HistoryIT {
         try (Database db = fresh("from_empty")) {
             db.migrate();
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
-            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(3);
+            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(4);
             List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
             assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state");
             // a second start finds nothing to do
@@ -215,5 +215,26 @@ class HistoryIT {
 
     private static History.Request request(String stack) {
         return new History.Request(stack, "manual", "test", null, "dev", null);
+    }
+
+    @Test
+    void theReleaseMemoryOnlyMovesForwardAndKeepsEveryReBase() {
+        try (Database db = fresh("release_memory")) {
+            db.migrate();
+            JdbcReleaseMemory memory = new JdbcReleaseMemory(db.dataSource());
+            java.time.Instant day1 = java.time.Instant.parse("2026-11-01T00:00:00Z");
+            java.time.Instant day2 = day1.plus(java.time.Duration.ofDays(1));
+            assertThat(memory.newest("http://a/debian", "trixie")).isEmpty();
+            memory.accepted("http://a/debian", "trixie", day2);
+            memory.accepted("http://a/debian", "trixie", day1);
+            assertThat(memory.newest("http://a/debian", "trixie")).contains(day2);
+            memory.rebased("http://a/debian", "trixie", day2, day1, "cli:alice", "snapshot for an audit");
+            assertThat(memory.newest("http://a/debian", "trixie")).contains(day1);
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            assertThat(jdbc.sql("SELECT rebased_by || ': ' || reason FROM archive_rebase").query(String.class).list())
+                    .containsExactly("cli:alice: snapshot for an audit");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> jdbc.sql("DELETE FROM archive_rebase").update())
+                    .hasMessageContaining("kiln history is append-only: DELETE on archive_rebase is not allowed");
+        }
     }
 }

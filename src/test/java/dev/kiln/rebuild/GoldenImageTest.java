@@ -109,7 +109,8 @@ class GoldenImageTest {
             throws IOException {
         Path catalogDir = Files.createDirectories(dir.resolve("catalog"));
         Files.createDirectories(catalogDir.resolve("keys"));
-        Files.write(catalogDir.resolve("keys/test.gpg"), new byte[] {1});
+        Files.copy(Path.of("catalog/keys/debian-trixie.gpg"), catalogDir.resolve("keys/test.gpg"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING); // the catalog checks it is a keyring
         for (String name : List.of("alpha", "beta")) {
             Files.writeString(catalogDir.resolve(name + ".yaml"), """
                     description: golden %s

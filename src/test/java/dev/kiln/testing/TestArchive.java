@@ -165,13 +165,28 @@ public final class TestArchive implements AutoCloseable {
         publish(suite, date, validUntil, defaultKey());
     }
 
+    /** Rewrites the next published Packages text (and so its hashes, which the Release then vouches for). */
+    public java.util.function.UnaryOperator<String> packagesEdit = java.util.function.UnaryOperator.identity();
+
+    /** Edits a suite's signed Release and signs it again: a Release the archive's own key vouches for, whatever it says. */
+    public void resign(String suite, java.util.function.UnaryOperator<String> edit) {
+        try {
+            Path dists = root().resolve("dists/" + suite);
+            Files.writeString(dists.resolve("Release"), edit.apply(Files.readString(dists.resolve("Release"))));
+            run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--local-user", defaultKey(), "--digest-algo", "SHA512",
+                    "--clearsign", "--output", dists.resolve("InRelease").toString(), dists.resolve("Release").toString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public void publish(String suite, Instant date, Instant validUntil, String signingKey) {
         try {
             Path dists = root().resolve("dists/" + suite);
             Path binary = dists.resolve("main/binary-amd64");
             Files.createDirectories(binary);
             String packages = run(List.of("apt-ftparchive", "packages", "pool/" + suite), root());
-            Files.writeString(binary.resolve("Packages"), packages);
+            Files.writeString(binary.resolve("Packages"), packagesEdit.apply(packages));
             run(List.of("xz", "-kf", binary.resolve("Packages").toString()));
             List<String> indexes = new ArrayList<>(List.of("main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"));
             if (gzipSuites.contains(suite)) {
