@@ -11,6 +11,7 @@ import dev.kiln.ecr.EcrTarget;
 import dev.kiln.history.History;
 import dev.kiln.image.Composer;
 import dev.kiln.image.LayerCache;
+import dev.kiln.image.UnpackCache;
 import dev.kiln.publish.BlobLocations;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.LocalLayoutTarget;
@@ -89,8 +90,9 @@ public class KilnConfiguration {
                 KilnProperties.Build build = properties.build();
                 LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock,
                         build.compressionLevel());
-                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers), new Publisher(clock),
-                        properties.dataDir().resolve("work"), sourceDateEpoch());
+                UnpackCache unpacks = new UnpackCache(properties.dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), clock);
+                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers, unpacks),
+                        new Publisher(clock), sourceDateEpoch());
             }
             return builder;
         }

@@ -5,7 +5,6 @@ import dev.kiln.debian.Lock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,27 +33,27 @@ public final class Composer {
     private final int maxLayers;
     private final long largeBytes;
     private final LayerCache cache;
+    private final UnpackCache unpacks;
 
-    public Composer(int maxLayers, long largeBytes, LayerCache cache) {
+    public Composer(int maxLayers, long largeBytes, LayerCache cache, UnpackCache unpacks) {
         this.maxLayers = maxLayers;
         this.largeBytes = largeBytes;
         this.cache = cache;
+        this.unpacks = unpacks;
     }
 
     /**
      * @param debs       package name → its verified .deb
-     * @param work       an empty directory for staging; the caller removes it
      * @param sourceDate SOURCE_DATE_EPOCH, or null to use the newest file time in the packages (the
      *                   image's creation time: it goes into the config, never into a layer)
      */
-    public Composition compose(Stack stack, Lock lock, Map<String, Path> debs, Path work, Instant sourceDate) {
+    public Composition compose(Stack stack, Lock lock, Map<String, Path> debs, Instant sourceDate) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()));
         try {
-            Files.createDirectories(work.resolve("staged"));
             List<Callable<StagedPackage>> staging = new ArrayList<>();
             for (Lock.Package p : lock.packages()) {
                 Path deb = debs.get(p.name());
-                staging.add(() -> StagedPackage.stage(p.name(), p.version(), p.sha256(), deb, work.resolve("staged/" + p.sha256())));
+                staging.add(() -> StagedPackage.stage(p.name(), p.version(), p.sha256(), deb, unpacks));
             }
             Map<String, StagedPackage> staged = new LinkedHashMap<>();
             for (StagedPackage s : all(pool, staging)) {
@@ -122,12 +121,11 @@ public final class Composer {
             }
             List<Composition.Layer> layers = all(pool, writes);
             cache.prune();
+            unpacks.prune();
             List<String> generated = derived.stream().filter(i -> i.type() != Item.Type.DIRECTORY).map(i -> "/" + i.path()).toList();
             kilnFiles.addAll(generated);
             return new Composition(layers, Instant.ofEpochSecond(created), hardening.report(verified, generated),
                     packages(lock, staged, contents, plan, layers), kilnFiles.stream().sorted().toList());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         } finally {
             pool.shutdownNow();
         }

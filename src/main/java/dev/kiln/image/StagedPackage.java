@@ -1,19 +1,14 @@
 package dev.kiln.image;
 
-import java.io.BufferedOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import dev.kiln.debian.Names;
 
 /**
- * A package unpacked once: its control data, its entries in archive order, and the bytes of its regular
- * files laid end to end in one staging file. Decompressing a {@code .deb} is the slow part of a build,
- * so it happens once; layers and checks then read ranges of the staging file.
+ * A package ready to compose: its control data and its entries in archive order, each regular file's
+ * bytes a range of the package's unpacked data tar ({@link UnpackCache}); layers and checks read those
+ * ranges in place.
  */
 record StagedPackage(String name, String version, String sha256, DebFile.Control control, List<Item> items) {
 
@@ -21,50 +16,42 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
         items = List.copyOf(items);
     }
 
-    static StagedPackage stage(String name, String version, String sha256, Path deb, Path staging) {
+    static StagedPackage stage(String name, String version, String sha256, Path deb, UnpackCache unpacks) {
         String label = name + " " + version;
+        DebFile.Unpacked unpacked = unpacks.unpack(deb, sha256, label);
         List<Item> items = new ArrayList<>();
-        long[] offset = {0};
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(staging), 1 << 16)) {
-            DebFile.Control control = DebFile.read(deb, label, (entry, content) -> {
-                String path = entryPath(entry.getName(), label);
-                if (path.isEmpty()) {
-                    return; // the root itself ('./', or './tmp/..')
-                }
-                if (!KNOWN_TYPES.contains(entry.getLinkFlag()) || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
-                    // checked first: commons-compress calls any entry that is not a directory a "file", so a device
-                    // node would otherwise become an empty regular file. Debian Policy 10.6 forbids them in packages
-                    throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
-                            + "; a package may not ship device files, FIFOs or sockets (Debian Policy 10.6); refusing the package");
-                }
-                long mtime = entry.getModTime().toInstant().getEpochSecond();
-                int mode = entry.getMode() & 07777;
-                Item item;
-                if (entry.isDirectory()) {
-                    item = new Item(path, Item.Type.DIRECTORY, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null, null);
-                } else if (entry.isSymbolicLink()) {
-                    item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, entry.getLinkName(), null);
-                } else if (entry.isLink()) {
-                    item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, entryPath(entry.getLinkName(), label), null);
-                } else if (entry.isFile()) {
-                    long copied = content.transferTo(out);
-                    if (copied != entry.getSize()) {
-                        throw new ImageException(label + ": corrupt package: " + path + " is truncated");
-                    }
-                    item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
-                            Item.Content.staged(staging, offset[0], copied));
-                    offset[0] += copied;
-                } else {
-                    throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
-                            + ", which Kiln does not read; refusing the package");
-                }
-                items.add(item);
-            });
-            checkIdentity(control.paragraph(), name, version, label);
-            return new StagedPackage(name, version, sha256, control, items);
-        } catch (IOException e) {
-            throw new UncheckedIOException("staging " + label + " into " + staging, e);
-        }
+        DebFile.Control control = DebFile.read(unpacked, label, (entry, offset) -> {
+            String path = entryPath(entry.getName(), label);
+            if (path.isEmpty()) {
+                return; // the root itself ('./', or './tmp/..')
+            }
+            if (!KNOWN_TYPES.contains(entry.getLinkFlag()) || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()
+                    || entry.isSparse()) {
+                // checked first: commons-compress calls any entry that is not a directory a "file", so a device
+                // node would otherwise become an empty regular file. Debian Policy 10.6 forbids them in packages
+                throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
+                        + "; a package may not ship device files, FIFOs or sockets (Debian Policy 10.6); refusing the package");
+            }
+            long mtime = entry.getModTime().toInstant().getEpochSecond();
+            int mode = entry.getMode() & 07777;
+            Item item;
+            if (entry.isDirectory()) {
+                item = new Item(path, Item.Type.DIRECTORY, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null, null);
+            } else if (entry.isSymbolicLink()) {
+                item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, entry.getLinkName(), null);
+            } else if (entry.isLink()) {
+                item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, entryPath(entry.getLinkName(), label), null);
+            } else if (entry.isFile()) {
+                item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
+                        Item.Content.staged(unpacked.dataTar(), offset, entry.getSize()));
+            } else {
+                throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
+                        + ", which Kiln does not read; refusing the package");
+            }
+            items.add(item);
+        });
+        checkIdentity(control.paragraph(), name, version, label);
+        return new StagedPackage(name, version, sha256, control, items);
     }
 
     /**
@@ -123,6 +110,9 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
         }
         if (entry.isFIFO()) {
             return "a FIFO";
+        }
+        if (entry.isSparse()) {
+            return "a sparse file";
         }
         return "of tar type '" + (char) entry.getLinkFlag() + "'";
     }

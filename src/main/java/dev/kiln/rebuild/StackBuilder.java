@@ -29,23 +29,27 @@ import java.util.stream.Stream;
 
 /**
  * The build step of the pipeline: a stack and its current lock in, a published image out. Packages come
- * from the verified cache, composition and checks run in a scratch directory that is always removed, and
- * nothing is tagged unless every check passed.
+ * from the verified cache, composition and checks read them unpacked in place, and nothing is tagged
+ * unless every check passed.
  */
 public final class StackBuilder {
 
     private final PackageCache packages;
     private final Composer composer;
     private final Publisher publisher;
-    private final Path workRoot;
     private final Instant sourceDate;
 
+    private static final java.util.concurrent.ExecutorService DOWNLOADS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "kiln-fetch");
+        t.setDaemon(true);
+        return t;
+    });
+
     /** @param sourceDate SOURCE_DATE_EPOCH when set, else null (the newest package file time is used) */
-    public StackBuilder(PackageCache packages, Composer composer, Publisher publisher, Path workRoot, Instant sourceDate) {
+    public StackBuilder(PackageCache packages, Composer composer, Publisher publisher, Instant sourceDate) {
         this.packages = packages;
         this.composer = composer;
         this.publisher = publisher;
-        this.workRoot = workRoot;
         this.sourceDate = sourceDate;
     }
 
@@ -77,31 +81,38 @@ public final class StackBuilder {
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
         long start = System.nanoTime();
         progress.accept("fetching");
-        Map<String, Path> debs = new LinkedHashMap<>();
+        Map<String, Path> debs = fetch(stack, lock);
+        progress.accept("composing");
+        Composition composition = composer.compose(stack, lock, debs, sourceDate);
+        progress.accept("publishing");
+        Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
+        Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
+                new Publisher.Tagging(stack.version(), stack.tag(), tag));
+        return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The locked packages from the verified cache, downloading the missing ones four at a time. */
+    private Map<String, Path> fetch(Stack stack, Lock lock) {
+        Map<String, java.util.concurrent.Future<Path>> pending = new LinkedHashMap<>();
         for (Lock.Package p : lock.packages()) {
-            try {
-                debs.put(p.name(), packages.fetch(p));
-            } catch (DebianException e) {
-                throw new BuildException(stack.name() + ": " + e.getMessage());
+            pending.put(p.name(), DOWNLOADS.submit(() -> packages.fetch(p)));
+        }
+        Map<String, Path> debs = new LinkedHashMap<>();
+        try {
+            for (var e : pending.entrySet()) {
+                debs.put(e.getKey(), e.getValue().get());
             }
-        }
-        Path work;
-        try {
-            Files.createDirectories(workRoot);
-            work = Files.createTempDirectory(workRoot, stack.name() + "-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        try {
-            progress.accept("composing");
-            Composition composition = composer.compose(stack, lock, debs, work.resolve("compose"), sourceDate);
-            progress.accept("publishing");
-            Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
-            Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                    new Publisher.Tagging(stack.version(), stack.tag(), tag));
-            return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+            return debs;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BuildException(stack.name() + ": interrupted while fetching packages");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof DebianException d) {
+                throw new BuildException(stack.name() + ": " + d.getMessage());
+            }
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } finally {
-            delete(work);
+            pending.values().forEach(f -> f.cancel(true));
         }
     }
 
@@ -134,11 +145,4 @@ public final class StackBuilder {
                 stack.workdir(), labels, facts);
     }
 
-    private static void delete(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // best effort: a leftover scratch directory is harmless
-        }
-    }
 }

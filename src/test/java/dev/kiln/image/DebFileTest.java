@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Hostile packages against the .deb reader: crafted byte by byte (dpkg-deb refuses to build most of
- * them), each refused with its message and with the staging file no larger than the cap allows.
+ * them), each refused with its message and with nothing kept in the unpack cache.
  */
 class DebFileTest {
 
@@ -88,7 +88,19 @@ class DebFileTest {
     }
 
     private StagedPackage stage(Path deb) {
-        return StagedPackage.stage("evil", "1.0", "0".repeat(64), deb, tmp.resolve("staged-" + deb.getFileName()));
+        // the unpack cache is keyed by the .deb's SHA-256, verified before staging in a build
+        return StagedPackage.stage("evil", "1.0", dev.kiln.testing.DebWriter.sha256(deb), deb,
+                new UnpackCache(tmp.resolve("unpacked"), java.time.Duration.ofDays(1), java.time.Clock.systemUTC()));
+    }
+
+    /** What the unpack cache holds: nothing may be kept of a refused package. */
+    private List<String> unpacked() throws IOException {
+        if (!Files.exists(tmp.resolve("unpacked"))) {
+            return List.of();
+        }
+        try (var files = Files.list(tmp.resolve("unpacked"))) {
+            return files.map(f -> f.getFileName().toString()).toList();
+        }
     }
 
     @Test
@@ -143,10 +155,70 @@ class DebFileTest {
         }
         Path bomb = deb(CONTROL + "Installed-Size: 1\n", zeros);
         assertThat(Files.size(bomb)).isLessThan(200_000);
-        Path staging = tmp.resolve("staged-" + bomb.getFileName());
         assertThatThrownBy(() -> stage(bomb))
                 .hasMessage("evil 1.0: corrupt package: data.tar.gz decompresses to more than 16779264 bytes, twice the Installed-Size"
                         + " it states (1 KiB) plus 16 MiB; stopped there");
-        assertThat(Files.size(staging)).as("bytes staged before the stop").isLessThanOrEqualTo(16779264);
+        assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
+    }
+
+    @Test
+    void anXzBombIsRefusedFromItsIndexBeforeAByteIsDecoded() throws IOException {
+        List<Entry> zeros = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            zeros.add(new Entry("./zero" + i, TarConstants.LF_NORMAL, new byte[8 << 20]));
+        }
+        Path bomb = debXz(CONTROL + "Installed-Size: 1\n", zeros, 4 << 20);
+        assertThat(Files.size(bomb)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(bomb))
+                .hasMessage("evil 1.0: corrupt package: data.tar.xz decompresses to more than 16779264 bytes, twice the Installed-Size"
+                        + " it states (1 KiB) plus 16 MiB; stopped there");
+        assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
+    }
+
+    @Test
+    void anXzDataMemberOfManyBlocksIsDecodedInParallelToTheSameEntries() throws IOException {
+        List<Entry> files = new ArrayList<>();
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 12; i++) {
+            byte[] content = new byte[300_000 + random.nextInt(100_000)];
+            random.nextBytes(content);
+            files.add(new Entry("./usr/share/f" + i, TarConstants.LF_NORMAL, content));
+        }
+        StagedPackage fromGzip = stage(deb(CONTROL, files));
+        Path xz = debXz(CONTROL, files, 1 << 20);
+        StagedPackage fromXz = stage(xz);
+        assertThat(fromXz.items()).hasSameSizeAs(fromGzip.items());
+        for (int i = 0; i < fromXz.items().size(); i++) {
+            Item a = fromGzip.items().get(i);
+            Item b = fromXz.items().get(i);
+            assertThat(b.path()).isEqualTo(a.path());
+            if (a.content() != null) {
+                assertThat(b.content().read(0, (int) b.size())).isEqualTo(a.content().read(0, (int) a.size()));
+            }
+        }
+        try (var in = new org.tukaani.xz.SeekableXZInputStream(new org.tukaani.xz.SeekableFileInputStream(
+                tmp.resolve("xz-member.xz").toFile()))) {
+            assertThat(in.getBlockCount()).as("the member really has several blocks").isGreaterThan(3);
+        }
+    }
+
+    /** A package whose data.tar.xz is cut into xz blocks of {@code blockSize} uncompressed bytes, as dpkg-deb -T0 writes. */
+    private Path debXz(String control, List<Entry> entries, int blockSize) throws IOException {
+        byte[] tar = tar(entries);
+        java.io.ByteArrayOutputStream xz = new java.io.ByteArrayOutputStream();
+        try (org.tukaani.xz.XZOutputStream out = new org.tukaani.xz.XZOutputStream(xz, new org.tukaani.xz.LZMA2Options(1))) {
+            for (int off = 0; off < tar.length; off += blockSize) {
+                out.write(tar, off, Math.min(blockSize, tar.length - off));
+                out.endBlock();
+            }
+        }
+        Files.write(tmp.resolve("xz-member.xz"), xz.toByteArray());
+        Path file = tmp.resolve("x-" + System.nanoTime() + ".deb");
+        try (OutputStream out = Files.newOutputStream(file); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", control)))));
+            member(ar, "data.tar.xz", xz.toByteArray());
+        }
+        return file;
     }
 }

@@ -158,9 +158,9 @@ class GoldenImageTest {
         });
         packages.sort(java.util.Comparator.comparing(Lock.Package::name));
         Lock lock = new Lock(Lock.VERSION, stackName, Catalog.digest(stack), "amd64", List.of(), packages, List.of());
-        Composer composer = new Composer(100, 1 << 20, new LayerCache(dir.resolve("layers"), Duration.ofDays(30), Clock.systemUTC(), 1));
-        Path work = Files.createTempDirectory(dir, "work-");
-        Composition composition = composer.compose(stack, lock, files, work, sourceDate);
+        Composer composer = new Composer(100, 1 << 20, new LayerCache(dir.resolve("layers"), Duration.ofDays(30), Clock.systemUTC(), 1),
+                new dev.kiln.image.UnpackCache(dir.resolve("unpacked"), Duration.ofDays(30), Clock.systemUTC()));
+        Composition composition = composer.compose(stack, lock, files, sourceDate);
         Manifest manifest = ImageAssembler.assemble(composition, StackBuilder.config(catalog, stack, lock, composition.created()));
         Map<String, String> layerOf = new LinkedHashMap<>();
         composition.layers().forEach(l -> layerOf.put(l.packages().isEmpty() ? l.name() : String.join("+", l.packages()), l.digest()));
