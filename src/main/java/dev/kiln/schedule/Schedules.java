@@ -138,6 +138,8 @@ public class Schedules implements ApplicationRunner {
     }
 
     /** Reads the catalog; schedules every valid stack, unschedules the rest, records what changed. */
+    private volatile List<String> lastProblems = List.of();
+
     public void sync(String actor) {
         Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         if (!catalog.problems("").isEmpty()) {
@@ -145,7 +147,12 @@ public class Schedules implements ApplicationRunner {
             log.error("catalog not synced, schedules kept as they are: {}", catalog.problems(""));
             return;
         }
-        catalog.problems().forEach(p -> log.warn("catalog problem: {}", p));
+        // said once, not on every sync: a catalog read every minute would repeat the same problems all day
+        List<String> problems = catalog.problems().stream().map(Object::toString).toList();
+        if (!problems.equals(lastProblems)) {
+            problems.forEach(p -> log.warn("catalog problem: {}", p));
+            lastProblems = problems;
+        }
         String revision = CatalogRevision.of(catalog.directory()).map(CatalogRevision::commit).orElse(null);
         String who = actor + (revision == null ? "" : " @" + revision);
         try {

@@ -274,6 +274,8 @@ class ServiceIT {
                 "--spring.datasource.password=" + db.password(),
                 "--spring.quartz.properties.org.quartz.scheduler.instanceId=" + id,
                 "--kiln.service.build-on-catalog-change=false", "--kiln.service.catalog-sync=3s",
+                // the stacks tick every 15 s, far more often than the 1-hour minimum a real catalog is held to
+                "--kiln.min-schedule-interval=10s",
                 "--kiln.service.heartbeat=1s", "--kiln.service.stale-after=30s",
                 "--kiln.users[0].name=reader", "--kiln.users[0].password={noop}reader-pw",
                 "--kiln.users[1].name=platform", "--kiln.users[1].password={noop}platform-pw", "--kiln.users[1].roles=platform");
