@@ -5,13 +5,17 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Checks the audit trail's hash chain (V6): every row's hash is recomputed here from its contents, in
@@ -24,6 +28,7 @@ public final class AuditChain {
 
     /** The link of the first row. */
     static final String GENESIS = "0".repeat(64);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final JdbcTemplate jdbc;
     private final TransactionTemplate readOnly;
@@ -47,6 +52,22 @@ public final class AuditChain {
         public boolean intact() {
             return broken.isEmpty();
         }
+    }
+
+    /** An audit row with its place in the chain and its links, as evidence. */
+    public record Entry(long id, long seq, Instant at, String actor, String action, String subject, JsonNode detail, String prevHash,
+                        String hash) {
+    }
+
+    /** The rows written in [since, until), in chain order, at most {@code limit}. */
+    public List<Entry> entries(Instant since, Instant until, int limit) {
+        return jdbc.query("""
+                        SELECT id, seq, at, actor, action, subject, detail::text AS detail, prev_hash, hash FROM audit
+                        WHERE at >= ? AND at < ? ORDER BY seq LIMIT ?""",
+                (rs, n) -> new Entry(rs.getLong("id"), rs.getLong("seq"), rs.getTimestamp("at").toInstant(), rs.getString("actor"),
+                        rs.getString("action"), rs.getString("subject"), JSON.readTree(rs.getString("detail")), rs.getString("prev_hash"),
+                        rs.getString("hash")),
+                Timestamp.from(since), Timestamp.from(until), limit);
     }
 
     /** Walks the whole chain in order, streaming (a cursor inside one read-only transaction). */
