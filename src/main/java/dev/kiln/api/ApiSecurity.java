@@ -19,10 +19,12 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.authentication.AuthenticationManager;
+import org.springframework.security.authentication.ProviderManager;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.core.AuthenticationException;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationProvider;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.www.BasicAuthenticationFilter;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
@@ -47,7 +49,8 @@ class ApiSecurity {
     @Bean
     SecurityFilterChain api(HttpSecurity http, AuthenticationManager passwords, ObjectProvider<JwtDecoder> jwt, JwtRoles jwtRoles,
                             ApiProperties properties) throws Exception {
-        boolean tokens = jwt.getIfAvailable() != null;
+        JwtDecoder decoder = jwt.getIfAvailable();
+        boolean tokens = decoder != null;
         http.authorizeHttpRequests(a -> a
                         .dispatcherTypeMatchers(DispatcherType.ERROR).permitAll()
                         .requestMatchers("/actuator/health", "/actuator/health/**", "/v3/api-docs", "/v3/api-docs/**", "/error").permitAll()
@@ -68,8 +71,11 @@ class ApiSecurity {
                 .csrf(c -> c.disable())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
         if (tokens) {
+            // its own manager: the chain's manager is the password sign-in
+            JwtAuthenticationProvider provider = new JwtAuthenticationProvider(decoder);
+            provider.setJwtAuthenticationConverter(jwtRoles);
             http.oauth2ResourceServer(o -> o
-                    .jwt(j -> j.jwtAuthenticationConverter(jwtRoles))
+                    .jwt(j -> j.authenticationManager(new ProviderManager(provider)))
                     .authenticationEntryPoint((req, res, e) -> unauthenticated(req, res, e, true)));
         }
         return http.build();

@@ -29,15 +29,29 @@ class MetricHelp {
             Map.entry("spring.security.authorizations.active", "Spring Security authorization decisions under way"),
             Map.entry("spring.security.authentications.active", "Spring Security authentication attempts under way"),
             Map.entry("spring.security.http.secured.requests.active", "Requests in Spring Security's secured request handling now"),
+            Map.entry("tomcat.sessions.active.current", "HTTP sessions open now (the API keeps none)"),
+            Map.entry("tomcat.sessions.active.max", "Most HTTP sessions open at once"),
+            Map.entry("tomcat.sessions.alive.max", "Longest time an HTTP session lived"),
+            Map.entry("tomcat.sessions.created", "HTTP sessions created"),
+            Map.entry("tomcat.sessions.expired", "HTTP sessions expired"),
+            Map.entry("tomcat.sessions.rejected", "HTTP sessions refused for being over the limit"),
             Map.entry("tasks.scheduled.execution", "Spring scheduled task runs"),
             Map.entry("tasks.scheduled.execution.active", "Spring scheduled task runs under way"));
+
+    /** Meters named per filter of Spring Security's chains ({@code spring.security.filterchains.NAME.before}). */
+    private static final String FILTER = "spring.security.filterchains.";
 
     @Bean
     MeterFilter metricDescriptions() {
         return new MeterFilter() {
             @Override
             public Meter.Id map(Meter.Id id) {
-                String help = id.getDescription() == null || id.getDescription().isBlank() ? HELP.get(id.getName()) : null;
+                String name = id.getName();
+                String help = id.getDescription() != null && !id.getDescription().isBlank() ? null
+                        : HELP.containsKey(name) ? HELP.get(name)
+                        : name.startsWith(FILTER) ? "Requests through the filter " + name.substring(FILTER.length()).replaceFirst("\\.[^.]+$", "")
+                                + " of Spring Security's chain, timed " + (name.endsWith(".before") ? "before it" : "after it")
+                        : null;
                 return help == null ? id : new Meter.Id(id.getName(), io.micrometer.core.instrument.Tags.of(id.getTags()), id.getBaseUnit(),
                         help, id.getType());
             }

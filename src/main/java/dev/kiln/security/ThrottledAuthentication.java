@@ -44,7 +44,7 @@ final class ThrottledAuthentication implements AuthenticationProvider {
             return result;
         } catch (BadCredentialsException e) {
             LoginThrottle.Outcome o = throttle.failed(user, address);
-            log.warn("sign-in failed: user {} from {}: bad credentials ({} failures for the user, {} from the address{})",
+            log.warn("sign-in failed: user {} from {}: bad credentials (failures: {} for the user, {} from the address{})",
                     UntrustedText.forLog(user, 100), address, o.userFailures(), o.addressFailures(),
                     o.delay().isZero() ? "" : "; next attempt in " + LoginThrottledException.seconds(o.delay()) + " s");
             throw e;

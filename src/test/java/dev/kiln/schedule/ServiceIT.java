@@ -219,7 +219,7 @@ class ServiceIT {
         assertThat(jdbc.sql("SELECT count(*) FROM qrtz_cron_triggers WHERE trigger_name = 'retirement' AND cron_expression = '0 0 4 * * ?'")
                 .query(Long.class).single()).isEqualTo(1);
 
-        JsonNode health = JSON.readTree(ok(get(a, "/actuator/health", null)));
+        JsonNode health = JSON.readTree(ok(get(a, "/actuator/health", "reader")));
         assertThat(health.path("components").path("db").path("status").asString()).isEqualTo("UP");
         assertThat(health.path("components").path("registry").path("status").asString()).isEqualTo("UP");
         assertThat(health.path("components").path("archive").path("status").asString()).isEqualTo("UP");
