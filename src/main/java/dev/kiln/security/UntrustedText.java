@@ -15,7 +15,7 @@ public final class UntrustedText {
 
     /** Why {@code value} may not be stored as a field of at most {@code max} characters; empty when it may. */
     public static Optional<String> refusal(String value, int max) {
-        if (value.length() > max || value.codePointCount(0, value.length()) > max) {
+        if (value.length() > max && (value.length() > 2L * max || value.codePointCount(0, value.length()) > max)) {
             return Optional.of("is longer than " + max + " characters (" + value.codePointCount(0, value.length()) + ")");
         }
         for (int i = 0; i < value.length(); i++) {
@@ -23,8 +23,9 @@ public final class UntrustedText {
             if (Character.isISOControl(c) || bidiControl(c)) {
                 return Optional.of(String.format("contains the control character U+%04X at position %d", (int) c, i));
             }
-            if (Character.isSurrogate(c) && !(Character.isHighSurrogate(c) && i + 1 < value.length()
-                    && Character.isLowSurrogate(value.charAt(++i)))) {
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
                 return Optional.of("is not valid Unicode (a lone surrogate at position " + i + ")");
             }
         }
