@@ -16,7 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -73,12 +72,7 @@ class ApiSecurityIT {
     void setUp(@TempDir Path dir) throws Exception {
         tmp = dir;
         repo = new TestArchive(tmp.resolve("repo"));
-        Path hello = tmp.resolve("hello-static");
-        Files.createDirectories(hello.resolve("usr/bin"));
-        Files.writeString(tmp.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
-        TestArchive.run(List.of("gcc", "-static", "-Os", "-o", hello.resolve("usr/bin/hello").toString(), tmp.resolve("hello.c").toString()));
-        Files.setPosixFilePermissions(hello.resolve("usr/bin/hello"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        repo.deb("stable", "hello-static", "1.0", hello);
+        repo.helloStatic("stable");
         repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
 
         blackHole = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
