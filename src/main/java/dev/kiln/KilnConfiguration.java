@@ -8,6 +8,7 @@ import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
 import dev.kiln.ecr.EcrTarget;
+import dev.kiln.history.AuditChain;
 import dev.kiln.history.History;
 import dev.kiln.image.Composer;
 import dev.kiln.image.LayerCache;
@@ -171,6 +172,11 @@ public class KilnConfiguration {
     @Bean
     History history(DataSource dataSource) {
         return new History(dataSource);
+    }
+
+    @Bean
+    AuditChain auditChain(DataSource dataSource) {
+        return new AuditChain(dataSource);
     }
 
     @Bean

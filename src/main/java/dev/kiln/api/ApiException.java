@@ -3,6 +3,7 @@ package dev.kiln.api;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
+import dev.kiln.security.UntrustedText;
 import java.util.List;
 import org.springframework.http.HttpStatus;
 
@@ -25,7 +26,7 @@ final class ApiException extends RuntimeException {
     }
 
     static ApiException noStack(String name, Catalog catalog) {
-        return notFound("no-such-stack", "no stack '" + name + "' (stacks: " + String.join(", ", catalog.names()) + ")");
+        return notFound("no-such-stack", "no stack " + UntrustedText.forLog(name, 100) + " (stacks: " + String.join(", ", catalog.names()) + ")");
     }
 
     /** The catalog's valid stack {@code name}: 404 when there is no such file, 422 with its problems when it is invalid. */

@@ -6,6 +6,7 @@ import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
 import dev.kiln.database.Database;
+import dev.kiln.history.AuditChain;
 import dev.kiln.history.History;
 import dev.kiln.rebuild.Rebuilds;
 import dev.kiln.retire.RetentionPlanner;
@@ -36,13 +37,34 @@ final class Commands {
     private final PackageCache packages;
     private final KilnConfiguration.Services services;
     private final Database.Settings databaseSettings;
+    private final boolean allowPrivilegedRole;
 
-    Commands(KilnConfiguration.Services services, Database.Settings databaseSettings) {
+    Commands(KilnConfiguration.Services services, Database.Settings databaseSettings, boolean allowPrivilegedRole) {
         this.properties = services.properties();
         this.locker = services.locker();
         this.packages = services.packages();
         this.services = services;
         this.databaseSettings = databaseSettings;
+        this.allowPrivilegedRole = allowPrivilegedRole;
+    }
+
+    /**
+     * The history database, migrated; like the service, a command refuses a role that could switch off
+     * the append-only rule (unless kiln.database.allow-privileged-role is set).
+     */
+    private Database database(PrintStream err) {
+        Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate();
+        List<String> privileged = Database.privileges(database.dataSource());
+        if (!privileged.isEmpty()) {
+            if (!allowPrivilegedRole) {
+                database.close();
+                throw new Invocation.UsageException("the database role can switch off the append-only history ("
+                        + String.join("; ", privileged) + "); connect as a role with only Kiln's grants (docs/service.md), "
+                        + "or set --kiln.database.allow-privileged-role=true");
+            }
+            err.println("warning: " + String.join("; ", privileged));
+        }
+        return database;
     }
 
     int run(Invocation invocation, PrintStream out, PrintStream err) {
@@ -52,6 +74,7 @@ final class Commands {
             case "build" -> build(invocation, out, err);
             case "history" -> history(invocation, out, err);
             case "retire" -> retire(invocation, out, err);
+            case "audit" -> audit(invocation, out, err);
             default -> throw new Invocation.UsageException("unknown command " + invocation.command());
         };
     }
@@ -178,7 +201,7 @@ final class Commands {
             throw new Invocation.UsageException(e.getMessage());
         }
         int failed = 0;
-        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+        try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Rebuilds rebuilds = KilnConfiguration.rebuilds(services, history, cliInstance(), new SimpleMeterRegistry());
             String who = "cli:" + System.getProperty("user.name");
@@ -261,7 +284,7 @@ final class Commands {
         } catch (NumberFormatException e) {
             throw new Invocation.UsageException("--limit needs a number, got '" + invocation.options().get("limit") + "'");
         }
-        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+        try (Database database = database(err)) {
             History history = new History(database.dataSource());
             List<History.Build> builds = history.recent(invocation.arguments(), limit <= 0 ? Integer.MAX_VALUE : limit);
             if (builds.isEmpty()) {
@@ -295,7 +318,7 @@ final class Commands {
         Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, invocation.arguments().isEmpty());
         int failed = 0;
-        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+        try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Retirer retirer = new Retirer(history, services.target(), java.time.Clock.systemUTC());
             for (String name : names) {
@@ -326,6 +349,26 @@ final class Commands {
             }
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    private int audit(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags();
+        if (!invocation.arguments().equals(List.of("verify"))) {
+            throw new Invocation.UsageException("kiln audit: the one subcommand is 'verify'");
+        }
+        try (Database database = database(err)) {
+            AuditChain.Verification v = new AuditChain(database.dataSource()).verify();
+            if (v.intact()) {
+                out.printf(Locale.ROOT, "audit chain intact: %d rows, seq 1 to %d, head %s%n", v.rows(), v.headSeq(), v.headHash());
+                return 0;
+            }
+            AuditChain.Break b = v.broken().orElseThrow();
+            err.printf(Locale.ROOT, "audit chain broken at row %d (seq %d, %s, %s %s %s): %s%n", b.id(), b.seq(), b.at(), b.actor(),
+                    b.action(), b.subject(), b.reason());
+            out.printf(Locale.ROOT, "%d rows intact before it; the database records the chain's end at seq %d, head %s%n", v.rows(),
+                    v.headSeq(), v.headHash());
+            return 1;
+        }
     }
 
     private static String abbreviate(String text, int width) {

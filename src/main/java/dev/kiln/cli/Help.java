@@ -13,8 +13,9 @@ final class Help {
               --mirror A=URL     fetch archive A from URL instead (repeatable), e.g.
                                  --mirror http://deb.debian.org/debian=http://proxy.internal/debian
               --NAME=VALUE       any Spring property, e.g. --logging.level.dev.kiln=debug
-            Database (build, history, serve): the PostgreSQL of --spring.datasource.url (and .username,
-            .password; or SPRING_DATASOURCE_URL ...); without one, the embedded PostgreSQL under
+            Database (build, history, retire, audit, serve): the PostgreSQL of --spring.datasource.url (and .username,
+            .password; or SPRING_DATASOURCE_URL ...) as the service's role, migrations as the owner role
+            of --spring.flyway.user and .password; without them, the embedded PostgreSQL under
             DATA_DIR/postgres (started on first use, joined when a Kiln service already runs it).
             """;
 
@@ -84,6 +85,16 @@ final class Help {
                       --dry-run   print the plan, delete nothing
                     Exits 1 if any delete failed.
                     """;
+            case "audit" -> """
+                    Usage: kiln audit verify
+
+                    Checks the audit trail's hash chain: every row's hash is recomputed from its contents
+                    and its link to the row before it, from the first row to the end the database recorded.
+                    Prints the number of rows and the head hash (keep it somewhere else to compare later),
+                    or names the first broken row and why: its contents changed, its link does not match
+                    the row before it (that row changed, or rows were removed), or the newest rows are gone.
+                    Exits 1 when the chain is broken.
+                    """;
             default -> """
                     Usage: kiln [serve]
 
@@ -94,7 +105,7 @@ final class Help {
                     --server.port (default 8080); health and Prometheus metrics under /actuator. See
                     docs/service.md and docs/ecr-and-retirement.md.
 
-                    Commands: validate, lock, build, history, retire, serve. 'kiln COMMAND --help' for each.
+                    Commands: validate, lock, build, history, retire, audit, serve. 'kiln COMMAND --help' for each.
                     """;
         } + "\n" + COMMON;
     }

@@ -271,7 +271,7 @@ public final class History {
 
     public List<LiveTag> liveTags(String stack, String target) {
         return jdbc.sql("""
-                        SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || p.reason AS pin
+                        SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || left(p.reason, 1000) AS pin
                         FROM image_tag t JOIN build b ON b.id = t.build_id
                         LEFT JOIN pin p ON p.image_tag_id = t.id AND p.unpinned_at IS NULL
                         WHERE b.stack = ? AND t.target = ? AND t.retired_at IS NULL ORDER BY t.id""")
@@ -451,9 +451,27 @@ public final class History {
                 .params(stacks.toArray(String[]::new), stacks.toArray(String[]::new), limit).query(History::build).list();
     }
 
+    /** A stack in the catalog: when a build of it last ended well (built or up to date), and when its approved image was made. */
+    public record StackTimes(String name, Instant lastSuccess, Instant approvedAt) {
+    }
+
+    public List<StackTimes> stackTimes() {
+        return jdbc.sql("""
+                        SELECT s.name, l.finished_at AS last_success, c.finished_at AS approved_at FROM stack s
+                        LEFT JOIN build c ON c.id = s.current_build_id
+                        LEFT JOIN LATERAL (SELECT finished_at FROM build WHERE stack = s.name AND status IN ('succeeded', 'up-to-date')
+                                           ORDER BY id DESC LIMIT 1) l ON true
+                        WHERE s.removed_at IS NULL ORDER BY s.name""")
+                .query((rs, n) -> new StackTimes(rs.getString("name"), instant(rs, "last_success"), instant(rs, "approved_at"))).list();
+    }
+
     public Page<AuditEntry> audit(int page, int size) {
         long total = jdbc.sql("SELECT count(*) FROM audit").query(Long.class).single();
-        List<AuditEntry> items = jdbc.sql("SELECT id, at, actor, action, subject, detail::text AS detail FROM audit ORDER BY id DESC LIMIT ? OFFSET ?")
+        // an entry written before entries were bounded (V6) is shown by its size, not echoed on every page
+        List<AuditEntry> items = jdbc.sql("""
+                        SELECT id, at, actor, action, subject, CASE WHEN octet_length(detail::text) > 16384
+                          THEN jsonb_build_object('truncated', true, 'bytes', octet_length(detail::text))::text ELSE detail::text END AS detail
+                        FROM audit ORDER BY id DESC LIMIT ? OFFSET ?""")
                 .params(size, (long) page * size)
                 .query((rs, n) -> new AuditEntry(rs.getLong("id"), instant(rs, "at"), rs.getString("actor"), rs.getString("action"),
                         rs.getString("subject"), node(rs.getString("detail"))))

@@ -15,10 +15,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
 /**
  * The schema and the history on a real PostgreSQL (the embedded server Kiln runs by default): the
  * migrations from empty and from the previous version, the append-only rule, and the build lifecycle.
+ * Migrations run as the owner role, the history as the service role, as in the service.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HistoryIT {
@@ -29,7 +31,8 @@ class HistoryIT {
     @BeforeAll
     void start(@TempDir Path dir) {
         server = Database.open(new Database.Settings(null, null, null), dir, 4);
-        admin = JdbcClient.create(server.dataSource());
+        Database.Settings superuser = server.superuser();
+        admin = JdbcClient.create(new DriverManagerDataSource(superuser.url(), superuser.username(), superuser.password()));
     }
 
     @AfterAll
@@ -39,11 +42,30 @@ class HistoryIT {
         }
     }
 
-    /** A fresh database on the server, so each test starts from empty. */
+    /** A fresh database on the server, owned by the owner role, so each test starts from empty. */
     private Database fresh(String name) {
-        admin.sql("CREATE DATABASE " + name).update();
+        admin.sql("CREATE DATABASE " + name + " OWNER kiln_owner").update();
         Database.Settings s = server.settings();
-        return Database.open(new Database.Settings(s.url().replaceFirst("/kiln$", "/" + name), s.username(), s.password()), null, 2);
+        return Database.open(new Database.Settings(s.url().replaceFirst("/kiln$", "/" + name), s.username(), s.password(),
+                s.ownerUsername(), s.ownerPassword()), null, 2);
+    }
+
+    /** The owner role on the same database: what migrations run as. */
+    private static JdbcClient owner(Database db) {
+        Database.Settings s = db.settings();
+        return JdbcClient.create(new DriverManagerDataSource(s.url(), s.ownerUsername(), s.ownerPassword()));
+    }
+
+    /** The newest version among the migrations in db/migration (V7_1 is 7.1). */
+    static String newestMigration() {
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("db/migration"))) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.matches("V[0-9_]+__.*\\.sql"))
+                    .map(n -> n.substring(1, n.indexOf("__")).replace('_', '.'))
+                    .max(java.util.Comparator.comparing(v -> java.util.Arrays.stream(v.split("\\.")).mapToInt(Integer::parseInt).toArray(),
+                            java.util.Arrays::compare)).orElseThrow();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -51,25 +73,29 @@ class HistoryIT {
         try (Database db = fresh("from_empty")) {
             db.migrate();
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
-            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(4);
+            assertThat(jdbc.sql("SELECT version FROM flyway_schema_history ORDER BY installed_rank DESC LIMIT 1").query(String.class).single())
+                    .as("the newest migration in db/migration").isEqualTo(newestMigration());
             List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
-            assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state");
-            // a second start finds nothing to do
-            assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration").load().migrate().migrationsExecuted)
-                    .isZero();
+            assertThat(tables).contains("stack", "build", "image_tag", "audit", "audit_head", "qrtz_triggers", "qrtz_scheduler_state");
+            // a second start finds nothing to do, even for a service given only its own role
+            assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration")
+                    .placeholders(Database.placeholders(db.dataSource())).load().migrate().migrationsExecuted).isZero();
         }
     }
 
     @Test
     void migratesFromThePreviousVersionKeepingItsHistory() {
         try (Database db = fresh("from_previous")) {
-            Database.migrate(db.dataSource(), "2");
-            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            db.migrate("3");
+            JdbcClient jdbc = owner(db);
             jdbc.sql("INSERT INTO stack (name, definition_digest) VALUES ('java', 'sha256:d')").update();
             long id = jdbc.sql("""
                     INSERT INTO build (stack, trigger, triggered_by, kiln_version, status, image_digest, finished_at)
                     VALUES ('java', 'schedule', 'quartz', '0.0.9', 'succeeded', 'sha256:abc', now()) RETURNING id""")
                     .query(Long.class).single();
+            jdbc.sql("INSERT INTO audit (actor, action, subject, detail) VALUES ('sync', 'stack.added', 'java', '{\"d\": \"sha256:d\"}')")
+                    .update();
+            jdbc.sql("INSERT INTO audit (actor, action, subject) VALUES ('api:ops', 'build.requested', 'java')").update();
             db.migrate();
             History history = new History(db.dataSource());
             assertThat(history.build(id)).hasValueSatisfying(b -> {
@@ -78,6 +104,13 @@ class HistoryIT {
                 assertThat(b.kilnVersion()).isEqualTo("0.0.9");
             });
             assertThat(jdbc.sql("SELECT count(*) FROM qrtz_locks").query(Long.class).single()).isZero();
+            // the rows written before the chain existed are its first links; new ones follow them
+            history.audit("api:ops", "tag.pinned", "java:1", Map.of("reason", "hold"));
+            AuditChain.Verification chain = new AuditChain(db.dataSource()).verify();
+            assertThat(chain.intact()).as(chain.toString()).isTrue();
+            assertThat(chain.rows()).isEqualTo(3);
+            assertThat(jdbc.sql("SELECT action FROM audit ORDER BY seq").query(String.class).list())
+                    .containsExactly("stack.added", "build.requested", "tag.pinned");
         }
     }
 
@@ -88,7 +121,14 @@ class HistoryIT {
             History history = new History(db.dataSource());
             History.Ticket t = history.open(request("java"), true, "i1");
             history.audit("alice", "pin", "java", Map.of("why", "test"));
-            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            JdbcClient service = JdbcClient.create(db.dataSource());
+            assertThatThrownBy(() -> service.sql("DELETE FROM build WHERE id = ?").param(t.id()).update())
+                    .rootCause().hasMessageContaining("permission denied for table build");
+            assertThatThrownBy(() -> service.sql("UPDATE audit SET actor = 'mallory'").update())
+                    .rootCause().hasMessageContaining("permission denied for table audit");
+            assertThatThrownBy(() -> service.sql("TRUNCATE stack CASCADE").update()).rootCause().hasMessageContaining("permission denied for table stack");
+            // the owner may alter the tables, but the triggers still refuse it
+            JdbcClient jdbc = owner(db);
             assertThatThrownBy(() -> jdbc.sql("DELETE FROM build WHERE id = ?").param(t.id()).update())
                     .hasMessageContaining("kiln history is append-only: DELETE on build is not allowed");
             assertThatThrownBy(() -> jdbc.sql("UPDATE audit SET actor = 'mallory'").update())

@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -62,12 +61,7 @@ class ServiceIT {
     void setUp(@TempDir Path dir) throws Exception {
         tmp = dir;
         repo = new TestArchive(tmp.resolve("repo"));
-        Path hello = tmp.resolve("hello-static");
-        Files.createDirectories(hello.resolve("usr/bin"));
-        Files.writeString(tmp.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
-        TestArchive.run(List.of("gcc", "-static", "-Os", "-o", hello.resolve("usr/bin/hello").toString(), tmp.resolve("hello.c").toString()));
-        Files.setPosixFilePermissions(hello.resolve("usr/bin/hello"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        repo.deb("stable", "hello-static", "1.0", hello);
+        repo.helloStatic("stable");
         for (String name : List.of("extra-data", "slow-data")) {
             Path tree = Files.createDirectories(tmp.resolve(name).resolve("usr/share").resolve(name));
             Files.writeString(tree.resolve("README"), name + "\n");
@@ -89,7 +83,8 @@ class ServiceIT {
             instances.put(id, start(id, catalog));
         }
         for (Instance i : instances.values()) {
-            waitFor(Duration.ofSeconds(90), "instance " + i.id() + " up", () -> health(i) == 200);
+            // two JVMs starting together on a busy 2-core machine take a while
+            waitFor(Duration.ofSeconds(240), "instance " + i.id() + " up", () -> health(i) == 200);
         }
     }
 
@@ -219,7 +214,7 @@ class ServiceIT {
         assertThat(jdbc.sql("SELECT count(*) FROM qrtz_cron_triggers WHERE trigger_name = 'retirement' AND cron_expression = '0 0 4 * * ?'")
                 .query(Long.class).single()).isEqualTo(1);
 
-        JsonNode health = JSON.readTree(ok(get(a, "/actuator/health", null)));
+        JsonNode health = JSON.readTree(ok(get(a, "/actuator/health", "reader")));
         assertThat(health.path("components").path("db").path("status").asString()).isEqualTo("UP");
         assertThat(health.path("components").path("registry").path("status").asString()).isEqualTo("UP");
         assertThat(health.path("components").path("archive").path("status").asString()).isEqualTo("UP");

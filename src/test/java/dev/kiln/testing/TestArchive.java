@@ -153,6 +153,20 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /** Adds {@code hello-static} 1.0 to the suite: {@code /usr/bin/hello}, a static C program gcc builds here that prints "hello". */
+    public Path helloStatic(String suite) {
+        try {
+            Path work = Files.createDirectories(root.resolveSibling(root.getFileName() + "-hello"));
+            Path tree = Files.createDirectories(work.resolve("tree/usr/bin"));
+            Files.writeString(work.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
+            run(List.of("gcc", "-static", "-Os", "-o", tree.resolve("hello").toString(), work.resolve("hello.c").toString()));
+            Files.setPosixFilePermissions(tree.resolve("hello"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            return deb(suite, "hello-static", "1.0", work.resolve("tree"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private final java.util.Set<String> gzipSuites = new java.util.HashSet<>();
 
     /** The suite's index is offered gzip-compressed too (as Debian does), which Kiln then prefers. */
