@@ -6,8 +6,11 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A package unpacked once: its control data, its entries in archive order, and the bytes of its regular
@@ -16,14 +19,27 @@ import java.util.List;
  */
 record StagedPackage(String name, String version, String sha256, DebFile.Control control, List<Item> items) {
 
+    private static final HexFormat HEX = HexFormat.of();
+
     StagedPackage {
         items = List.copyOf(items);
     }
 
     static StagedPackage stage(String name, String version, String sha256, Path deb, Path staging) {
+        return stage(name, version, sha256, deb, staging, null);
+    }
+
+    /**
+     * @param known each regular file's {sha1, sha256} by path from an earlier staging of the same .deb, or
+     *              null to hash the files as they are copied
+     */
+    static StagedPackage stage(String name, String version, String sha256, Path deb, Path staging, Map<String, String[]> known) {
         String label = name + " " + version;
         List<Item> items = new ArrayList<>();
         long[] offset = {0};
+        byte[] buffer = new byte[1 << 16];
+        MessageDigest sha1 = Hashes.sha1();
+        MessageDigest sha256sum = Hashes.sha256();
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(staging), 1 << 16)) {
             DebFile.Control control = DebFile.read(deb, label, (entry, content) -> {
                 String path = normalize(entry.getName());
@@ -40,12 +56,28 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
                 } else if (entry.isLink()) {
                     item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, normalize(entry.getLinkName()), null);
                 } else if (entry.isFile()) {
-                    long copied = content.transferTo(out);
+                    String[] sums = known == null ? null : known.get(path);
+                    long copied;
+                    if (sums == null) {
+                        sha1.reset();
+                        sha256sum.reset();
+                        copied = 0;
+                        int n;
+                        while ((n = content.read(buffer)) > 0) {
+                            out.write(buffer, 0, n);
+                            sha1.update(buffer, 0, n);
+                            sha256sum.update(buffer, 0, n);
+                            copied += n;
+                        }
+                        sums = new String[] {HEX.formatHex(sha1.digest()), HEX.formatHex(sha256sum.digest())};
+                    } else {
+                        copied = content.transferTo(out);
+                    }
                     if (copied != entry.getSize()) {
                         throw new ImageException(label + ": corrupt package: " + path + " is truncated");
                     }
                     item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
-                            Item.Content.staged(staging, offset[0], copied));
+                            Item.Content.staged(staging, offset[0], copied, sums[0], sums[1]));
                     offset[0] += copied;
                 } else {
                     // device nodes and fifos have no place in an image; Debian packages do not ship them
