@@ -242,32 +242,36 @@ final class DebianCopyright {
     /** RFC 822-style paragraphs; field names lower-cased; a field's continuation lines follow its first after a newline. */
     private static List<Map<String, String>> paragraphs(String text) {
         List<Map<String, String>> out = new ArrayList<>();
-        Map<String, String> current = new LinkedHashMap<>();
-        String field = null;
+        Map<String, StringBuilder> current = new LinkedHashMap<>();
+        StringBuilder field = null;
         for (String line : text.replace("\r", "").split("\n", -1)) {
             if (line.isBlank()) {
                 if (!current.isEmpty()) {
-                    out.add(current);
+                    out.add(strings(current));
                     current = new LinkedHashMap<>();
                 }
                 field = null;
-            } else if ((line.startsWith(" ") || line.startsWith("\t")) && field != null) {
-                current.merge(field, "\n" + line, String::concat);
-            } else if (line.startsWith("#")) {
-                continue;
-            } else {
+            } else if ((line.charAt(0) == ' ' || line.charAt(0) == '\t') && field != null) {
+                field.append('\n').append(line);
+            } else if (line.charAt(0) != '#') {
                 int colon = line.indexOf(':');
                 if (colon <= 0) {
                     field = null;
                     continue;
                 }
-                field = line.substring(0, colon).strip().toLowerCase(Locale.ROOT);
-                current.put(field, line.substring(colon + 1).strip());
+                field = new StringBuilder(line.substring(colon + 1).strip());
+                current.put(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), field);
             }
         }
         if (!current.isEmpty()) {
-            out.add(current);
+            out.add(strings(current));
         }
+        return out;
+    }
+
+    private static Map<String, String> strings(Map<String, StringBuilder> fields) {
+        Map<String, String> out = new LinkedHashMap<>();
+        fields.forEach((k, v) -> out.put(k, v.toString()));
         return out;
     }
 }

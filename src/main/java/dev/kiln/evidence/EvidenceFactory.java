@@ -14,7 +14,27 @@ public final class EvidenceFactory {
     public static final String CYCLONEDX = "https://cyclonedx.org/bom";
     public static final String REBUILD_RECORD = RebuildRecord.PREDICATE_TYPE;
 
+    private static final java.util.concurrent.atomic.AtomicBoolean PREPARING = new java.util.concurrent.atomic.AtomicBoolean();
+
     private EvidenceFactory() {
+    }
+
+    /**
+     * Loads the SPDX and CycloneDX libraries and the SPDX licence list, which costs seconds in a fresh JVM,
+     * on a daemon thread, so that the first build's evidence does not wait for it: call it when a build
+     * starts (or the service does). Idempotent; the first predicates() waits for whatever is left.
+     */
+    public static void prepareInBackground() {
+        if (PREPARING.compareAndSet(false, true)) {
+            Thread t = new Thread(EvidenceFactory::prepare, "kiln-evidence-prepare");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** What prepareInBackground() does, on this thread. */
+    public static void prepare() {
+        Libraries.load();
     }
 
     /** All four predicates, in this order: provenance, SPDX, CycloneDX, rebuild record. */

@@ -60,6 +60,7 @@ final class Inventory {
     }
 
     static Inventory of(BuildFacts facts) {
+        Libraries.load();
         Map<String, Lock.Package> locked = new HashMap<>();
         facts.lock().packages().forEach(p -> locked.put(p.name(), p));
         Map<String, String> refs = new TreeMap<>();

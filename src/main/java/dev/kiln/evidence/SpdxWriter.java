@@ -14,7 +14,6 @@ import org.spdx.core.InvalidSPDXAnalysisException;
 import org.spdx.jacksonstore.MultiFormatStore;
 import org.spdx.library.LicenseInfoFactory;
 import org.spdx.library.ModelCopyManager;
-import org.spdx.library.SpdxModelFactory;
 import org.spdx.library.model.v2.Checksum;
 import org.spdx.library.model.v2.ReferenceType;
 import org.spdx.library.model.v2.SpdxConstantsCompatV2;
@@ -38,16 +37,13 @@ import org.spdx.storage.simple.InMemSpdxStore;
  */
 final class SpdxWriter {
 
-    static {
-        SpdxModelFactory.init();
-    }
-
     private static final DateTimeFormatter SPDX_DATE = DateTimeFormatter.ISO_INSTANT;
 
     private SpdxWriter() {
     }
 
     static byte[] write(BuildFacts facts, Inventory inventory) {
+        Libraries.load();
         String namespace = namespace(facts);
         InMemSpdxStore base = new InMemSpdxStore();
         MultiFormatStore store = new MultiFormatStore(base, MultiFormatStore.Format.JSON_PRETTY);
