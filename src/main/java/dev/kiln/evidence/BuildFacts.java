@@ -53,10 +53,11 @@ public record BuildFacts(Stack stack, String catalogCommit, String catalogSource
     }
 
     /**
-     * The previous approved image: its build, digest, reference and the lock it was built from (the
-     * history keeps it as JSON: LockFile.fromJson), or a null lock when that build predates recorded locks.
+     * The previous approved image: its build, digest and reference (History.Good), and the lock it was
+     * built from (the history keeps it as JSON: LockFile.fromJson). Any of them may be null when not
+     * known; a null lock makes the package diff list every package as added.
      */
-    public record Previous(long buildId, String digest, String reference, Lock lock) {
+    public record Previous(Long buildId, String digest, String reference, Lock lock) {
     }
 
     public String stackName() {

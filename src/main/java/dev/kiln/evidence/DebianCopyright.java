@@ -150,7 +150,8 @@ final class DebianCopyright {
 
     /** One short name as an SPDX id (or a small expression, for Perl), else a LicenseRef. */
     static String term(String name, Map<String, String> refs, Map<String, String> texts, String own) {
-        String n = name.strip();
+        // "GPL2", "LGPL2.1" as some copyright files spell them
+        String n = name.strip().replaceFirst("(?i)^(A?GPL|LGPL)([0-9])", "$1-$2");
         boolean plus = n.endsWith("+");
         String base = plus ? n.substring(0, n.length() - 1) : n;
         String lower = base.toLowerCase(Locale.ROOT);
@@ -191,6 +192,10 @@ final class DebianCopyright {
         return ref(n, refs, texts, own);
     }
 
+    /**
+     * An SPDX exception id for a DEP-5 exception name: itself, NAME-exception, or the one listed id of the
+     * form NAME-exception-VERSION ({@code Classpath} → {@code Classpath-exception-2.0}).
+     */
     private static Optional<String> exceptionId(String name) {
         for (String candidate : List.of(name, name + "-exception")) {
             Optional<String> id = LicenseInfoFactory.listedExceptionIdCaseSensitive(candidate);
@@ -198,7 +203,11 @@ final class DebianCopyright {
                 return id;
             }
         }
-        return Optional.empty();
+        String prefix = (name + "-exception-").toLowerCase(Locale.ROOT);
+        List<String> versions = org.spdx.library.ListedLicenses.getListedLicenses().getSpdxListedExceptionIds().stream()
+                .filter(id -> id.toLowerCase(Locale.ROOT).startsWith(prefix) && id.substring(prefix.length()).matches("[0-9.]+"))
+                .toList();
+        return versions.size() == 1 ? Optional.of(versions.get(0)) : Optional.empty();
     }
 
     private static String ref(String name, Map<String, String> refs, Map<String, String> texts, String own) {

@@ -25,7 +25,7 @@ final class RebuildRecord {
     record Image(String repository, String tag, String digest, String lockDigest, int packages) {
     }
 
-    record Previous(long build, String reference, String digest) {
+    record Previous(Long build, String reference, String digest) {
     }
 
     /** Against the previous approved image's lock; with none, every package is added. */

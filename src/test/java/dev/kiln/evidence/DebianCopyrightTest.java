@@ -30,6 +30,8 @@ class DebianCopyrightTest {
         assertThat(spdx("LGPL-2.1+ and GPL-2+")).isEqualTo("LGPL-2.1-or-later AND GPL-2.0-or-later");
         assertThat(spdx("GPL-2+ or MIT, and ISC")).isEqualTo("(GPL-2.0-or-later OR MIT) AND ISC");
         assertThat(spdx("GPL-3+ with Autoconf-exception-3.0 exception")).isEqualTo("GPL-3.0-or-later WITH Autoconf-exception-3.0");
+        // openjdk's copyright file
+        assertThat(spdx("GPL2 with Classpath exception")).isEqualTo("GPL-2.0-only WITH Classpath-exception-2.0");
     }
 
     @Test

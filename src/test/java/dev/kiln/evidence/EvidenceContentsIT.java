@@ -42,7 +42,7 @@ import tools.jackson.databind.json.JsonMapper;
  * reading the same image, and against the inputs they describe.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class EvidenceIT {
+class EvidenceContentsIT {
 
     private static final Path DEBS = Path.of(System.getenv().getOrDefault("KILN_FIXTURES",
             System.getProperty("user.home") + "/.cache/kiln/fixtures"), "debs");
@@ -100,7 +100,7 @@ class EvidenceIT {
         probe("1.1");
         repo.publish("stable", Instant.now().minus(Duration.ofHours(1)), Instant.now().plus(Duration.ofDays(7)));
         StackBuilder.Result second = kiln.build("python", kiln.lock("python"));
-        facts = kiln.facts(second, 2, started, new BuildFacts.Previous(1, first.published().digest(), first.published().reference(), firstLock));
+        facts = kiln.facts(second, 2, started, new BuildFacts.Previous(1L, first.published().digest(), first.published().reference(), firstLock));
         predicates = EvidenceFactory.predicates(facts);
         provenance = JSON.readTree(predicates.get(0).json());
         spdx = JSON.readTree(predicates.get(1).json());
