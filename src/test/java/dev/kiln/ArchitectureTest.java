@@ -19,7 +19,7 @@ class ArchitectureTest {
 
     private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli.."};
     private static final String[] CAPABILITIES = {"dev.kiln.catalog..", "dev.kiln.debian..", "dev.kiln.image..", "dev.kiln.publish..",
-            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire.."};
+            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire..", "dev.kiln.evidence.."};
 
     private static final JavaClasses KILN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -56,6 +56,12 @@ class ArchitectureTest {
         noClasses().that().resideOutsideOfPackage("dev.kiln.ecr..")
                 .should().dependOnClassesThat().resideInAPackage("software.amazon.awssdk..")
                 .check(KILN);
+    }
+
+    @Test
+    void theSbomLibrariesAreUsedOnlyInEvidence() {
+        noClasses().that().resideOutsideOfPackage("dev.kiln.evidence..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.spdx..", "org.cyclonedx..").check(KILN);
     }
 
     @Test

@@ -193,7 +193,8 @@ public final class DebianArchive {
             String url = suites.get(i)[0];
             String suite = suites.get(i)[1];
             String what = url + " " + suite;
-            String text = InReleaseVerifier.verify(join(fetches.get(i)), keyring, clock.instant(), what);
+            byte[] inRelease = join(fetches.get(i));
+            String text = InReleaseVerifier.verify(inRelease, keyring, clock.instant(), what);
             ReleaseFile release = ReleaseFile.parse(text, what);
             release.checkSuite(suite, what);
             release.checkFreshness(clock.instant(), what);
@@ -202,7 +203,8 @@ public final class DebianArchive {
             if (floor != null) {
                 rebased.add(new Rebased(url, suite, floor, release.date()));
             }
-            releases.add(new SuiteRelease(url, suite, release.codename(), release.version(), release.date(), release.validUntil()));
+            releases.add(new SuiteRelease(url, suite, release.codename(), release.version(), release.date(), release.validUntil(),
+                    release.origin(), HexFormat.of().formatHex(sha256().digest(inRelease))));
             for (Distribution.Archive archive : distribution.archives()) {
                 if (archive.url().equals(url) && archive.suites().contains(suite)) {
                     for (String component : archive.components()) {

@@ -18,8 +18,18 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
         dropped = List.copyOf(dropped);
     }
 
-    /** A Release used for the resolution; dates are ISO-8601 instants. */
-    public record Release(String url, String suite, String codename, String version, String date, String validUntil) {
+    /**
+     * A Release used for the resolution; dates are ISO-8601 instants. {@code origin} (the Release's Origin)
+     * and {@code inReleaseSha256} (the signed InRelease as fetched) are null in locks written before Kiln
+     * recorded them.
+     */
+    public record Release(String url, String suite, String codename, String version, String date, String validUntil,
+                          String origin, String inReleaseSha256) {
+
+        /** The {@code dists/SUITE/InRelease} this Release was read from (at the archive's own URL, not a mirror's). */
+        public String inReleaseUrl() {
+            return url + "/dists/" + suite + "/InRelease";
+        }
     }
 
     /**
@@ -174,7 +184,7 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
                    PackageResolver.Resolution resolution) {
         List<Release> releases = loaded.releases().stream()
                 .map(r -> new Release(r.archiveUrl(), r.suite(), r.codename(), r.version(), r.date().toString(),
-                        r.validUntil() == null ? null : r.validUntil().toString()))
+                        r.validUntil() == null ? null : r.validUntil().toString(), r.origin(), r.inReleaseSha256()))
                 .toList();
         List<Package> packages = resolution.packages().stream()
                 .map(p -> new Package(p.name(), p.version().toString(), p.architecture(), p.origin().suite(), p.url(), p.size(), p.sha256(),

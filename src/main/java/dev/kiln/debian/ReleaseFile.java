@@ -10,7 +10,7 @@ import java.util.Map;
 
 /** The verified content of a suite's InRelease: its dates and the SHA-256 of every index it lists. */
 record ReleaseFile(String suite, String codename, String version, Instant date, Instant validUntil,
-                   boolean acquireByHash, Map<String, Entry> sha256) {
+                   boolean acquireByHash, Map<String, Entry> sha256, String origin) {
 
     /** An index file listed in the Release: path relative to {@code dists/<suite>/}. */
     record Entry(String path, long size, String sha256) {
@@ -58,7 +58,7 @@ record ReleaseFile(String suite, String codename, String version, Instant date, 
         }
         return new ReleaseFile(fields.get("Suite"), fields.get("Codename"), fields.get("Version"),
                 date(date, "Date", what), fields.containsKey("Valid-Until") ? date(fields.get("Valid-Until"), "Valid-Until", what) : null,
-                "yes".equalsIgnoreCase(fields.get("Acquire-By-Hash")), Map.copyOf(sums));
+                "yes".equalsIgnoreCase(fields.get("Acquire-By-Hash")), Map.copyOf(sums), fields.get("Origin"));
     }
 
     /**

@@ -51,9 +51,17 @@ public final class Composer {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()));
         try {
             List<Callable<StagedPackage>> staging = new ArrayList<>();
+            FileDigests digests = cache.digests();
             for (Lock.Package p : lock.packages()) {
                 Path deb = debs.get(p.name());
-                staging.add(() -> StagedPackage.stage(p.name(), p.version(), p.sha256(), deb, unpacks));
+                staging.add(() -> {
+                    Map<String, String[]> known = digests.read(p.sha256()).orElse(null);
+                    StagedPackage s = StagedPackage.stage(p.name(), p.version(), p.sha256(), deb, unpacks, known);
+                    if (known == null) {
+                        digests.write(p.sha256(), s.items());
+                    }
+                    return s;
+                });
             }
             Map<String, StagedPackage> staged = new LinkedHashMap<>();
             for (StagedPackage s : all(pool, staging)) {
@@ -75,11 +83,13 @@ public final class Composer {
             Hardening hardening = new Hardening(stack.hardening());
             Map<String, List<Item>> contents = new LinkedHashMap<>();
             List<String> kilnFiles = new ArrayList<>();
+            List<Item> kilnItems = new ArrayList<>();
             for (StagedPackage s : staged.values()) {
                 List<Item> kept = new ArrayList<>(hardening.apply(s, links));
                 long packageTime = s.items().stream().mapToLong(Item::mtime).max().orElse(BASE_TIME);
                 List<Item> status = SystemFiles.status(s, kept, packageTime);
                 status.forEach(i -> kilnFiles.add("/" + i.path()));
+                kilnItems.addAll(status);
                 kept.addAll(status);
                 contents.put(s.name(), kept);
             }
@@ -89,7 +99,10 @@ public final class Composer {
             LayerPlan plan = LayerPlan.plan(sizes, maxLayers, largeBytes);
 
             List<Item> base = SystemFiles.base(stack.user(), BASE_TIME);
-            base.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(i -> kilnFiles.add("/" + i.path()));
+            base.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(i -> {
+                kilnFiles.add("/" + i.path());
+                kilnItems.add(i);
+            });
             Rootfs fs = new Rootfs();
             base.forEach(fs::add);
             List<List<Item>> groupItems = new ArrayList<>();
@@ -124,15 +137,34 @@ public final class Composer {
             unpacks.prune();
             List<String> generated = derived.stream().filter(i -> i.type() != Item.Type.DIRECTORY).map(i -> "/" + i.path()).toList();
             kilnFiles.addAll(generated);
+            derived.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(kilnItems::add);
+            Map<String, Item> files = new java.util.HashMap<>();
+            fs.items().stream().filter(i -> i.type() == Item.Type.FILE).forEach(i -> files.put(i.path(), i));
+            List<Composition.FileEntry> kilnEntries = kilnItems.stream().map(i -> entry(i, files))
+                    .sorted(java.util.Comparator.comparing(Composition.FileEntry::path)).toList();
             return new Composition(layers, Instant.ofEpochSecond(created), hardening.report(verified, generated),
-                    packages(lock, staged, contents, plan, layers), kilnFiles.stream().sorted().toList());
+                    packages(lock, staged, contents, plan, layers, files), kilnFiles.stream().sorted().toList(), kilnEntries);
         } finally {
             pool.shutdownNow();
         }
     }
 
+    /** A non-directory item as an SBOM entry: a hardlink carries its target's digests. */
+    private static Composition.FileEntry entry(Item item, Map<String, Item> files) {
+        String path = "/" + item.path();
+        return switch (item.type()) {
+            case SYMLINK -> new Composition.FileEntry(path, null, null, item.link());
+            case HARDLINK -> {
+                Item target = files.get(item.link());
+                yield target == null ? new Composition.FileEntry(path, null, null, null)
+                        : new Composition.FileEntry(path, target.content().sha1(), target.content().sha256(), null);
+            }
+            default -> new Composition.FileEntry(path, item.content().sha1(), item.content().sha256(), null);
+        };
+    }
+
     private static List<Composition.Package> packages(Lock lock, Map<String, StagedPackage> staged, Map<String, List<Item>> contents,
-                                                      LayerPlan plan, List<Composition.Layer> layers) {
+                                                      LayerPlan plan, List<Composition.Layer> layers, Map<String, Item> fsFiles) {
         Map<String, String> layerOf = new LinkedHashMap<>();
         for (int i = 0; i < plan.groups().size(); i++) {
             for (String name : plan.groups().get(i).packages()) {
@@ -151,19 +183,32 @@ public final class Composer {
                 source = source.substring(0, paren);
             }
             List<String> files = new ArrayList<>();
+            List<Composition.FileEntry> entries = new ArrayList<>();
             String copyright = null;
+            String docLink = null;
             for (Item item : contents.get(p.name())) {
                 if (item.type() == Item.Type.DIRECTORY || item.path().startsWith("var/lib/dpkg/status.d/")) {
                     continue;
                 }
                 files.add("/" + item.path());
+                entries.add(entry(item, fsFiles));
                 if (item.type() == Item.Type.FILE && item.path().equals("usr/share/doc/" + p.name() + "/copyright")) {
                     copyright = text(item);
+                } else if (item.type() == Item.Type.SYMLINK && item.path().equals("usr/share/doc/" + p.name())) {
+                    docLink = item.link();
                 }
             }
+            if (copyright == null && docLink != null) {
+                // packages built from one source often point their doc directory at a sibling's (libstdc++6 → gcc-14-base)
+                String dir = docLink.startsWith("/") ? StagedPackage.normalize(docLink) : "usr/share/doc/" + StagedPackage.normalize(docLink);
+                Item shared = fsFiles.get(dir + "/copyright");
+                copyright = shared == null ? null : text(shared);
+            }
             files.sort(null);
+            entries.sort(java.util.Comparator.comparing(Composition.FileEntry::path));
             out.add(new Composition.Package(p.name(), p.version(), control.getOrDefault("Architecture", p.architecture()), p.sha256(),
-                    source, sourceVersion, control.get("Maintainer"), control.get("Homepage"), layerOf.get(p.name()), files, copyright));
+                    source, sourceVersion, control.get("Maintainer"), control.get("Homepage"), layerOf.get(p.name()), files, copyright,
+                    entries));
         }
         return out;
     }

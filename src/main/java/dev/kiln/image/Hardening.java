@@ -103,7 +103,7 @@ final class Hardening {
 
     Composition.Report report(Verifier.Result verified, List<String> generated) {
         return new Composition.Report(setuidStripped, removed, tightened, droppedFiles, droppedBytes, verified.elfFiles(),
-                verified.librariesResolved(), generated);
+                verified.librariesResolved(), generated, verified.checks());
     }
 
     private boolean dropped(String path) {
@@ -116,9 +116,11 @@ final class Hardening {
         return false;
     }
 
-    private static boolean isCopyright(String path) {
+    /** usr/share/doc, usr/share/doc/PACKAGE and usr/share/doc/PACKAGE/copyright. */
+    static boolean isCopyright(String path) {
         String[] parts = path.split("/");
-        return path.startsWith("usr/share/doc") && (parts.length == 3 || parts.length == 4 && parts[3].equals("copyright"));
+        return path.startsWith("usr/share/doc") && parts.length >= 3 && parts.length <= 5 && parts[2].equals("doc")
+                && (parts.length < 5 || parts[4].equals("copyright"));
     }
 
     private static String canonical(String path, Rootfs links) {

@@ -38,6 +38,7 @@ public final class LayerCache {
     private final Duration keep;
     private final Clock clock;
     private final int level;
+    private final FileDigests digests;
     private final AtomicReference<Instant> lastPrune = new AtomicReference<>(Instant.EPOCH);
     // builds in this JVM read and write layers while at most one prune runs
     private final java.util.concurrent.locks.ReadWriteLock pruning = new java.util.concurrent.locks.ReentrantReadWriteLock();
@@ -51,6 +52,12 @@ public final class LayerCache {
         this.keep = keep;
         this.clock = clock;
         this.level = level;
+        this.digests = new FileDigests(dir.resolve("digests"));
+    }
+
+    /** Each package's file digests, kept and pruned with the layers. */
+    FileDigests digests() {
+        return digests;
     }
 
     /** The layer for these entries: from the cache, or written now and kept. */
@@ -169,6 +176,7 @@ public final class LayerCache {
     private void prune(Instant cutoff) {
         java.util.Set<String> live = new java.util.HashSet<>();
         try (Stream<Path> keys = Files.list(dir.resolve("index"))) {
+            digests.prune(cutoff);
             for (Path key : keys.toList()) {
                 if (key.getFileName().toString().startsWith(".")) {
                     continue;

@@ -1,8 +1,11 @@
 package dev.kiln.image;
 
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import dev.kiln.debian.Names;
 
 /**
@@ -12,14 +15,27 @@ import dev.kiln.debian.Names;
  */
 record StagedPackage(String name, String version, String sha256, DebFile.Control control, List<Item> items) {
 
+    private static final HexFormat HEX = HexFormat.of();
+
     StagedPackage {
         items = List.copyOf(items);
     }
 
     static StagedPackage stage(String name, String version, String sha256, Path deb, UnpackCache unpacks) {
+        return stage(name, version, sha256, deb, unpacks, null);
+    }
+
+    /**
+     * @param known each regular file's {sha1, sha256} by path from an earlier staging of the same .deb, or
+     *              null to hash the files (read in place from the unpacked data tar)
+     */
+    static StagedPackage stage(String name, String version, String sha256, Path deb, UnpackCache unpacks, Map<String, String[]> known) {
         String label = name + " " + version;
         DebFile.Unpacked unpacked = unpacks.unpack(deb, sha256, label);
         List<Item> items = new ArrayList<>();
+        byte[] buffer = new byte[1 << 16];
+        MessageDigest sha1 = Hashes.sha1();
+        MessageDigest sha256sum = Hashes.sha256();
         DebFile.Control control = DebFile.read(unpacked, label, (entry, offset) -> {
             String path = entryPath(entry.getName(), label);
             if (path.isEmpty()) {
@@ -42,8 +58,12 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
             } else if (entry.isLink()) {
                 item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, entryPath(entry.getLinkName(), label), null);
             } else if (entry.isFile()) {
+                String[] sums = known == null ? null : known.get(path);
+                if (sums == null) {
+                    sums = hash(unpacked.dataTar(), offset, entry.getSize(), buffer, sha1, sha256sum);
+                }
                 item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
-                        Item.Content.staged(unpacked.dataTar(), offset, entry.getSize()));
+                        Item.Content.staged(unpacked.dataTar(), offset, entry.getSize(), sums[0], sums[1]));
             } else {
                 throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
                         + ", which Kiln does not read; refusing the package");
@@ -52,6 +72,27 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
         });
         checkIdentity(control.paragraph(), name, version, label);
         return new StagedPackage(name, version, sha256, control, items);
+    }
+
+    /** SHA-1 and SHA-256 (hex) of a range of the data tar, for the SBOMs. */
+    private static String[] hash(Path file, long offset, long size, byte[] buffer, MessageDigest sha1, MessageDigest sha256)
+            throws java.io.IOException {
+        sha1.reset();
+        sha256.reset();
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file)) {
+            long done = 0;
+            while (done < size) {
+                java.nio.ByteBuffer chunk = java.nio.ByteBuffer.wrap(buffer, 0, (int) Math.min(buffer.length, size - done));
+                int n = channel.read(chunk, offset + done);
+                if (n < 0) {
+                    throw new java.io.EOFException(file + ": ends inside a file at " + (offset + done));
+                }
+                sha1.update(buffer, 0, n);
+                sha256.update(buffer, 0, n);
+                done += n;
+            }
+        }
+        return new String[] {HEX.formatHex(sha1.digest()), HEX.formatHex(sha256.digest())};
     }
 
     /**

@@ -23,7 +23,8 @@ final class Verifier {
             "s390x", "s390x-linux-gnu", "riscv64", "riscv64-linux-gnu");
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    record Result(List<String> problems, int elfFiles, int librariesResolved) {
+    /** {@code checks}: every check that ran, in words; all of them passed when {@code problems} is empty. */
+    record Result(List<String> problems, int elfFiles, int librariesResolved, List<String> checks) {
     }
 
     private Verifier() {
@@ -58,7 +59,25 @@ final class Verifier {
         }
         checkEntrypoint(fs, stack, problems);
         int[] counts = checkLibraries(fs, stack, problems);
-        return new Result(problems, counts[0], counts[1]);
+        List<String> checks = new ArrayList<>();
+        checks.add("runs as " + stack.user().name() + " (uid " + stack.user().uid() + ", gid " + stack.user().gid() + "), not root");
+        if (stack.hardening().stripSetuid()) {
+            checks.add("no setuid or setgid file");
+        }
+        checks.add("every entry owned by root (the user's home aside) and not writable by group or others (sticky /tmp and /var/tmp aside)");
+        if (stack.hardening().removeShells()) {
+            checks.add("no shell (hardening.removeShells)");
+        }
+        if (stack.hardening().removePackageManagers()) {
+            checks.add("no package manager (hardening.removePackageManagers)");
+        }
+        List<String> command = !stack.entrypoint().isEmpty() ? stack.entrypoint() : stack.cmd();
+        if (!command.isEmpty()) {
+            checks.add((!stack.entrypoint().isEmpty() ? "entrypoint " : "cmd ") + command.get(0) + " exists and is executable by uid "
+                    + stack.user().uid());
+        }
+        checks.add(counts[0] + " ELF files: every interpreter and all " + counts[1] + " needed libraries present in the image");
+        return new Result(problems, counts[0], counts[1], checks);
     }
 
     private static void checkEntrypoint(Rootfs fs, Stack stack, List<String> problems) {

@@ -75,6 +75,13 @@ class DebianArchiveIT {
         assertThat(lock.releases()).extracting(Lock.Release::suite, Lock.Release::validUntil)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("stable", null),
                         org.assertj.core.groups.Tuple.tuple("stable-security", NOW.plus(Duration.ofDays(6)).toString()));
+        // provenance names the exact signed file each suite was trusted from
+        for (Lock.Release release : lock.releases()) {
+            Path inRelease = repo.root().resolve("dists/" + release.suite() + "/InRelease");
+            assertThat(release.inReleaseSha256()).isEqualTo(TestArchive.sha256(Files.readAllBytes(inRelease)));
+            assertThat(release.inReleaseUrl()).isEqualTo(repo.url() + "/dists/" + release.suite() + "/InRelease");
+            assertThat(release.origin()).isEqualTo("Kiln Test");
+        }
     }
 
     @Test

@@ -168,6 +168,12 @@ public final class TestArchive implements AutoCloseable {
     }
 
     private final java.util.Set<String> gzipSuites = new java.util.HashSet<>();
+    private final java.util.Map<String, String[]> origins = new java.util.HashMap<>();
+
+    /** The suite's Release says this Origin and Version (as Debian's: "Debian", "13.2") instead of "Kiln Test" and none. */
+    public void origin(String suite, String origin, String version) {
+        origins.put(suite, new String[] {origin, version});
+    }
 
     /** The suite's index is offered gzip-compressed too (as Debian does), which Kiln then prefers. */
     public void offerGzip(String suite) {
@@ -208,7 +214,9 @@ public final class TestArchive implements AutoCloseable {
                 indexes.add("main/binary-amd64/Packages.gz");
             }
             Path byHash = Files.createDirectories(binary.resolve("by-hash/SHA256"));
-            StringBuilder release = new StringBuilder("Origin: Kiln Test\nLabel: Kiln Test\nSuite: " + suite + "\nCodename: " + suite
+            String[] origin = origins.getOrDefault(suite, new String[] {"Kiln Test", null});
+            StringBuilder release = new StringBuilder("Origin: " + origin[0] + "\nLabel: Kiln Test\nSuite: " + suite
+                    + (origin[1] == null ? "" : "\nVersion: " + origin[1]) + "\nCodename: " + suite
                     + "\nDate: " + RFC2822.format(date) + "\n" + (validUntil == null ? "" : "Valid-Until: " + RFC2822.format(validUntil) + "\n")
                     + "Acquire-By-Hash: yes\nArchitectures: amd64\nComponents: main\nSHA256:\n");
             for (String f : indexes) {
