@@ -251,9 +251,25 @@ final class StackParser {
         }
         if ("root".equals(userName)) {
             yaml.problem("user.name", m.get("name"), "images run as a non-root user; choose another name");
+        } else if (userName != null) {
+            // the user's group takes the user's name, so a name may collide in either file
+            SystemAccounts.userNamed(userName).ifPresent(u -> yaml.problem("user.name", m.get("name"),
+                    "'" + userName + "' is already a user in every image (/etc/passwd: " + u.line() + "); choose another name"));
+            SystemAccounts.groupNamed(userName).ifPresent(g -> yaml.problem("user.name", m.get("name"),
+                    "'" + userName + "' is already a group in every image (/etc/group: " + g.line() + ") and the user's group takes its name; choose another name"));
         }
         Integer uid = m.containsKey("uid") ? yaml.integer(m.get("uid"), "user.uid", 1, Integer.MAX_VALUE) : Integer.valueOf(65532);
         Integer gid = m.containsKey("gid") ? yaml.integer(m.get("gid"), "user.gid", 1, Integer.MAX_VALUE) : uid;
+        if (uid != null) {
+            SystemAccounts.userWithUid(uid).ifPresent(u -> yaml.problem("user.uid", m.get("uid"),
+                    uid + " is already the uid of '" + u.name() + "' in every image (/etc/passwd: " + u.line() + "); choose another"));
+        }
+        if (gid != null && (m.containsKey("gid") || uid == null || SystemAccounts.userWithUid(uid).isEmpty())) {
+            SystemAccounts.groupWithGid(gid).ifPresent(g -> yaml.problem(m.containsKey("gid") ? "user.gid" : "user.uid",
+                    m.containsKey("gid") ? m.get("gid") : m.get("uid"), gid + " is already the gid of group '" + g.name()
+                            + "' in every image (/etc/group: " + g.line() + ")" + (m.containsKey("gid") ? "" : " and the gid defaults to the uid")
+                            + "; choose another"));
+        }
         return uid == null || gid == null ? null : new Stack.User(userName, uid, gid);
     }
 

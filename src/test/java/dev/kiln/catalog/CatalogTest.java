@@ -108,6 +108,31 @@ class CatalogTest {
     }
 
     @Test
+    void aUserCollidingWithAnEntryEveryImageHasIsRefusedNamingThatEntry() throws IOException {
+        Path nobody = write("nobody.yaml", VALID + "user: {name: nobody, uid: 65534}\n");
+        Path nogroup = write("nogroup.yaml", VALID + "user: {name: nogroup, uid: 1000, gid: 65534}\n");
+        Path uid = write("uid.yaml", VALID + "user:\n  name: app\n  uid: 65534\n  gid: 1000\n");
+        Path gid = write("gid.yaml", VALID + "user: {name: app, uid: 1000, gid: 65534}\n");
+        write("fine.yaml", VALID + "user: {name: app, uid: 1000}\n");
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("fine");
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                gid + ": user.gid: 65534 is already the gid of group 'nogroup' in every image (/etc/group: nogroup:x:65534:); choose another (line 12)",
+                nobody + ": user.name: 'nobody' is already a user in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another name (line 12)",
+                nobody + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 12)",
+                nogroup + ": user.name: 'nogroup' is already a group in every image (/etc/group: nogroup:x:65534:) and the user's group takes its name; choose another name (line 12)",
+                nogroup + ": user.gid: 65534 is already the gid of group 'nogroup' in every image (/etc/group: nogroup:x:65534:); choose another (line 12)",
+                uid + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 14)");
+    }
+
+    @Test
+    void aUidCollisionIsNamedOnceWhenTheGidOnlyDefaultsToIt() throws IOException {
+        Path file = write("app.yaml", VALID + "user: {name: app, uid: 65534}\n");
+        assertThat(Catalog.load(dir).problems()).extracting(Problem::toString).containsExactly(
+                file + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 12)");
+    }
+
+    @Test
     void oneBrokenStackNeverStopsTheOthers() throws IOException {
         write("good.yaml", VALID);
         write("broken.yaml", "description: [unclosed\n");
