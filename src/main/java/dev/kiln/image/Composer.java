@@ -62,10 +62,17 @@ public final class Composer {
             }
             long created = sourceDate != null ? sourceDate.getEpochSecond() : newest;
 
-            Hardening hardening = new Hardening(stack.hardening());
-            Map<String, List<Item>> contents = new LinkedHashMap<>();
+            Map<String, List<String>> only = new LinkedHashMap<>();
+            lock.packages().stream().filter(p -> p.only() != null).forEach(p -> only.put(p.name(), p.only()));
+            Hardening hardening = new Hardening(stack, only);
+            Map<String, List<Item>> applied = new LinkedHashMap<>();
             for (StagedPackage s : staged.values()) {
-                List<Item> kept = new ArrayList<>(hardening.apply(s, links));
+                applied.put(s.name(), hardening.apply(s, links));
+            }
+            List<Item> base = SystemFiles.base(stack.user(), created);
+            Map<String, List<Item>> contents = hardening.settle(applied, base);
+            for (StagedPackage s : staged.values()) {
+                List<Item> kept = new ArrayList<>(contents.get(s.name()));
                 kept.addAll(SystemFiles.status(s, kept, created));
                 contents.put(s.name(), kept);
             }
@@ -74,7 +81,6 @@ public final class Composer {
             lock.packages().forEach(p -> sizes.put(p.name(), p.size()));
             LayerPlan plan = LayerPlan.plan(sizes, maxLayers, largeBytes);
 
-            List<Item> base = SystemFiles.base(stack.user(), created);
             Rootfs fs = new Rootfs();
             base.forEach(fs::add);
             List<List<Item>> groupItems = new ArrayList<>();
@@ -87,7 +93,7 @@ public final class Composer {
             List<Item> derived = SystemFiles.derived(fs, created);
             derived.forEach(fs::add);
 
-            Verifier.Result verified = Verifier.verify(fs, stack);
+            Verifier.Result verified = Verifier.verify(fs, stack, ImageEnv.of(stack, lock));
             if (!verified.problems().isEmpty()) {
                 int n = verified.problems().size();
                 throw new ImageException(stack.name() + ": the image fails " + n + " check" + (n == 1 ? "" : "s") + ": "

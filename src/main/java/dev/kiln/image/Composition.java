@@ -23,16 +23,19 @@ public record Composition(List<Layer> layers, Instant created, Report report) {
     }
 
     /**
-     * The hardening and verification record kept with the build: what was stripped, removed and
-     * tightened, how much was dropped, and how many ELF files and library links were checked.
+     * The hardening and verification record kept with the build: what was stripped, removed (with why)
+     * and tightened, how much was dropped, how many ELF files and library links were checked, the files
+     * Kiln wrote, and the files left out of packages the image takes only a part of (the lock's
+     * {@code only}).
      */
     public record Report(List<String> setuidStripped, List<String> removed, List<String> tightened, long droppedFiles,
-                         long droppedBytes, int elfFiles, int librariesResolved, List<String> generated) {
+                         long droppedBytes, int elfFiles, int librariesResolved, List<String> generated, List<String> trimmed) {
         public Report {
             setuidStripped = List.copyOf(setuidStripped);
             removed = List.copyOf(removed);
             tightened = List.copyOf(tightened);
             generated = List.copyOf(generated);
+            trimmed = List.copyOf(trimmed);
         }
     }
 
