@@ -9,6 +9,7 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composer;
 import dev.kiln.image.Composition;
+import dev.kiln.image.ImageEnv;
 import dev.kiln.publish.Publisher;
 import dev.kiln.publish.Target;
 import java.io.IOException;
@@ -126,7 +127,7 @@ public final class StackBuilder {
         labels.put("dev.kiln.stack.digest", lock.stackDigest());
         labels.put("dev.kiln.lock.digest", lock.digest());
         labels.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
-        Map<String, String> env = new TreeMap<>(stack.env());
+        Map<String, String> env = new TreeMap<>(ImageEnv.of(stack, lock));
         env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         return new Publisher.Spec(stack.target().repository(), stack.version(), stack.tag(), stack.user().uid(), stack.user().gid(),
                 env, stack.entrypoint(), stack.cmd(), stack.workdir(), labels, stack.source().architecture());
