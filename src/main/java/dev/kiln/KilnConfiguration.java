@@ -99,7 +99,7 @@ public class KilnConfiguration {
     public static Services services(KilnProperties properties, Clock clock) {
         DebianArchive archive = debianArchive(httpClient(), properties, clock);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
-        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
+        return new Services(properties, new StackLocker(archive, new PackageResolver(), clock), packages, clock);
     }
 
     /** The configured target; an ECR target with its registry host (asked of ECR unless configured). */

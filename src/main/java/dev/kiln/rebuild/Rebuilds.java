@@ -1,5 +1,7 @@
 package dev.kiln.rebuild;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Problem;
@@ -90,8 +92,40 @@ public final class Rebuilds {
     public record ScanGate(Ecr ecr, String severity, java.time.Duration timeout) {
     }
 
-    /** How a rebuild ended; {@code joined} means another build of the stack was already under way. */
-    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+    /**
+     * How a rebuild ended; {@code joined} means another build of the stack was already under way.
+     * {@code warnings} are worth telling whoever asked, whatever the status (a lock file that is no
+     * longer current); they are in the build's record too.
+     */
+    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings) {
+        public Outcome {
+            warnings = List.copyOf(warnings);
+        }
+
+        Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+            this(build, status, joined, detail, result, List.of());
+        }
+    }
+
+    /**
+     * The build's report column: the image's hardening report, and for a build from a lock file how
+     * current that lock was ({@link StackLocker#currency}).
+     */
+    record BuildReport(@JsonUnwrapped Composition.Report image, @JsonInclude(JsonInclude.Include.NON_NULL) LockCheck lock) {
+    }
+
+    /** A lock file checked against the archive at build time. */
+    record LockCheck(boolean current, List<String> problems, List<String> notes) {
+        static LockCheck of(StackLocker.Currency currency) {
+            return new LockCheck(currency.current(), currency.problems().stream().map(Problem::reason).toList(), currency.notes());
+        }
+
+        List<String> warnings() {
+            List<String> all = new java.util.ArrayList<>();
+            problems.forEach(p -> all.add("lock: " + p));
+            notes.forEach(n -> all.add("lock: " + n));
+            return all;
+        }
     }
 
     /** Opens a queued build (or joins the stack's active one) for someone else to run. */
@@ -163,6 +197,15 @@ public final class Rebuilds {
             }
             return resolved.lock();
         });
+        // a lock file is as the CLI found it: say whether locking now would change it, as lock --check would
+        LockCheck lockCheck = null;
+        if (request.lock().isPresent()) {
+            step(id, stack, "checking the lock");
+            lockCheck = LockCheck.of(locker.currency(catalog, stack, lock, locker.resolve(catalog, stack)));
+            history.noted(id, new BuildReport(null, lockCheck));
+            lockCheck.warnings().forEach(w -> log.warn("build {} of {}: {}", id, stack.name(), w));
+        }
+        List<String> warnings = lockCheck == null ? List.of() : lockCheck.warnings();
         String fingerprint = fingerprint(lock);
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.toString(),
                 target.repository(stack.target().repository())));
@@ -174,7 +217,7 @@ public final class Rebuilds {
                 meters.counter("kiln.ticks.up_to_date", "stack", stack.name()).increment();
                 log.info("build {} of {}: up to date (fingerprint {}), {} unchanged, nothing pushed", id, stack.name(),
                         fingerprint.substring(0, 19), previous.get().reference());
-                return new Outcome(id, "up-to-date", false, previous.get().reference(), null);
+                return new Outcome(id, "up-to-date", false, previous.get().reference(), null, warnings);
             }
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target);
@@ -202,17 +245,18 @@ public final class Rebuilds {
                 c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
-                result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null), blocking > 0, scan));
+                result.published().bytesPushed(), new BuildReport(c.report(), lockCheck), changes, previous.map(History.Good::id).orElse(null),
+                blocking > 0, scan));
         if (blocking > 0) {
             log.warn("build {} of {}: quarantined, {} finding(s) at or above {}: {}", id, stack.name(), blocking, gate.severity(),
                     scan.severities());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + blocking + " finding(s) at or above "
-                    + gate.severity() + " " + scan.severities(), result);
+                    + gate.severity() + " " + scan.severities(), result, warnings);
         }
         meters.counter("kiln.bytes.pushed", "stack", stack.name()).increment(result.published().bytesPushed());
         log.info("build {} of {} succeeded: {} {} ({} package change(s), {} bytes pushed)", id, stack.name(),
                 result.published().reference(), result.published().digest(), changes.size(), result.published().bytesPushed());
-        return new Outcome(id, "succeeded", false, result.published().reference(), result);
+        return new Outcome(id, "succeeded", false, result.published().reference(), result, warnings);
     }
 
     private void step(long id, Stack stack, String step) {
