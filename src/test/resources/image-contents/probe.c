@@ -13,13 +13,26 @@
 #include <time.h>
 #include <unistd.h>
 
-static int seen(char names[][64], int n, const char *name) {
-    for (int i = 0; i < n; i++) {
-        if (strcmp(names[i], name) == 0) {
-            return 1;
+/* The names and ids of one account file read so far; report() counts an entry whose name or id repeats. */
+struct accounts {
+    char names[64][64];
+    unsigned ids[64];
+    int n;
+    int duplicates;
+};
+
+static void report(struct accounts *seen, const char *file, const char *name, unsigned id) {
+    for (int i = 0; i < seen->n; i++) {
+        if (strcmp(seen->names[i], name) == 0 || seen->ids[i] == id) {
+            printf("duplicate %s entry: %s %u\n", file, name, id);
+            seen->duplicates++;
+            break;
         }
     }
-    return 0;
+    if (seen->n < 64) {
+        snprintf(seen->names[seen->n], 64, "%s", name);
+        seen->ids[seen->n++] = id;
+    }
 }
 
 int main(int argc, char **argv) {
@@ -34,40 +47,21 @@ int main(int argc, char **argv) {
     localtime_r(&epoch, &tm);
     printf("time zone: %s\n", tm.tm_zone);
 
-    char names[64][64], ids[64][64];
-    int n = 0, duplicates = 0;
+    struct accounts users = {0}, groups = {0};
     struct passwd *pw;
     setpwent();
-    while ((pw = getpwent()) != NULL && n < 64) {
-        char id[64];
-        snprintf(id, sizeof id, "%u", (unsigned) pw->pw_uid);
-        if (seen(names, n, pw->pw_name) || seen(ids, n, id)) {
-            printf("duplicate passwd entry: %s %s\n", pw->pw_name, id);
-            duplicates++;
-        }
-        snprintf(names[n], 64, "%s", pw->pw_name);
-        snprintf(ids[n], 64, "%s", id);
-        n++;
+    while ((pw = getpwent()) != NULL) {
+        report(&users, "passwd", pw->pw_name, (unsigned) pw->pw_uid);
     }
     endpwent();
-    printf("passwd: %d entries, %d duplicates\n", n, duplicates);
-    n = 0;
-    duplicates = 0;
+    printf("passwd: %d entries, %d duplicates\n", users.n, users.duplicates);
     struct group *gr;
     setgrent();
-    while ((gr = getgrent()) != NULL && n < 64) {
-        char id[64];
-        snprintf(id, sizeof id, "%u", (unsigned) gr->gr_gid);
-        if (seen(names, n, gr->gr_name) || seen(ids, n, id)) {
-            printf("duplicate group entry: %s %s\n", gr->gr_name, id);
-            duplicates++;
-        }
-        snprintf(names[n], 64, "%s", gr->gr_name);
-        snprintf(ids[n], 64, "%s", id);
-        n++;
+    while ((gr = getgrent()) != NULL) {
+        report(&groups, "group", gr->gr_name, (unsigned) gr->gr_gid);
     }
     endgrent();
-    printf("group: %d entries, %d duplicates\n", n, duplicates);
+    printf("group: %d entries, %d duplicates\n", groups.n, groups.duplicates);
 
     for (int i = 1; i < argc; i++) {
         struct stat st;

@@ -2,17 +2,14 @@ package dev.kiln.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.KilnApplication;
 import dev.kiln.database.Database;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
 import dev.kiln.history.History;
+import dev.kiln.testing.KilnCli;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -62,8 +59,7 @@ class ImageContentsIT {
     private String image;
     private long build;
     private String buildOutput;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private KilnCli cli;
 
     @BeforeAll
     void buildTheImage(@TempDir Path dir) throws Exception {
@@ -81,6 +77,7 @@ class ImageContentsIT {
         repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
 
         catalog = Files.createDirectories(tmp.resolve("catalog"));
+        cli = new KilnCli(catalog, tmp.resolve("data"));
         repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());
         Files.writeString(catalog.resolve("contents.yaml"), repo.stackHead("image contents") + """
                 packages: [base-files, ca-certificates, tzdata, netbase, probe, probe-jre]
@@ -390,19 +387,14 @@ class ImageContentsIT {
     }
 
     private int kiln(String... args) {
-        out.reset();
-        err.reset();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString()));
-        return KilnCommandLine.run(KilnApplication.class, all.toArray(String[]::new),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return cli.run(args);
     }
 
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.err();
     }
 }
