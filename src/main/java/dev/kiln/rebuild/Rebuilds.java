@@ -158,12 +158,13 @@ public final class Rebuilds {
             id = ticket.id();
         }
         running.add(id);
+        List<String> warnings = new java.util.ArrayList<>();
         Timer.Sample sample = Timer.start(meters);
         String status = "failed";
         MDC.put("build", Long.toString(id));
         try {
             log.info("build {} of {} started ({} by {})", id, request.stack(), request.trigger(), request.who());
-            Outcome outcome = execute(id, request);
+            Outcome outcome = execute(id, request, warnings);
             status = outcome.status();
             return outcome;
         } catch (BuildException | ImageException | PublishException | DebianException e) {
@@ -171,11 +172,11 @@ public final class Rebuilds {
                     ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; ")) : e.getMessage();
             log.warn("build {} of {} failed: {}", id, request.stack(), reason);
             history.failed(id, reason);
-            return new Outcome(id, "failed", false, reason, null);
+            return new Outcome(id, "failed", false, reason, null, warnings);
         } catch (RuntimeException e) {
             log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
             history.failed(id, "internal error: " + e);
-            return new Outcome(id, "failed", false, e.toString(), null);
+            return new Outcome(id, "failed", false, e.toString(), null, warnings);
         } finally {
             running.remove(id);
             sample.stop(meters.timer("kiln.build.duration", "stack", request.stack(), "status", status));
@@ -184,7 +185,8 @@ public final class Rebuilds {
         }
     }
 
-    private Outcome execute(long id, Request request) {
+    /** @param warnings filled as they come up, so that a build that then fails still reports them */
+    private Outcome execute(long id, Request request, List<String> warnings) {
         Catalog catalog = Catalog.load(catalogDir);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
@@ -205,7 +207,9 @@ public final class Rebuilds {
             history.noted(id, new BuildReport(null, lockCheck));
             lockCheck.warnings().forEach(w -> log.warn("build {} of {}: {}", id, stack.name(), w));
         }
-        List<String> warnings = lockCheck == null ? List.of() : lockCheck.warnings();
+        if (lockCheck != null) {
+            warnings.addAll(lockCheck.warnings());
+        }
         String fingerprint = fingerprint(lock);
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.toString(),
                 target.repository(stack.target().repository())));
