@@ -125,7 +125,7 @@ public class KilnConfiguration {
     public static Services services(KilnProperties properties, Clock clock, ReleaseMemory memory) {
         DebianArchive archive = debianArchive(httpClient(), properties, clock, memory);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
-        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
+        return new Services(properties, new StackLocker(archive, new PackageResolver(), clock), packages, clock);
     }
 
     /** The rebuild service over {@code history}, running builds as {@code instance}. */

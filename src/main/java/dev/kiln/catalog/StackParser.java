@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -285,12 +286,33 @@ final class StackParser {
         if (userName != null && !USER.matcher(userName).matches()) {
             yaml.problem("user.name", m.get("name"), "'" + userName + "' is not a valid user name");
         }
-        if ("root".equals(userName)) {
-            yaml.problem("user.name", m.get("name"), "images run as a non-root user; choose another name");
+        if (userName != null) {
+            // the user's group takes the user's name, so a name may collide in either file
+            Optional<SystemAccounts.User> user = SystemAccounts.userNamed(userName);
+            user.ifPresent(u -> yaml.problem("user.name", m.get("name"),
+                    "'" + userName + "' is already a user in every image (/etc/passwd: " + u.line() + "); " + choose(u.uid(), "name")));
+            SystemAccounts.groupNamed(userName).filter(g -> user.isEmpty()).ifPresent(g -> yaml.problem("user.name", m.get("name"),
+                    "'" + userName + "' is already a group in every image (/etc/group: " + g.line()
+                            + ") and the user's group takes its name; choose another name"));
         }
-        Integer uid = m.containsKey("uid") ? yaml.integer(m.get("uid"), "user.uid", 1, Integer.MAX_VALUE) : Integer.valueOf(65532);
-        Integer gid = m.containsKey("gid") ? yaml.integer(m.get("gid"), "user.gid", 1, Integer.MAX_VALUE) : uid;
+        // 0 passes the range so that the message can say it is root's
+        Integer uid = m.containsKey("uid") ? yaml.integer(m.get("uid"), "user.uid", 0, Integer.MAX_VALUE) : Integer.valueOf(65532);
+        Integer gid = m.containsKey("gid") ? yaml.integer(m.get("gid"), "user.gid", 0, Integer.MAX_VALUE) : uid;
+        if (uid != null) {
+            SystemAccounts.userWithUid(uid).ifPresent(u -> yaml.problem("user.uid", m.get("uid"),
+                    uid + " is already the uid of '" + u.name() + "' in every image (/etc/passwd: " + u.line() + "); " + choose(uid, "")));
+        }
+        if (gid != null && (m.containsKey("gid") || uid == null || SystemAccounts.userWithUid(uid).isEmpty())) {
+            SystemAccounts.groupWithGid(gid).ifPresent(g -> yaml.problem(m.containsKey("gid") ? "user.gid" : "user.uid",
+                    m.containsKey("gid") ? m.get("gid") : m.get("uid"), gid + " is already the gid of group '" + g.name()
+                            + "' in every image (/etc/group: " + g.line() + ")" + (m.containsKey("gid") ? "" : " and the gid defaults to the uid")
+                            + "; " + choose(gid, "")));
+        }
         return uid == null || gid == null ? null : new Stack.User(userName, uid, gid);
+    }
+
+    private static String choose(int id, String what) {
+        return (id == 0 ? "images run as a non-root user; " : "") + "choose another" + (what.isEmpty() ? "" : " " + what);
     }
 
     private Stack.Hardening hardening(Node node) {

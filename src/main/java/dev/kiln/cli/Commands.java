@@ -23,6 +23,7 @@ import dev.kiln.rebuild.BuildException;
 import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,19 +85,24 @@ final class Commands {
         Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, false);
         List<Problem> problems = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
         for (String name : names) {
             problems.addAll(catalog.problems(name));
             Optional<Stack> stack = catalog.stack(name);
             if (stack.isPresent() && !invocation.flags().contains("offline")) {
                 StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
                 problems.addAll(outcome.problems());
-                locker.staleness(catalog, stack.get()).ifPresent(problems::add);
+                // the same question lock --check asks; a stack that does not resolve is compared offline
+                StackLocker.Currency currency = locker.currency(catalog, stack.get(), outcome.ok() ? outcome : null);
+                problems.addAll(currency.problems());
+                currency.notes().forEach(n -> notes.add("note: " + LockFile.path(catalog.directory(), name) + ": " + n));
             }
         }
         if (names.isEmpty()) {
             problems.addAll(catalog.problems());
         }
         problems.forEach(err::println);
+        notes.forEach(err::println);
         long bad = problems.stream().map(Problem::file).distinct().count();
         if (problems.isEmpty()) {
             out.println("ok: " + names.size() + " stack" + (names.size() == 1 ? "" : "s") + " valid"
@@ -139,24 +145,21 @@ final class Commands {
                 continue;
             }
             Path file = LockFile.path(catalog.directory(), name);
-            Optional<Lock> previous;
-            try {
-                previous = LockFile.read(file);
-            } catch (DebianException e) {
-                err.println(e.getMessage() + " (it will be replaced)");
-                previous = Optional.empty();
-            }
             Lock lock = outcome.lock();
-            List<Lock.Change> changes = lock.changesSince(previous.orElse(null));
-            boolean same = previous.isPresent() && previous.get().packages().equals(lock.packages())
-                    && previous.get().stackDigest().equals(lock.stackDigest());
-            String state = previous.isEmpty() ? "new" : same ? "unchanged" : "updated";
+            StackLocker.Currency currency = locker.currency(catalog, stack.get(), outcome);
+            Lock previous = currency.lock();
+            List<Lock.Change> changes = lock.changesSince(previous);
+            String state = previous == null ? "new" : currency.current() ? "unchanged" : "updated";
             if (check) {
-                if (!same) {
-                    err.println(file + ": " + (previous.isEmpty() ? "missing" : "out of date") + "; run 'kiln lock " + name + "'");
+                if (!currency.current()) {
+                    currency.problems().forEach(err::println);
                     failed++;
                 }
+                currency.notes().forEach(n -> err.println("note: " + file + ": " + n));
             } else {
+                if (previous == null && Files.exists(file)) {
+                    currency.problems().forEach(p -> err.println(p + " (it will be replaced)"));
+                }
                 LockFile.write(file, lock);
             }
             int downloaded = 0;
@@ -224,6 +227,7 @@ final class Commands {
                 }
                 Rebuilds.Outcome o = rebuilds.run(new Rebuilds.Request(name, "manual", who, null, null, Optional.of(lock), tag));
                 failed += report(name, o, history, out, err) ? 0 : 1;
+                o.warnings().forEach(w -> err.println(name + ": warning: " + w));
             }
         }
         return failed == 0 ? 0 : 1;
@@ -265,9 +269,10 @@ final class Commands {
                         r.lock().packages().size(), r.published().bytesPushed() / 1e6, r.published().blobsUploaded(),
                         r.published().blobsMounted(), r.seconds());
                 Composition.Report report = c.report();
-                out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped; "
+                out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped%s; "
                                 + "checked %d ELF files, %d library links%n",
                         report.setuidStripped().size(), report.removed().size(), report.tightened().size(), report.droppedFiles(),
+                        report.trimmed().isEmpty() ? "" : ", " + report.trimmed().size() + " left out of partly kept packages",
                         report.elfFiles(), report.librariesResolved());
                 history.build(o.build()).map(History.Build::packageDiff).filter(d -> d != null && !d.isEmpty())
                         .ifPresent(d -> out.println("  packages changed since the last build: " + d.size()));

@@ -1,5 +1,6 @@
 package dev.kiln.debian;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
@@ -35,9 +36,23 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
     /**
      * One package, pinned by version and SHA-256; {@code url} is the archive's own, not a mirror's.
      * {@code wantedBy} names the package whose dependency pulled it in (null: the stack asked for it).
+     * A companion (see {@link Companions}) also has {@code reason}, why Kiln added it although nothing
+     * depends on it, and {@code only}, the paths of it the image keeps; both are absent otherwise.
      */
     public record Package(String name, String version, String architecture, String suite, String url, long size,
-                          String sha256, String wantedBy) {
+                          String sha256, String wantedBy,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) String reason,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) List<String> only) {
+
+        public Package {
+            only = only == null ? null : List.copyOf(only);
+        }
+
+        /** A package kept whole. */
+        public Package(String name, String version, String architecture, String suite, String url, long size, String sha256,
+                       String wantedBy) {
+            this(name, version, architecture, suite, url, size, sha256, wantedBy, null, null);
+        }
     }
 
     /** A dependency left out because the stack excludes every package that could satisfy it. */
@@ -46,13 +61,14 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
 
     /**
      * The digest of what a build is made from: the stack definition's digest and every package's name,
-     * version, architecture and SHA-256. Release dates are left out: they change daily when nothing else does.
+     * version, architecture, SHA-256 and, when the image keeps only part of it, those paths. Release
+     * dates are left out: they change daily when nothing else does.
      */
     public String digest() {
         StringBuilder text = new StringBuilder(stackDigest).append('\n');
         packages.stream().sorted(java.util.Comparator.comparing(Package::name))
                 .forEach(p -> text.append(p.name()).append(' ').append(p.version()).append(' ').append(p.architecture())
-                        .append(' ').append(p.sha256()).append('\n'));
+                        .append(' ').append(p.sha256()).append(p.only() == null ? "" : " only " + String.join(" ", p.only())).append('\n'));
         try {
             byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return "sha256:" + java.util.HexFormat.of().formatHex(hash);
@@ -182,13 +198,22 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
 
     public static Lock of(String stack, String stackDigest, String architecture, DebianArchive.Loaded loaded,
                    PackageResolver.Resolution resolution) {
+        return of(stack, stackDigest, architecture, loaded, resolution, java.util.Map.of());
+    }
+
+    /** The lock of a resolution, with the companions Kiln added to it by name. */
+    public static Lock of(String stack, String stackDigest, String architecture, DebianArchive.Loaded loaded,
+                   PackageResolver.Resolution resolution, java.util.Map<String, Companions.Companion> companions) {
         List<Release> releases = loaded.releases().stream()
                 .map(r -> new Release(r.archiveUrl(), r.suite(), r.codename(), r.version(), r.date().toString(),
                         r.validUntil() == null ? null : r.validUntil().toString(), r.origin(), r.inReleaseSha256()))
                 .toList();
         List<Package> packages = resolution.packages().stream()
-                .map(p -> new Package(p.name(), p.version().toString(), p.architecture(), p.origin().suite(), p.url(), p.size(), p.sha256(),
-                        resolution.wantedBy().get(p.name())))
+                .map(p -> {
+                    Companions.Companion c = companions.get(p.name());
+                    return new Package(p.name(), p.version().toString(), p.architecture(), p.origin().suite(), p.url(), p.size(), p.sha256(),
+                            c != null ? c.with() : resolution.wantedBy().get(p.name()), c == null ? null : c.reason(), c == null ? null : c.only());
+                })
                 .toList();
         List<Dropped> dropped = resolution.dropped().stream().map(d -> new Dropped(d.wantedBy(), d.dependency())).toList();
         Lock lock = new Lock(VERSION, stack, stackDigest, architecture, releases, packages, dropped);

@@ -172,6 +172,14 @@ public final class History {
                 .update();
     }
 
+    /**
+     * Facts about the build known before it publishes anything (how current the lock file it was asked
+     * to build was), kept in its report; {@link #succeeded} replaces the report with the full one.
+     */
+    public void noted(long id, Object report) {
+        jdbc.sql("UPDATE build SET report = ?::jsonb WHERE id = ?").params(json(report), id).update();
+    }
+
     /** Nothing changed since {@code previous}: the build ends without pushing anything. */
     public void upToDate(long id, Good previous) {
         jdbc.sql("""

@@ -80,12 +80,20 @@ public final class Composer {
             }
             long created = sourceDate != null ? sourceDate.getEpochSecond() : newest;
 
-            Hardening hardening = new Hardening(stack.hardening());
-            Map<String, List<Item>> contents = new LinkedHashMap<>();
+            Map<String, List<String>> only = new LinkedHashMap<>();
+            lock.packages().stream().filter(p -> p.only() != null).forEach(p -> only.put(p.name(), p.only()));
+            Hardening hardening = new Hardening(stack, only);
+            Map<String, List<Item>> applied = new LinkedHashMap<>();
+            for (StagedPackage s : staged.values()) {
+                applied.put(s.name(), hardening.apply(s, links));
+            }
+            List<Item> base = SystemFiles.base(stack.user(), BASE_TIME);
+            Map<String, List<Item>> contents = hardening.settle(applied, base);
             List<String> kilnFiles = new ArrayList<>();
             List<Item> kilnItems = new ArrayList<>();
             for (StagedPackage s : staged.values()) {
-                List<Item> kept = new ArrayList<>(hardening.apply(s, links));
+                List<Item> kept = new ArrayList<>(contents.get(s.name()));
+                // dated by the package's own files: the layer depends on nothing but the package
                 long packageTime = s.items().stream().mapToLong(Item::mtime).max().orElse(BASE_TIME);
                 List<Item> status = SystemFiles.status(s, kept, packageTime);
                 status.forEach(i -> kilnFiles.add("/" + i.path()));
@@ -98,7 +106,6 @@ public final class Composer {
             lock.packages().forEach(p -> sizes.put(p.name(), p.size()));
             LayerPlan plan = LayerPlan.plan(sizes, maxLayers, largeBytes);
 
-            List<Item> base = SystemFiles.base(stack.user(), BASE_TIME);
             base.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(i -> {
                 kilnFiles.add("/" + i.path());
                 kilnItems.add(i);
@@ -115,7 +122,7 @@ public final class Composer {
             List<Item> derived = SystemFiles.derived(fs);
             derived.forEach(fs::add);
 
-            Verifier.Result verified = Verifier.verify(fs, stack);
+            Verifier.Result verified = Verifier.verify(fs, stack, ImageEnv.of(stack, lock));
             if (!verified.problems().isEmpty()) {
                 int n = verified.problems().size();
                 throw new ImageException(stack.name() + ": the image fails " + n + " check" + (n == 1 ? "" : "s") + ": "

@@ -63,23 +63,21 @@ public record Composition(List<Layer> layers, Instant created, Report report, Li
     }
 
     /**
-     * The hardening and verification record kept with the build: what was stripped, removed and
-     * tightened, how much was dropped, how many ELF files and library links were checked, and each check
-     * the image passed, in words.
+     * The hardening and verification record kept with the build: what was stripped, removed (with why)
+     * and tightened, how much was dropped, how many ELF files and library links were checked, the files
+     * Kiln wrote, the files left out of packages the image takes only a part of (the lock's
+     * {@code only}), and each check the image passed, in words.
      */
     public record Report(List<String> setuidStripped, List<String> removed, List<String> tightened, long droppedFiles,
-                         long droppedBytes, int elfFiles, int librariesResolved, List<String> generated, List<String> checks) {
+                         long droppedBytes, int elfFiles, int librariesResolved, List<String> generated, List<String> trimmed,
+                         List<String> checks) {
         public Report {
             setuidStripped = List.copyOf(setuidStripped);
             removed = List.copyOf(removed);
             tightened = List.copyOf(tightened);
             generated = List.copyOf(generated);
+            trimmed = List.copyOf(trimmed);
             checks = List.copyOf(checks);
-        }
-
-        public Report(List<String> setuidStripped, List<String> removed, List<String> tightened, long droppedFiles,
-                      long droppedBytes, int elfFiles, int librariesResolved, List<String> generated) {
-            this(setuidStripped, removed, tightened, droppedFiles, droppedBytes, elfFiles, librariesResolved, generated, List.of());
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.kiln.rebuild;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Problem;
@@ -80,8 +82,40 @@ public final class Rebuilds {
         }
     }
 
-    /** How a rebuild ended; {@code joined} means another build of the stack was already under way. */
-    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+    /**
+     * How a rebuild ended; {@code joined} means another build of the stack was already under way.
+     * {@code warnings} are worth telling whoever asked, whatever the status (a lock file that is no
+     * longer current); they are in the build's record too.
+     */
+    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings) {
+        public Outcome {
+            warnings = List.copyOf(warnings);
+        }
+
+        Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+            this(build, status, joined, detail, result, List.of());
+        }
+    }
+
+    /**
+     * The build's report column: the image's hardening report, and for a build from a lock file how
+     * current that lock was ({@link StackLocker#currency}).
+     */
+    record BuildReport(@JsonUnwrapped Composition.Report image, @JsonInclude(JsonInclude.Include.NON_NULL) LockCheck lock) {
+    }
+
+    /** A lock file checked against the archive at build time. */
+    record LockCheck(boolean current, List<String> problems, List<String> notes) {
+        static LockCheck of(StackLocker.Currency currency) {
+            return new LockCheck(currency.current(), currency.problems().stream().map(Problem::reason).toList(), currency.notes());
+        }
+
+        List<String> warnings() {
+            List<String> all = new java.util.ArrayList<>();
+            problems.forEach(p -> all.add("lock: " + p));
+            notes.forEach(n -> all.add("lock: " + n));
+            return all;
+        }
     }
 
     /** Opens a queued build (or joins the stack's active one) for someone else to run. */
@@ -114,12 +148,13 @@ public final class Rebuilds {
             id = ticket.id();
         }
         running.add(id);
+        List<String> warnings = new java.util.ArrayList<>();
         Timer.Sample sample = Timer.start(meters);
         String status = "failed";
         MDC.put("build", Long.toString(id));
         try {
             log.info("build {} of {} started ({} by {})", id, request.stack(), request.trigger(), request.who());
-            Outcome outcome = execute(id, request);
+            Outcome outcome = execute(id, request, warnings);
             status = outcome.status();
             return outcome;
         } catch (BuildException | ImageException | PublishException | DebianException e) {
@@ -127,11 +162,11 @@ public final class Rebuilds {
                     ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; ")) : e.getMessage();
             log.warn("build {} of {} failed: {}", id, request.stack(), reason);
             history.failed(id, reason);
-            return new Outcome(id, "failed", false, reason, null);
+            return new Outcome(id, "failed", false, reason, null, warnings);
         } catch (RuntimeException e) {
             log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
             history.failed(id, "internal error: " + e);
-            return new Outcome(id, "failed", false, e.toString(), null);
+            return new Outcome(id, "failed", false, e.toString(), null, warnings);
         } finally {
             running.remove(id);
             sample.stop(meters.timer("kiln.build.duration", "stack", request.stack(), "status", status));
@@ -140,7 +175,8 @@ public final class Rebuilds {
         }
     }
 
-    private Outcome execute(long id, Request request) {
+    /** @param warnings filled as they come up, so that a build that then fails still reports them */
+    private Outcome execute(long id, Request request, List<String> warnings) {
         Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
@@ -156,6 +192,17 @@ public final class Rebuilds {
             }
             return resolved.lock();
         });
+        // a lock file is as the CLI found it: say whether locking now would change it, as lock --check would
+        LockCheck lockCheck = null;
+        if (request.lock().isPresent()) {
+            step(id, stack, "checking the lock");
+            lockCheck = LockCheck.of(locker.currency(catalog, stack, lock, locker.resolve(catalog, stack)));
+            history.noted(id, new BuildReport(null, lockCheck));
+            lockCheck.warnings().forEach(w -> log.warn("build {} of {}: {}", id, stack.name(), w));
+        }
+        if (lockCheck != null) {
+            warnings.addAll(lockCheck.warnings());
+        }
         String fingerprint = fingerprint(lock, StackBuilder.config(catalog, stack, lock, java.time.Instant.EPOCH));
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
@@ -167,7 +214,7 @@ public final class Rebuilds {
                 meters.counter("kiln.ticks.up_to_date", "stack", stack.name()).increment();
                 log.info("build {} of {}: up to date (fingerprint {}), {} unchanged, nothing pushed", id, stack.name(),
                         fingerprint.substring(0, 19), previous.get().reference());
-                return new Outcome(id, "up-to-date", false, previous.get().reference(), null);
+                return new Outcome(id, "up-to-date", false, previous.get().reference(), null, warnings);
             }
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target.name());
@@ -185,16 +232,16 @@ public final class Rebuilds {
                 c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
-                result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null), held,
-                review.map(ImageTarget.Review::evidence).orElse(null)));
+                result.published().bytesPushed(), new BuildReport(c.report(), lockCheck), changes,
+                previous.map(History.Good::id).orElse(null), held, review.map(ImageTarget.Review::evidence).orElse(null)));
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
-            return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result);
+            return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
         }
         meters.counter("kiln.bytes.pushed", "stack", stack.name()).increment(result.published().bytesPushed());
         log.info("build {} of {} succeeded: {} {} ({} package change(s), {} bytes pushed)", id, stack.name(),
                 result.published().reference(), result.published().digest(), changes.size(), result.published().bytesPushed());
-        return new Outcome(id, "succeeded", false, result.published().reference(), result);
+        return new Outcome(id, "succeeded", false, result.published().reference(), result, warnings);
     }
 
     private void step(long id, Stack stack, String step) {

@@ -9,6 +9,7 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composer;
 import dev.kiln.image.Composition;
+import dev.kiln.image.ImageEnv;
 import dev.kiln.publish.ImageAssembler;
 import dev.kiln.publish.ImageConfig;
 import dev.kiln.publish.ImageTarget;
@@ -139,7 +140,7 @@ public final class StackBuilder {
         facts.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
         Map<String, String> labels = new TreeMap<>(stack.labels());
         labels.putAll(facts);
-        Map<String, String> env = new TreeMap<>(stack.env());
+        Map<String, String> env = new TreeMap<>(ImageEnv.of(stack, lock));
         env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         return new ImageConfig(stack.source().architecture(), stack.user().uid(), stack.user().gid(), env, stack.entrypoint(), stack.cmd(),
                 stack.workdir(), labels, facts);

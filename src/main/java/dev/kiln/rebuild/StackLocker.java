@@ -3,6 +3,7 @@ package dev.kiln.rebuild;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
+import dev.kiln.debian.Companions;
 import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.DebianVersion;
@@ -13,6 +14,8 @@ import dev.kiln.debian.PackageResolver;
 import dev.kiln.debian.Relation;
 import dev.kiln.debian.ResolutionException;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,6 +23,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The resolve and lock steps of the pipeline: a valid stack in, its lock (or its problems, worded with
@@ -29,10 +34,16 @@ public final class StackLocker {
 
     private final DebianArchive archive;
     private final PackageResolver resolver;
+    private final Clock clock;
 
     public StackLocker(DebianArchive archive, PackageResolver resolver) {
+        this(archive, resolver, Clock.systemUTC());
+    }
+
+    public StackLocker(DebianArchive archive, PackageResolver resolver, Clock clock) {
         this.archive = archive;
         this.resolver = resolver;
+        this.clock = clock;
     }
 
     /**
@@ -78,13 +89,16 @@ public final class StackLocker {
         try {
             LockFile.read(lockPath).ifPresent(l -> baselines.put(lockPath.toString(), l));
         } catch (DebianException e) {
-            // an unreadable lock is reported by staleness() and replaced by 'lock'; the release memory still holds
+            // an unreadable lock is reported by currency() and replaced by 'lock'; the release memory still holds
         }
         published.ifPresent(l -> baselines.put("the last published build's lock", l));
         try {
             DebianArchive.Loaded loaded = archive.load(distribution, DebianArchive.Freshness.of(baselines, rebase));
-            PackageResolver.Resolution resolution = resolver.resolve(loaded.index(), requests, new HashSet<>(stack.excludes()));
-            Lock lock = Lock.of(stack.name(), Catalog.digest(stack), stack.source().architecture(), loaded, resolution);
+            Set<String> excludes = new HashSet<>(stack.excludes());
+            PackageResolver.Resolution resolution = resolver.resolve(loaded.index(), requests, excludes);
+            Companions.Result withCompanions = Companions.add(resolver, loaded.index(), requests, excludes, resolution);
+            Lock lock = Lock.of(stack.name(), Catalog.digest(stack), stack.source().architecture(), loaded,
+                    withCompanions.resolution(), withCompanions.companions());
             List<Lock.Change> downgrades = new ArrayList<>();
             List<Problem> refused = new ArrayList<>();
             baselines.forEach((source, before) -> downgrades(lock, before, requests).forEach(c -> {
@@ -125,22 +139,79 @@ public final class StackLocker {
         return down;
     }
 
-    /** Why the stack's lock file cannot be built from, or empty when it is current. */
-    public Optional<Problem> staleness(Catalog catalog, Stack stack) {
-        Path path = LockFile.path(catalog.directory(), stack.name());
-        try {
-            Optional<Lock> lock = LockFile.read(path);
-            if (lock.isEmpty()) {
-                return Optional.of(new Problem(path.toString(), "", "missing; run 'kiln lock " + stack.name() + "'"));
-            }
-            String digest = Catalog.digest(stack);
-            if (!lock.get().stackDigest().equals(digest)) {
-                return Optional.of(new Problem(path.toString(), "stackDigest", "stale: resolved from " + lock.get().stackDigest()
-                        + " but " + catalog.file(stack.name()) + " is now " + digest + "; run 'kiln lock " + stack.name() + "'"));
-            }
-            return Optional.empty();
-        } catch (DebianException e) {
-            return Optional.of(new Problem(path.toString(), "", e.getMessage()));
+    /**
+     * How a stack's lock file compares with what {@code kiln lock} would write now. {@code problems} say
+     * why it is not current (missing, unreadable, made from another stack definition, or locking now
+     * would change its packages, each change listed); {@code notes} say what is worth knowing but does
+     * not make it stale: Releases past their {@code Valid-Until}, or that it could not be compared with
+     * the archive. {@code validate}, {@code lock --check} and {@code build} all ask this one question.
+     */
+    public record Currency(Lock lock, List<Problem> problems, List<String> notes, List<Lock.Change> changes) {
+        public Currency {
+            problems = List.copyOf(problems);
+            notes = List.copyOf(notes);
+            changes = List.copyOf(changes);
         }
+
+        public boolean current() {
+            return problems.isEmpty();
+        }
+    }
+
+    /**
+     * Compares the stack's lock file with {@code fresh}, a resolution made just now ({@link #resolve});
+     * null compares offline (the file, its stack digest and its Valid-Until only).
+     */
+    public Currency currency(Catalog catalog, Stack stack, Outcome fresh) {
+        Path path = LockFile.path(catalog.directory(), stack.name());
+        Optional<Lock> read;
+        try {
+            read = LockFile.read(path);
+        } catch (DebianException e) {
+            return new Currency(null, List.of(new Problem(path.toString(), "", e.getMessage())), List.of(), List.of());
+        }
+        if (read.isEmpty()) {
+            return new Currency(null, List.of(new Problem(path.toString(), "", "missing; run 'kiln lock " + stack.name() + "'")),
+                    List.of(), List.of());
+        }
+        return currency(catalog, stack, read.get(), fresh);
+    }
+
+    /** The same for a lock already read from the stack's lock file. */
+    public Currency currency(Catalog catalog, Stack stack, Lock lock, Outcome fresh) {
+        Path path = LockFile.path(catalog.directory(), stack.name());
+        String relock = "run 'kiln lock " + stack.name() + "'";
+        List<Problem> problems = new ArrayList<>();
+        List<String> notes = new ArrayList<>(expired(lock));
+        String digest = Catalog.digest(stack);
+        if (!lock.stackDigest().equals(digest)) {
+            problems.add(new Problem(path.toString(), "stackDigest", "stale: resolved from " + lock.stackDigest()
+                    + " but " + catalog.file(stack.name()) + " is now " + digest + "; " + relock));
+        }
+        List<Lock.Change> changes = List.of();
+        if (fresh != null && fresh.ok()) {
+            changes = fresh.lock().changesSince(lock);
+            if (!fresh.lock().packages().equals(lock.packages())) {
+                problems.add(new Problem(path.toString(), "packages", "out of date: locking now would change "
+                        + (changes.isEmpty() ? "how the packages are recorded" : changes.size() + " package" + (changes.size() == 1 ? "" : "s")
+                        + " (" + changes.stream().map(Lock.Change::toString).collect(Collectors.joining(", ")) + ")") + "; " + relock));
+            }
+        } else if (fresh != null) {
+            notes.add("not compared with the archive: " + fresh.problems().stream().map(Problem::reason).collect(Collectors.joining("; ")));
+        }
+        return new Currency(lock, problems, notes, changes);
+    }
+
+    /** One note per Release of the lock whose Valid-Until has passed. */
+    private List<String> expired(Lock lock) {
+        Instant now = clock.instant();
+        List<String> notes = new ArrayList<>();
+        for (Lock.Release r : lock.releases()) {
+            if (r.validUntil() != null && now.isAfter(Instant.parse(r.validUntil()))) {
+                notes.add("the lock's Release " + r.suite() + " of " + r.url() + " passed its Valid-Until (" + r.validUntil()
+                        + "): it no longer proves its packages are the archive's current ones");
+            }
+        }
+        return notes;
     }
 }

@@ -94,8 +94,8 @@ class CatalogTest {
                 file + ": packages[1]: 'Not A Package' is not a package name, optionally with a version relation such as 'tzdata (>= 2025a)'",
                 file + ": packages[2]: 'tzdata' is listed twice",
                 file + ": excludes[0]: 'tzdata' is also in packages; a stack cannot both want and exclude it",
-                file + ": user.name: images run as a non-root user; choose another name (line 13)",
-                file + ": user.uid: must be between 1 and 2147483647, found 0 (line 13)",
+                file + ": user.name: 'root' is already a user in every image (/etc/passwd: root:x:0:0:root:/root:/usr/sbin/nologin); images run as a non-root user; choose another name (line 13)",
+                file + ": user.uid: 0 is already the uid of 'root' in every image (/etc/passwd: root:x:0:0:root:/root:/usr/sbin/nologin); images run as a non-root user; choose another (line 13)",
                 file + ": hardening.stripSetuid: must be true or false, found 'maybe' (line 14)",
                 file + ": hardening.dropPaths[0]: must be a normalized absolute path, found 'usr/share/doc'",
                 file + ": entrypoint[0]: the program must be an absolute path (there is no shell to search PATH), found 'java'",
@@ -105,6 +105,31 @@ class CatalogTest {
                 file + ": tag: unknown placeholder {date}; use {version}, {yyyymmdd} and {n} (line 18)",
                 file + ": tag: must contain {n}, so that a second build on the same day gets a new tag (tags are immutable) (line 18)",
                 file + ": retention.keepLast: must be between 1 and 100000, found 0 (line 19)");
+    }
+
+    @Test
+    void aUserCollidingWithAnEntryEveryImageHasIsRefusedNamingThatEntry() throws IOException {
+        Path nobody = write("nobody.yaml", VALID + "user: {name: nobody, uid: 65534}\n");
+        Path nogroup = write("nogroup.yaml", VALID + "user: {name: nogroup, uid: 1000, gid: 65534}\n");
+        Path uid = write("uid.yaml", VALID + "user:\n  name: app\n  uid: 65534\n  gid: 1000\n");
+        Path gid = write("gid.yaml", VALID + "user: {name: app, uid: 1000, gid: 65534}\n");
+        write("fine.yaml", VALID + "user: {name: app, uid: 1000}\n");
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("fine");
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                gid + ": user.gid: 65534 is already the gid of group 'nogroup' in every image (/etc/group: nogroup:x:65534:); choose another (line 12)",
+                nobody + ": user.name: 'nobody' is already a user in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another name (line 12)",
+                nobody + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 12)",
+                nogroup + ": user.name: 'nogroup' is already a group in every image (/etc/group: nogroup:x:65534:) and the user's group takes its name; choose another name (line 12)",
+                nogroup + ": user.gid: 65534 is already the gid of group 'nogroup' in every image (/etc/group: nogroup:x:65534:); choose another (line 12)",
+                uid + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 14)");
+    }
+
+    @Test
+    void aUidCollisionIsNamedOnceWhenTheGidOnlyDefaultsToIt() throws IOException {
+        Path file = write("app.yaml", VALID + "user: {name: app, uid: 65534}\n");
+        assertThat(Catalog.load(dir).problems()).extracting(Problem::toString).containsExactly(
+                file + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 12)");
     }
 
     @Test

@@ -105,7 +105,12 @@ class KilnCommandLineIT {
         repo.deb("stable", "tzdata", "2026a-1");
         repo.publish("stable", Instant.now().minus(Duration.ofHours(1)), Instant.now().plus(Duration.ofDays(7)));
         assertThat(kiln("lock", "good", "--check")).isEqualTo(1);
-        assertThat(err()).contains("good.lock.json: out of date; run 'kiln lock good'");
+        String outOfDate = catalog.resolve("good.lock.json")
+                + ": packages: out of date: locking now would change 1 package (~ tzdata 2025b-4 -> 2026a-1); run 'kiln lock good'";
+        assertThat(err()).contains(outOfDate);
+        // online validate asks the same question and gets the same answer
+        assertThat(kiln("validate", "good")).isEqualTo(1);
+        assertThat(err()).contains(outOfDate);
         assertThat(kiln("lock", "good")).isZero();
         assertThat(out()).contains("updated").contains("~ tzdata 2025b-4 -> 2026a-1");
     }
@@ -119,7 +124,8 @@ class KilnCommandLineIT {
                 .contains(catalog.resolve("missing.yaml") + ": packages[1]: no package 'openjdk-99-jre' in stable")
                 .contains(catalog.resolve("missing.lock.json") + ": missing; run 'kiln lock missing'")
                 .contains(catalog.resolve("broken.yaml") + ": colour: unknown key");
-        assertThat(out()).contains("8 problems in 4 files");
+        assertThat(err()).contains(catalog.resolve("good.lock.json") + ": packages: out of date: locking now would change 1 package (- tzdata 2025b-4)");
+        assertThat(out()).contains("9 problems in 4 files");
         assertThat(kiln("validate", "--offline")).isEqualTo(1);
         assertThat(err()).doesNotContain("openjdk-99-jre").contains("colour");
         assertThat(kiln("lock", "good")).isZero();
