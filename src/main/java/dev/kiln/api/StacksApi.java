@@ -45,8 +45,16 @@ class StacksApi {
         this.properties = properties;
     }
 
-    /** The image a stack's newest good build published: what developers pin. */
-    record Image(long build, String tag, String digest, String reference, String pull) {
+    /**
+     * The image a stack's newest good build published: what developers pin. For a stack of several
+     * architectures {@code digest} is the image index's (docker pulls the platform it runs on) and
+     * {@code platforms} lists each platform image under it; null for a single image.
+     */
+    record Image(long build, String tag, String digest, String reference, String pull, List<PlatformImage> platforms) {
+    }
+
+    /** One platform image of an index: Debian architecture, OCI platform ({@code linux/arm64}), digest and pull reference. */
+    record PlatformImage(String architecture, String platform, String digest, String pull) {
     }
 
     record LastBuild(long id, String status, Instant finishedAt) {
@@ -170,8 +178,18 @@ class StacksApi {
             return Optional.empty();
         }
         // the recorded target is "local", "HOST[:PORT][/NAMESPACE]" or "ecr:HOST[/NAMESPACE]"
-        String pull = "local".equals(s.currentTarget()) ? null
-                : s.currentTarget().replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
-        return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull));
+        String repository = "local".equals(s.currentTarget()) ? null
+                : s.currentTarget().replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + s.currentRepository();
+        List<PlatformImage> platforms = null;
+        if (s.currentPlatforms() != null && s.currentPlatforms().isArray()) {
+            platforms = new ArrayList<>();
+            for (tools.jackson.databind.JsonNode p : s.currentPlatforms()) {
+                String digest = p.path("digest").asString();
+                platforms.add(new PlatformImage(p.path("architecture").asString(), p.path("platform").asString(), digest,
+                        repository == null ? null : repository + "@" + digest));
+            }
+        }
+        return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(),
+                repository == null ? null : repository + "@" + s.currentDigest(), platforms));
     }
 }

@@ -1,5 +1,10 @@
 package dev.kiln.catalog;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -36,10 +41,66 @@ public record Stack(
         labels = Map.copyOf(labels);
     }
 
-    /** The distro the packages come from; {@code keyring} is relative to the catalog directory. */
-    public record Source(String architecture, String keyring, List<Archive> archives) {
+    /**
+     * This stack as built for one of its architectures: {@code source.architectures} is that one alone,
+     * and {@code {architecture}} and {@code {multiarch}} in {@code env} values, {@code hardening.dropPaths},
+     * {@code entrypoint}, {@code cmd} and {@code workdir} are filled in for it. The catalog's own stack
+     * (and its digest) keeps the placeholders.
+     */
+    public Stack forArchitecture(String architecture) {
+        if (!source.architectures().contains(architecture)) {
+            throw new IllegalArgumentException(name + " is not built for " + architecture + " (only " + source.architectures() + ")");
+        }
+        Architecture a = Architecture.named(architecture);
+        Map<String, String> expandedEnv = new LinkedHashMap<>();
+        new java.util.TreeMap<>(env).forEach((k, v) -> expandedEnv.put(k, a.expand(v)));
+        return new Stack(name, description, owner, version, new Source(List.of(architecture), source.keyring(), source.archives()),
+                packages, excludes, user,
+                new Hardening(hardening.stripSetuid(), hardening.removeShells(), hardening.removePackageManagers(),
+                        hardening.dropPaths().stream().map(a::expand).toList()),
+                expandedEnv, entrypoint.stream().map(a::expand).toList(), cmd.stream().map(a::expand).toList(), a.expand(workdir), labels,
+                schedule, target, tag, retention);
+    }
+
+    /** The architecture of a stack built for one ({@link #forArchitecture}, or a single-architecture stack). */
+    public String architecture() {
+        if (source.multiArchitecture()) {
+            throw new IllegalStateException(name + " is built for " + source.architectures() + "; take one with forArchitecture");
+        }
+        return source.architectures().get(0);
+    }
+
+    /**
+     * The distro the packages come from; {@code keyring} is relative to the catalog directory. A stack
+     * built for several architectures publishes one image index with a platform image per architecture,
+     * in this order.
+     */
+    @JsonPropertyOrder({"architecture", "architectures", "keyring", "archives"})
+    public record Source(@JsonIgnore List<String> architectures, String keyring, List<Archive> archives) {
         public Source {
+            architectures = List.copyOf(architectures);
             archives = List.copyOf(archives);
+        }
+
+        /** Whether the stack is built for more than one architecture (and so published as an image index). */
+        public boolean multiArchitecture() {
+            return architectures.size() > 1;
+        }
+
+        /**
+         * The stack's digest names a single architecture as {@code architecture}, as it always has (so
+         * the locks of single-architecture stacks stay current), and several as {@code architectures}.
+         */
+        @JsonProperty("architecture")
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        String singleArchitecture() {
+            return architectures.size() == 1 ? architectures.get(0) : null;
+        }
+
+        @JsonProperty("architectures")
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        List<String> severalArchitectures() {
+            return architectures.size() > 1 ? architectures : null;
         }
     }
 

@@ -27,7 +27,7 @@ final class StackParser {
     static final Map<String, Set<String>> KEYS = Map.of(
             "", keys("description", "owner", "version", "source", "packages", "excludes", "user", "hardening",
                     "env", "entrypoint", "cmd", "workdir", "labels", "schedule", "target", "tag", "retention"),
-            "source", keys("architecture", "keyring", "archives"),
+            "source", keys("architecture", "architectures", "keyring", "archives"),
             "source.archives[]", keys("url", "suites", "components"),
             "user", keys("name", "uid", "gid"),
             "hardening", keys("stripSetuid", "removeShells", "removePackageManagers", "dropPaths"),
@@ -36,7 +36,6 @@ final class StackParser {
             "retention", keys("keepLast", "keepDays", "keepPulledDays"));
 
     static final String DEFAULT_TAG = "{version}-{yyyymmdd}.{n}";
-    static final Set<String> ARCHITECTURES = Set.of("amd64", "arm64", "armel", "armhf", "i386", "ppc64el", "riscv64", "s390x");
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final Pattern USER = Pattern.compile("[a-z_][a-z0-9_-]{0,31}");
@@ -88,11 +87,53 @@ final class StackParser {
         Stack.Target target = target(top.get("target"));
         String tag = tag(top.get("tag"), version);
         Stack.Retention retention = retention(top.get("retention"));
+        if (source != null && source.multiArchitecture()) {
+            architectureNeutral(source.architectures(), env, hardening, entrypoint, cmd, workdir);
+        }
         if (problems.size() > before) {
             return null;
         }
         return new Stack(name, description, owner, version, source, packages, excludes, user, hardening, env,
                 entrypoint, cmd, workdir, labels, schedule, target, tag, retention);
+    }
+
+    /**
+     * A stack built for several architectures names architecture-specific paths through the
+     * placeholders: {@code /usr/lib/jvm/java-21-openjdk-amd64} in a stack also built for arm64 would be
+     * wrong in the arm64 image (a JAVA_HOME that does not exist, a drop path that drops nothing).
+     */
+    private void architectureNeutral(List<String> architectures, Map<String, String> env, Stack.Hardening hardening,
+                                     List<String> entrypoint, List<String> cmd, String workdir) {
+        Map<String, String> values = new java.util.LinkedHashMap<>();
+        new java.util.TreeMap<>(env).forEach((k, v) -> values.put("env." + k, v));
+        if (hardening != null) {
+            for (int i = 0; i < hardening.dropPaths().size(); i++) {
+                values.put("hardening.dropPaths[" + i + "]", hardening.dropPaths().get(i));
+            }
+        }
+        for (int i = 0; i < entrypoint.size(); i++) {
+            values.put("entrypoint[" + i + "]", entrypoint.get(i));
+        }
+        for (int i = 0; i < cmd.size(); i++) {
+            values.put("cmd[" + i + "]", cmd.get(i));
+        }
+        values.put("workdir", workdir);
+        String all = String.join(" and ", architectures);
+        values.forEach((path, value) -> {
+            if (value == null) {
+                return;
+            }
+            for (String name : architectures) {
+                Architecture a = Architecture.named(name);
+                String named = value.contains(a.multiarch()) ? a.multiarch()
+                        : Pattern.compile("(^|[^A-Za-z0-9])" + Pattern.quote(name) + "($|[^A-Za-z0-9])").matcher(value).find() ? name : null;
+                if (named != null) {
+                    yaml.problem(path, "'" + value + "' names " + named + ", but the stack is built for " + all + ": write "
+                            + (named.equals(name) ? "{architecture}" : "{multiarch}") + " instead, which each platform fills in with its own");
+                    return;
+                }
+            }
+        });
     }
 
     private String required(Map<String, Node> m, String key) {
@@ -122,10 +163,7 @@ final class StackParser {
         if (m == null) {
             return null;
         }
-        String arch = required(m, "architecture", "source.architecture");
-        if (arch != null && !ARCHITECTURES.contains(arch)) {
-            yaml.problem("source.architecture", m.get("architecture"), "unknown Debian architecture '" + arch + "'; one of " + new java.util.TreeSet<>(ARCHITECTURES));
-        }
+        List<String> architectures = architectures(m);
         String keyring = required(m, "keyring", "source.keyring");
         if (keyring != null) {
             keyring(keyring, m.get("keyring"));
@@ -162,7 +200,58 @@ final class StackParser {
                 }
             }
         }
-        return new Stack.Source(arch, keyring, archives);
+        return new Stack.Source(architectures == null ? List.of() : architectures, keyring, archives);
+    }
+
+    /**
+     * {@code architecture: amd64} or {@code architectures: [amd64, arm64]}, never both; each a Debian
+     * architecture Kiln knows, none twice. Null when there is a problem.
+     */
+    private List<String> architectures(Map<String, Node> m) {
+        boolean one = m.containsKey("architecture");
+        boolean several = m.containsKey("architectures");
+        if (one && several) {
+            yaml.problem("source.architectures", m.get("architectures"), "give either architecture or architectures, not both");
+            return null;
+        }
+        if (!one && !several) {
+            yaml.problem("source.architecture", "is required (or architectures, a list such as [amd64, arm64])");
+            return null;
+        }
+        List<String> names;
+        String path;
+        if (one) {
+            String arch = required(m, "architecture", "source.architecture");
+            names = arch == null ? null : java.util.Collections.singletonList(arch);
+            path = "source.architecture";
+        } else {
+            names = yaml.strings(m.get("architectures"), "source.architectures");
+            path = "source.architectures";
+            if (names != null && names.isEmpty()) {
+                yaml.problem(path, m.get("architectures"), "must name at least one architecture");
+                return null;
+            }
+        }
+        if (names == null) {
+            return null;
+        }
+        boolean ok = true;
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < names.size(); i++) {
+            String arch = names.get(i);
+            String at = one ? path : path + "[" + i + "]";
+            if (arch == null) {
+                ok = false;
+            } else if (Architecture.of(arch).isEmpty()) {
+                yaml.problem(at, one ? m.get("architecture") : m.get("architectures"), "unknown Debian architecture '" + arch + "'; one of "
+                        + Architecture.names());
+                ok = false;
+            } else if (!seen.add(arch)) {
+                yaml.problem(at, "'" + arch + "' is listed twice");
+                ok = false;
+            }
+        }
+        return ok ? List.copyOf(names) : null;
     }
 
     /**

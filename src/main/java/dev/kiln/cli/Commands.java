@@ -164,17 +164,21 @@ final class Commands {
             }
             int downloaded = 0;
             if (invocation.flags().contains("download")) {
-                for (Lock.Package p : lock.packages()) {
+                for (Lock.Package p : lock.allPackages()) {
                     if (!packages.contains(p)) {
                         packages.fetch(p);
                         downloaded++;
                     }
                 }
             }
-            long bytes = lock.packages().stream().mapToLong(Lock.Package::size).sum();
-            out.printf(Locale.ROOT, "%-12s %4d packages %8.1f MB  %-9s %s%s  %.1f s%n", name, lock.packages().size(),
+            long bytes = lock.allPackages().stream().mapToLong(Lock.Package::size).sum();
+            out.printf(Locale.ROOT, "%-12s %4d packages %8.1f MB  %-9s %s%s  %.1f s%n", name, lock.allPackages().size(),
                     bytes / 1e6, state, check ? "(checked) " : "", file,
                     (System.nanoTime() - start) / 1e9);
+            if (lock.multiArchitecture()) {
+                out.println("  " + lock.packages().size() + " shared (Architecture: all), " + String.join(", ", lock.platforms().stream()
+                        .map(p -> p.architecture() + " " + lock.forArchitecture(p.architecture()).packages().size()).toList()) + " packages each");
+            }
             if (invocation.flags().contains("download")) {
                 out.println("  downloaded " + downloaded + " package" + (downloaded == 1 ? "" : "s") + " into the cache");
             }
@@ -259,26 +263,40 @@ final class Commands {
             }
             default -> {
                 StackBuilder.Result r = o.result();
-                Composition c = r.composition();
                 out.printf(Locale.ROOT, "%-10s %s%n", name, r.published().reference()
                         + (r.published().alreadyPresent() ? "  (already published: same digest, nothing pushed)" : ""));
-                long reused = c.layers().stream().filter(Composition.Layer::cached).count();
-                out.printf(Locale.ROOT, "  build %d, digest %s%n  size %.1f MB in %d layers (%d composed, %d from the layer cache), %d packages, "
-                                + "%.3f MB pushed (%d blobs uploaded, %d mounted), %.1f s%n",
-                        o.build(), r.published().digest(), c.size() / 1e6, c.layers().size(), c.layers().size() - reused, reused,
-                        r.lock().packages().size(), r.published().bytesPushed() / 1e6, r.published().blobsUploaded(),
-                        r.published().blobsMounted(), r.seconds());
-                Composition.Report report = c.report();
-                out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped%s; "
-                                + "checked %d ELF files, %d library links%n",
-                        report.setuidStripped().size(), report.removed().size(), report.tightened().size(), report.droppedFiles(),
-                        report.trimmed().isEmpty() ? "" : ", " + report.trimmed().size() + " left out of partly kept packages",
-                        report.elfFiles(), report.librariesResolved());
+                String pushed = String.format(Locale.ROOT, "%.3f MB pushed (%d blobs uploaded, %d mounted), %.1f s", r.published().bytesPushed() / 1e6,
+                        r.published().blobsUploaded(), r.published().blobsMounted(), r.seconds());
+                if (r.index()) {
+                    out.printf(Locale.ROOT, "  build %d, index %s with %d platforms, %s%n", o.build(), r.published().digest(),
+                            r.platforms().size(), pushed);
+                    for (StackBuilder.Platform p : r.platforms()) {
+                        out.printf(Locale.ROOT, "  %s: digest %s%n", p.architecture(), p.image().digest());
+                        printComposition(out, "    ", p, "");
+                    }
+                } else {
+                    out.printf(Locale.ROOT, "  build %d, digest %s%n", o.build(), r.published().digest());
+                    printComposition(out, "  ", r.only(), ", " + pushed);
+                }
                 history.build(o.build()).map(History.Build::packageDiff).filter(d -> d != null && !d.isEmpty())
                         .ifPresent(d -> out.println("  packages changed since the last build: " + d.size()));
                 return true;
             }
         }
+    }
+
+    /** A platform's size, layers, packages and hardening, as two lines. */
+    private static void printComposition(PrintStream out, String indent, StackBuilder.Platform p, String after) {
+        Composition c = p.composition();
+        long reused = c.layers().stream().filter(Composition.Layer::cached).count();
+        out.printf(Locale.ROOT, "%ssize %.1f MB in %d layers (%d composed, %d from the layer cache), %d packages%s%n", indent,
+                c.size() / 1e6, c.layers().size(), c.layers().size() - reused, reused, p.lock().packages().size(), after);
+        Composition.Report report = c.report();
+        out.printf(Locale.ROOT, "%shardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped%s; "
+                        + "checked %d ELF files, %d library links%n", indent,
+                report.setuidStripped().size(), report.removed().size(), report.tightened().size(), report.droppedFiles(),
+                report.trimmed().isEmpty() ? "" : ", " + report.trimmed().size() + " left out of partly kept packages",
+                report.elfFiles(), report.librariesResolved());
     }
 
     private int history(Invocation invocation, PrintStream out, PrintStream err) {

@@ -55,11 +55,11 @@ public final class DebianArchive {
     private final Duration inReleaseReuse;
     private final Limits limits;
     private final ReleaseMemory memory;
-    /** The parsed index per distribution shape (architecture and index origins): only the newest is kept. */
+    /** The parsed index per shape (architecture and index origins): only the newest is kept. */
     private final Map<List<String>, Memo> loaded = new ConcurrentHashMap<>();
     private final Map<String, Fetched> inReleases = new ConcurrentHashMap<>();
 
-    private record Memo(List<String> hashes, Loaded loaded) {
+    private record Memo(List<String> hashes, PackageIndex index) {
     }
 
     private record Fetched(byte[] body, java.time.Instant at) {
@@ -149,11 +149,35 @@ public final class DebianArchive {
         this.memory = memory;
     }
 
-    /** The merged index of a distribution, the Releases it came from and those that went back on purpose. */
-    public record Loaded(PackageIndex index, List<SuiteRelease> releases, List<Rebased> rebased) {
+    /**
+     * The merged index of each architecture of a distribution (in its order), the Releases they came
+     * from (one per suite, shared by every architecture) and those that went back on purpose.
+     */
+    public record Loaded(Map<String, PackageIndex> indexes, List<SuiteRelease> releases, List<Rebased> rebased) {
         public Loaded {
+            indexes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(indexes));
             releases = List.copyOf(releases);
             rebased = List.copyOf(rebased);
+        }
+
+        public Loaded(PackageIndex index, List<SuiteRelease> releases, List<Rebased> rebased) {
+            this(Map.of(index.architecture(), index), releases, rebased);
+        }
+
+        /** The index of a single-architecture distribution. */
+        public PackageIndex index() {
+            if (indexes.size() != 1) {
+                throw new IllegalStateException("loaded " + indexes.keySet() + "; ask for one architecture's index");
+            }
+            return indexes.values().iterator().next();
+        }
+
+        public PackageIndex index(String architecture) {
+            PackageIndex index = indexes.get(architecture);
+            if (index == null) {
+                throw new IllegalArgumentException("no index loaded for " + architecture + " (loaded " + indexes.keySet() + ")");
+            }
+            return index;
         }
     }
 
@@ -163,32 +187,44 @@ public final class DebianArchive {
 
     /**
      * Loads (or reuses, within this process, when every Release lists the same indexes) a distribution's
-     * packages. Each InRelease must be signed by the keyring, be for the suite asked for, be fresh, and
-     * not be older than any Release accepted before (remembered, or in {@code freshness}); only when
-     * every suite passed are their dates remembered.
+     * packages. Each InRelease must be signed by the keyring, be for the suite asked for, be fresh, have
+     * each architecture asked for, and not be older than any Release accepted before (remembered, or in
+     * {@code freshness}); only when every suite passed are their dates remembered. Every architecture's
+     * indexes come from the same Releases, fetched once, and are read side by side.
      */
     public Loaded load(Distribution distribution, Freshness freshness) {
         long start = System.nanoTime();
-        List<String> key = new ArrayList<>();
-        key.add(distribution.architecture());
         List<String[]> suites = new ArrayList<>();
         for (Distribution.Archive archive : distribution.archives()) {
             for (String suite : archive.suites()) {
                 suites.add(new String[] {archive.url(), suite});
-                archive.components().forEach(c -> key.add(new PackageRecord.Origin(archive.url(), suite, c).toString()));
             }
         }
-        String shape = "snapshot-" + hex(String.join("\n", key)).substring(0, 16) + "-";
-        // the network first, every suite at once; a new process meanwhile reads its newest snapshot on the
+        Map<String, List<String>> keys = new java.util.LinkedHashMap<>();
+        Map<String, String> shapes = new java.util.LinkedHashMap<>();
+        for (String arch : distribution.architectures()) {
+            List<String> key = new ArrayList<>();
+            key.add(arch);
+            for (Distribution.Archive archive : distribution.archives()) {
+                for (String suite : archive.suites()) {
+                    archive.components().forEach(c -> key.add(new PackageRecord.Origin(archive.url(), suite, c).toString()));
+                }
+            }
+            keys.put(arch, key);
+            shapes.put(arch, "snapshot-" + hex(String.join("\n", key)).substring(0, 16) + "-");
+        }
+        // the network first, every suite at once; a new process meanwhile reads its newest snapshots on the
         // guess that the indexes did not change (checked below against the signed Releases)
         List<CompletableFuture<byte[]>> fetches = suites.stream()
                 .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
-        CompletableFuture<Snapshot> guess = loaded.containsKey(key) ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.supplyAsync(() -> newestSnapshot(shape), POOL);
+        Map<String, CompletableFuture<Snapshot>> guesses = new java.util.LinkedHashMap<>();
+        keys.forEach((arch, key) -> guesses.put(arch, loaded.containsKey(key) ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.supplyAsync(() -> newestSnapshot(shapes.get(arch)), POOL)));
         Keyring keyring = Keyring.load(distribution.keyring());
         List<SuiteRelease> releases = new ArrayList<>();
         List<Rebased> rebased = new ArrayList<>();
-        List<IndexFile> files = new ArrayList<>();
+        Map<String, List<IndexFile>> files = new java.util.LinkedHashMap<>();
+        distribution.architectures().forEach(a -> files.put(a, new ArrayList<>()));
         for (int i = 0; i < suites.size(); i++) {
             String url = suites.get(i)[0];
             String suite = suites.get(i)[1];
@@ -205,29 +241,48 @@ public final class DebianArchive {
             }
             releases.add(new SuiteRelease(url, suite, release.codename(), release.version(), release.date(), release.validUntil(),
                     release.origin(), HexFormat.of().formatHex(sha256().digest(inRelease))));
-            for (Distribution.Archive archive : distribution.archives()) {
-                if (archive.url().equals(url) && archive.suites().contains(suite)) {
-                    for (String component : archive.components()) {
-                        files.add(indexFile(url, suite, component, distribution.architecture(), release, what));
+            for (String arch : distribution.architectures()) {
+                release.checkArchitecture(arch, what);
+                for (Distribution.Archive archive : distribution.archives()) {
+                    if (archive.url().equals(url) && archive.suites().contains(suite)) {
+                        for (String component : archive.components()) {
+                            files.get(arch).add(indexFile(url, suite, component, arch, release, what));
+                        }
                     }
                 }
             }
         }
+        long verified = System.nanoTime();
+        // each architecture's indexes are parsed on a thread of their own: the second core is otherwise idle
+        Map<String, CompletableFuture<PackageIndex>> reading = new java.util.LinkedHashMap<>();
+        for (String arch : distribution.architectures()) {
+            reading.put(arch, distribution.architectures().size() == 1
+                    ? CompletableFuture.completedFuture(index(arch, keys.get(arch), shapes.get(arch), files.get(arch), guesses.get(arch), start, verified))
+                    : CompletableFuture.supplyAsync(() -> index(arch, keys.get(arch), shapes.get(arch), files.get(arch), guesses.get(arch), start,
+                    verified), POOL));
+        }
+        Map<String, PackageIndex> indexes = new java.util.LinkedHashMap<>();
+        reading.forEach((arch, future) -> indexes.put(arch, join(future)));
+        remember(releases, rebased, freshness);
+        return new Loaded(indexes, releases, rebased);
+    }
+
+    /** One architecture's merged index: kept from this process, read from its snapshot, or built from the indexes. */
+    private PackageIndex index(String arch, List<String> key, String shape, List<IndexFile> files, CompletableFuture<Snapshot> guess,
+                               long start, long verified) {
         List<String> hashes = files.stream().map(IndexFile::sha256).toList();
         Memo cached = loaded.get(key);
         if (cached != null && cached.hashes().equals(hashes)) {
-            remember(releases, rebased, freshness);
-            return new Loaded(cached.loaded().index(), releases, rebased);
+            return cached.index();
         }
         Path snapshot = indexCache.resolve(shape + hex(String.join("\n", hashes)).substring(0, 32) + ".bin");
-        long verified = System.nanoTime();
         Snapshot guessed = join(guess);
         PackageIndex index = guessed != null && guessed.file().equals(snapshot) ? guessed.index() : IndexSnapshot.read(snapshot).orElse(null);
         if (index == null) {
             // what was built before, in this process or the last snapshot: its records of an index that did
             // not change are copied rather than parsed again (Debian's security suite changes daily, main rarely)
-            PackageIndex previous = cached != null ? cached.loaded().index() : guessed != null ? guessed.index() : null;
-            PackageIndex.Builder builder = PackageIndex.builder(distribution.architecture());
+            PackageIndex previous = cached != null ? cached.index() : guessed != null ? guessed.index() : null;
+            PackageIndex.Builder builder = PackageIndex.builder(arch);
             files.forEach(f -> builder.suite(f.origin().suite()));
             int reused = 0;
             for (IndexFile f : files) {
@@ -242,18 +297,16 @@ public final class DebianArchive {
             long parsed = System.nanoTime();
             saveSnapshot(snapshot, shape, index);
             if (LOG.isDebugEnabled()) {
-                LOG.debug("{} packages: Releases fetched and verified in {} ms, indexes read in {} ms ({} of {} unchanged, copied), snapshot written in {} ms",
-                        index.size(), (verified - start) / 1_000_000, (parsed - verified) / 1_000_000, reused, files.size(),
+                LOG.debug("{} {} packages: Releases fetched and verified in {} ms, indexes read in {} ms ({} of {} unchanged, copied), snapshot written in {} ms",
+                        index.size(), arch, (verified - start) / 1_000_000, (parsed - verified) / 1_000_000, reused, files.size(),
                         (System.nanoTime() - parsed) / 1_000_000);
             }
         } else if (LOG.isDebugEnabled()) {
-            LOG.debug("{} packages: Releases fetched and verified in {} ms, snapshot read in {} ms",
-                    index.size(), (verified - start) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
+            LOG.debug("{} {} packages: Releases fetched and verified in {} ms, snapshot read in {} ms",
+                    index.size(), arch, (verified - start) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
         }
-        Loaded result = new Loaded(index, releases, rebased);
-        loaded.put(List.copyOf(key), new Memo(hashes, result));
-        remember(releases, rebased, freshness);
-        return result;
+        loaded.put(List.copyOf(key), new Memo(hashes, index));
+        return index;
     }
 
     /** Refuses a Release older than {@code maxReleaseAge}: a mirror that stopped updating (a freeze) serves one. */

@@ -3,11 +3,22 @@ package dev.kiln.debian;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Where a stack's packages come from: archives with their suites and components, one architecture, one keyring. */
-public record Distribution(String architecture, Path keyring, List<Archive> archives) {
+/**
+ * Where a stack's packages come from: archives with their suites and components, one or more
+ * architectures (each suite's one signed Release serves them all), one keyring.
+ */
+public record Distribution(List<String> architectures, Path keyring, List<Archive> archives) {
 
     public Distribution {
+        architectures = List.copyOf(architectures);
+        if (architectures.isEmpty()) {
+            throw new IllegalArgumentException("a distribution needs an architecture");
+        }
         archives = List.copyOf(archives);
+    }
+
+    public Distribution(String architecture, Path keyring, List<Archive> archives) {
+        this(List.of(architecture), keyring, archives);
     }
 
     /** One archive root (for example {@code http://deb.debian.org/debian}) and what to read from it. */

@@ -1,22 +1,139 @@
 package dev.kiln.debian;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A stack resolved to exact packages: what {@code kiln lock} writes to {@code <stack>.lock.json} and what
  * a build reads. It holds nothing that changes when the inputs do not (no timestamp of its own), so an
  * unchanged archive re-locks to the same bytes.
+ *
+ * <p>A single-architecture lock (version 1) names its {@code architecture} and lists its
+ * {@code packages}. A lock for several architectures (version 2) names them in {@code architectures};
+ * its {@code packages} are the ones every architecture shares ({@code Architecture: all}, the same
+ * .deb in each) and each of its {@code platforms} lists the rest of one architecture's set. One set of
+ * {@code releases} serves them all: each suite's one signed Release lists every architecture's index.
+ * {@link #forArchitecture} gives one architecture's set as a single-architecture lock, which is what an
+ * image is built from.
  */
-public record Lock(int lockVersion, String stack, String stackDigest, String architecture,
-                   List<Release> releases, List<Package> packages, List<Dropped> dropped) {
+public record Lock(int lockVersion, String stack, String stackDigest,
+                   @JsonInclude(JsonInclude.Include.NON_NULL) String architecture,
+                   @JsonInclude(JsonInclude.Include.NON_NULL) List<String> architectures,
+                   List<Release> releases, List<Package> packages, List<Dropped> dropped,
+                   @JsonInclude(JsonInclude.Include.NON_NULL) List<Platform> platforms) {
 
     public static final int VERSION = 1;
+    /** The version of a lock for several architectures; a Kiln that knows only version 1 refuses it by name. */
+    public static final int MULTI_ARCHITECTURE_VERSION = 2;
 
     public Lock {
+        architectures = architectures == null ? null : List.copyOf(architectures);
         releases = List.copyOf(releases);
         packages = List.copyOf(packages);
         dropped = List.copyOf(dropped);
+        platforms = platforms == null ? null : List.copyOf(platforms);
+    }
+
+    /** A single-architecture lock. */
+    public Lock(int lockVersion, String stack, String stackDigest, String architecture, List<Release> releases, List<Package> packages,
+                List<Dropped> dropped) {
+        this(lockVersion, stack, stackDigest, architecture, null, releases, packages, dropped, null);
+    }
+
+    /** One architecture's own packages and dropped dependencies in a lock for several: its set is these plus the shared ones. */
+    public record Platform(String architecture, List<Package> packages, List<Dropped> dropped) {
+        public Platform {
+            packages = List.copyOf(packages);
+            dropped = List.copyOf(dropped);
+        }
+    }
+
+    /** Whether this lock is for several architectures (and so its image is an index). */
+    public boolean multiArchitecture() {
+        return platforms != null;
+    }
+
+    /** The architectures this lock is for, in the stack's order. */
+    public List<String> builtFor() {
+        return multiArchitecture() ? architectures : List.of(architecture);
+    }
+
+    /**
+     * One architecture's package set as a single-architecture lock (the shared packages and its own,
+     * by name): what its platform image is built from and described by. A single-architecture lock is
+     * its own.
+     */
+    public Lock forArchitecture(String arch) {
+        if (!multiArchitecture()) {
+            if (!architecture.equals(arch)) {
+                throw new IllegalArgumentException(stack + "'s lock is for " + architecture + ", not " + arch);
+            }
+            return this;
+        }
+        Platform platform = platforms.stream().filter(p -> p.architecture().equals(arch)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(stack + "'s lock is for " + architectures + ", not " + arch));
+        List<Package> all = new ArrayList<>(packages);
+        all.addAll(platform.packages());
+        all.sort(Comparator.comparing(Package::name));
+        List<Dropped> drops = new ArrayList<>(dropped);
+        drops.addAll(platform.dropped());
+        return new Lock(VERSION, stack, stackDigest, arch, releases, all, drops);
+    }
+
+    /**
+     * Every distinct .deb of the lock, each once: for a lock of several architectures the shared
+     * packages and each platform's own (a package name may then appear once per architecture).
+     */
+    public List<Package> allPackages() {
+        if (!multiArchitecture()) {
+            return packages;
+        }
+        List<Package> all = new ArrayList<>(packages);
+        platforms.forEach(p -> all.addAll(p.packages()));
+        return all;
+    }
+
+    /**
+     * The lock for several architectures made of one single-architecture lock per architecture (in
+     * the stack's order), resolved from the same Releases. A package every architecture has as the same
+     * entry (an {@code Architecture: all} .deb, wanted by the same package) is listed once, shared; a
+     * dependency every architecture dropped likewise. One lock alone stays a single-architecture lock.
+     */
+    public static Lock combine(List<Lock> perArchitecture) {
+        if (perArchitecture.size() == 1) {
+            return perArchitecture.get(0);
+        }
+        Lock first = perArchitecture.get(0);
+        for (Lock l : perArchitecture) {
+            if (l.multiArchitecture() || !l.releases().equals(first.releases()) || !l.stackDigest().equals(first.stackDigest())) {
+                throw new IllegalArgumentException("locks of one stack from the same Releases expected");
+            }
+        }
+        List<Package> shared = first.packages().stream().filter(p -> "all".equals(p.architecture()))
+                .filter(p -> perArchitecture.stream().allMatch(l -> l.packages().contains(p))).toList();
+        List<Dropped> sharedDrops = first.dropped().stream().filter(d -> perArchitecture.stream().allMatch(l -> l.dropped().contains(d)))
+                .distinct().toList();
+        List<Platform> platforms = new ArrayList<>();
+        for (Lock l : perArchitecture) {
+            platforms.add(new Platform(l.architecture(), l.packages().stream().filter(p -> !shared.contains(p)).toList(),
+                    l.dropped().stream().filter(d -> !sharedDrops.contains(d)).toList()));
+        }
+        return new Lock(MULTI_ARCHITECTURE_VERSION, first.stack(), first.stackDigest(), null,
+                perArchitecture.stream().map(Lock::architecture).toList(), first.releases(), shared, sharedDrops, platforms);
+    }
+
+    /** Whether two locks hold the same packages for the same architectures (what "locking now would change nothing" means). */
+    public boolean samePackages(Lock other) {
+        return other != null && builtFor().equals(other.builtFor()) && packages.equals(other.packages())
+                && Objects.equals(platforms == null ? null : platforms.stream().map(Platform::packages).toList(),
+                other.platforms() == null ? null : other.platforms().stream().map(Platform::packages).toList());
     }
 
     /**
@@ -61,20 +178,32 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
 
     /**
      * The digest of what a build is made from: the stack definition's digest and every package's name,
-     * version, architecture, SHA-256 and, when the image keeps only part of it, those paths. Release
-     * dates are left out: they change daily when nothing else does.
+     * version, architecture, SHA-256 and, when the image keeps only part of it, those paths; for a lock
+     * of several architectures, each architecture's set in turn. Release dates are left out: they change
+     * daily when nothing else does.
      */
     public String digest() {
         StringBuilder text = new StringBuilder(stackDigest).append('\n');
-        packages.stream().sorted(java.util.Comparator.comparing(Package::name))
-                .forEach(p -> text.append(p.name()).append(' ').append(p.version()).append(' ').append(p.architecture())
-                        .append(' ').append(p.sha256()).append(p.only() == null ? "" : " only " + String.join(" ", p.only())).append('\n'));
+        if (multiArchitecture()) {
+            for (String arch : architectures) {
+                text.append("platform ").append(arch).append('\n');
+                lines(forArchitecture(arch).packages(), text);
+            }
+        } else {
+            lines(packages, text);
+        }
         try {
             byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return "sha256:" + java.util.HexFormat.of().formatHex(hash);
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static void lines(List<Package> packages, StringBuilder text) {
+        packages.stream().sorted(Comparator.comparing(Package::name))
+                .forEach(p -> text.append(p.name()).append(' ').append(p.version()).append(' ').append(p.architecture())
+                        .append(' ').append(p.sha256()).append(p.only() == null ? "" : " only " + String.join(" ", p.only())).append('\n'));
     }
 
     /** A package whose version changed between two locks; {@code from} or {@code to} is null when it came or went. */
@@ -85,28 +214,60 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
         }
     }
 
-    /** What changed from {@code before} (null: nothing before) to this lock, by package name. */
+    /**
+     * What changed from {@code before} (null: nothing before) to this lock, by package name. A change the
+     * same on every architecture either lock is for is named by the package alone ({@code ~ tzdata
+     * 2025b-4 -> 2026a-1}); one that differs is named per architecture, as dpkg writes it ({@code + libc6:arm64
+     * 2.41-12}, when a lock gains arm64).
+     */
     public List<Change> changesSince(Lock before) {
         if (before == null) {
             return List.of();
         }
-        java.util.Map<String, String> old = new java.util.TreeMap<>();
-        before.packages().forEach(p -> old.put(p.name(), p.version()));
-        java.util.Map<String, String> now = new java.util.TreeMap<>();
-        packages.forEach(p -> now.put(p.name(), p.version()));
-        List<Change> changes = new java.util.ArrayList<>();
-        now.forEach((name, version) -> {
-            String was = old.get(name);
-            if (!version.equals(was)) {
-                changes.add(new Change(name, was, version));
+        TreeSet<String> archs = new TreeSet<>(builtFor());
+        archs.addAll(before.builtFor());
+        List<String> order = new ArrayList<>(builtFor());
+        before.builtFor().stream().filter(a -> !order.contains(a)).forEach(order::add);
+        Map<String, Map<String, String>> now = versions(this, order);
+        Map<String, Map<String, String>> old = versions(before, order);
+        TreeSet<String> names = new TreeSet<>();
+        now.values().forEach(m -> names.addAll(m.keySet()));
+        old.values().forEach(m -> names.addAll(m.keySet()));
+        List<Change> updated = new ArrayList<>();
+        List<Change> removed = new ArrayList<>();
+        for (String name : names) {
+            Map<String, Change> byArch = new LinkedHashMap<>();
+            for (String arch : order) {
+                String was = old.get(arch).get(name);
+                String is = now.get(arch).get(name);
+                if (!Objects.equals(was, is)) {
+                    byArch.put(arch, new Change(name, was, is));
+                }
             }
-        });
-        old.forEach((name, version) -> {
-            if (!now.containsKey(name)) {
-                changes.add(new Change(name, version, null));
+            if (byArch.isEmpty()) {
+                continue;
             }
-        });
+            boolean everywhere = byArch.size() == order.size() && byArch.values().stream().distinct().count() == 1;
+            List<Change> changes = everywhere ? List.of(byArch.values().iterator().next())
+                    : byArch.entrySet().stream().map(e -> new Change(name + ":" + e.getKey(), e.getValue().from(), e.getValue().to())).toList();
+            changes.forEach(c -> (c.to() == null ? removed : updated).add(c));
+        }
+        List<Change> changes = new ArrayList<>(updated);
+        changes.addAll(removed);
         return changes;
+    }
+
+    /** Each architecture's package versions by name (empty for an architecture the lock is not for). */
+    private static Map<String, Map<String, String>> versions(Lock lock, List<String> archs) {
+        Map<String, Map<String, String>> out = new LinkedHashMap<>();
+        for (String arch : archs) {
+            Map<String, String> versions = new TreeMap<>();
+            if (lock.builtFor().contains(arch)) {
+                lock.forArchitecture(arch).packages().forEach(p -> versions.put(p.name(), p.version()));
+            }
+            out.put(arch, versions);
+        }
+        return out;
     }
 
     /**
@@ -116,35 +277,31 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
      */
     public List<String> problems() {
         List<String> problems = new java.util.ArrayList<>();
-        for (int i = 0; i < packages.size(); i++) {
-            Package p = packages.get(i);
-            String at = "packages[" + i + "]";
-            if (!Names.isPackage(p.name())) {
-                problems.add(at + ".name: " + quoted(p.name()) + " is not a Debian package name");
+        if (multiArchitecture()) {
+            if (architecture != null) {
+                problems.add("architecture: a lock for several architectures names them in 'architectures'");
             }
-            String badVersion = p.version() == null ? "missing" : versionProblem(p.version());
-            if (badVersion != null) {
-                problems.add(at + ".version: " + quoted(p.version()) + ": " + badVersion);
+            List<String> named = platforms.stream().map(Platform::architecture).toList();
+            if (architectures == null || !architectures.equals(named) || architectures.size() < 2
+                    || new TreeSet<>(architectures).size() != architectures.size()) {
+                problems.add("architectures: " + architectures + " must name each of the platforms " + named + " once, in order");
             }
-            if (!Names.isArchitecture(p.architecture())) {
-                problems.add(at + ".architecture: " + quoted(p.architecture()) + " is not a Debian architecture");
+            for (int k = 0; k < platforms.size(); k++) {
+                Platform platform = platforms.get(k);
+                if (!Names.isArchitecture(platform.architecture())) {
+                    problems.add("platforms[" + k + "].architecture: " + quoted(platform.architecture()) + " is not a Debian architecture");
+                }
+                packageProblems(platform.packages(), "platforms[" + k + "].packages", platform.architecture(), problems);
             }
-            if (!Names.isSuite(p.suite())) {
-                problems.add(at + ".suite: " + quoted(p.suite()) + " is not a suite name");
+            packageProblems(packages, "packages", "all", problems);
+        } else {
+            if (architectures != null) {
+                problems.add("architectures: a lock for one architecture names it in 'architecture'");
             }
-            String badUrl = urlProblem(p.url(), true);
-            if (badUrl != null) {
-                problems.add(at + ".url: " + quoted(p.url()) + " " + badUrl);
+            if (!Names.isArchitecture(architecture)) {
+                problems.add("architecture: " + quoted(architecture) + " is not a Debian architecture");
             }
-            if (p.size() < 0) {
-                problems.add(at + ".size: " + p.size() + " is not a size");
-            }
-            if (!Names.isSha256(p.sha256())) {
-                problems.add(at + ".sha256: " + quoted(p.sha256()) + " is not a SHA-256 (64 lower-case hex digits)");
-            }
-            if (p.wantedBy() != null && !Names.isPackage(p.wantedBy())) {
-                problems.add(at + ".wantedBy: " + quoted(p.wantedBy()) + " is not a Debian package name");
-            }
+            packageProblems(packages, "packages", null, problems);
         }
         for (int i = 0; i < releases.size(); i++) {
             Release r = releases.get(i);
@@ -163,6 +320,45 @@ public record Lock(int lockVersion, String stack, String stackDigest, String arc
             }
         }
         return problems;
+    }
+
+    /**
+     * @param architecture the architecture each package must be for ({@code all} for the shared ones, a
+     *                     platform's own or {@code all} for a platform's), or null for any
+     */
+    private static void packageProblems(List<Package> packages, String list, String architecture, List<String> problems) {
+        for (int i = 0; i < packages.size(); i++) {
+            Package p = packages.get(i);
+            String at = list + "[" + i + "]";
+            if (!Names.isPackage(p.name())) {
+                problems.add(at + ".name: " + quoted(p.name()) + " is not a Debian package name");
+            }
+            String badVersion = p.version() == null ? "missing" : versionProblem(p.version());
+            if (badVersion != null) {
+                problems.add(at + ".version: " + quoted(p.version()) + ": " + badVersion);
+            }
+            if (!Names.isArchitecture(p.architecture())) {
+                problems.add(at + ".architecture: " + quoted(p.architecture()) + " is not a Debian architecture");
+            } else if (architecture != null && !p.architecture().equals(architecture) && !p.architecture().equals("all")) {
+                problems.add(at + ".architecture: " + quoted(p.architecture()) + " in a list for " + architecture);
+            }
+            if (!Names.isSuite(p.suite())) {
+                problems.add(at + ".suite: " + quoted(p.suite()) + " is not a suite name");
+            }
+            String badUrl = urlProblem(p.url(), true);
+            if (badUrl != null) {
+                problems.add(at + ".url: " + quoted(p.url()) + " " + badUrl);
+            }
+            if (p.size() < 0) {
+                problems.add(at + ".size: " + p.size() + " is not a size");
+            }
+            if (!Names.isSha256(p.sha256())) {
+                problems.add(at + ".sha256: " + quoted(p.sha256()) + " is not a SHA-256 (64 lower-case hex digits)");
+            }
+            if (p.wantedBy() != null && !Names.isPackage(p.wantedBy())) {
+                problems.add(at + ".wantedBy: " + quoted(p.wantedBy()) + " is not a Debian package name");
+            }
+        }
     }
 
     private static String quoted(String s) {

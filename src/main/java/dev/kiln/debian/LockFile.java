@@ -59,8 +59,10 @@ public final class LockFile {
     public static Optional<Lock> read(Path file) {
         try {
             Lock lock = JSON.readValue(Files.readString(file), Lock.class);
-            if (lock.lockVersion() != Lock.VERSION) {
-                throw new DebianException(file + ": lockVersion " + lock.lockVersion() + " is not supported (expected " + Lock.VERSION + ")");
+            int expected = lock.multiArchitecture() ? Lock.MULTI_ARCHITECTURE_VERSION : Lock.VERSION;
+            if (lock.lockVersion() != expected) {
+                throw new DebianException(file + ": lockVersion " + lock.lockVersion() + " is not supported for a lock "
+                        + (lock.multiArchitecture() ? "with platforms" : "for one architecture") + " (expected " + expected + ")");
             }
             List<String> problems = lock.problems();
             if (!problems.isEmpty()) {

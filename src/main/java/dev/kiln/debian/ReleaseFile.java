@@ -10,7 +10,7 @@ import java.util.Map;
 
 /** The verified content of a suite's InRelease: its dates and the SHA-256 of every index it lists. */
 record ReleaseFile(String suite, String codename, String version, Instant date, Instant validUntil,
-                   boolean acquireByHash, Map<String, Entry> sha256, String origin) {
+                   boolean acquireByHash, Map<String, Entry> sha256, String origin, java.util.List<String> architectures) {
 
     /** An index file listed in the Release: path relative to {@code dists/<suite>/}. */
     record Entry(String path, long size, String sha256) {
@@ -58,7 +58,20 @@ record ReleaseFile(String suite, String codename, String version, Instant date, 
         }
         return new ReleaseFile(fields.get("Suite"), fields.get("Codename"), fields.get("Version"),
                 date(date, "Date", what), fields.containsKey("Valid-Until") ? date(fields.get("Valid-Until"), "Valid-Until", what) : null,
-                "yes".equalsIgnoreCase(fields.get("Acquire-By-Hash")), Map.copyOf(sums), fields.get("Origin"));
+                "yes".equalsIgnoreCase(fields.get("Acquire-By-Hash")), Map.copyOf(sums), fields.get("Origin"),
+                fields.containsKey("Architectures") ? java.util.List.of(fields.get("Architectures").trim().split("\\s+")) : null);
+    }
+
+    /**
+     * Refuses an architecture the suite does not have, naming the ones it has: otherwise the missing
+     * index would be reported as a missing file. A Release without an Architectures field (small
+     * repositories) is judged by its index list alone.
+     */
+    void checkArchitecture(String architecture, String what) {
+        if (architectures != null && !architectures.contains(architecture)) {
+            throw new DebianException(what + ": the archive has no architecture '" + architecture + "' (its Release lists "
+                    + String.join(", ", architectures.stream().filter(a -> !a.equals("all")).toList()) + ")");
+        }
     }
 
     /**

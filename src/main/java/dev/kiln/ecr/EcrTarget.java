@@ -143,14 +143,25 @@ public final class EcrTarget implements ImageTarget {
 
     /**
      * Deletes the images with everything that refers to them (signatures, attestations, recursively) and
-     * their referrers' fallback indexes, all by digest through BatchDeleteImage. The referrers are found
-     * through ECR's own API (the repository's untagged manifests read with BatchGetImage), so retirement
-     * needs nothing but the ECR API.
+     * their referrers' fallback indexes, all by digest through BatchDeleteImage. An image index takes with
+     * it those of its platform images no other tagged image of the repository lists, after it: ECR
+     * refuses to delete an image an index still names. The referrers and platform images are found
+     * through ECR's own API (manifests read with BatchGetImage), so retirement needs nothing but the ECR API.
      */
     @Override
     public Map<String, String> delete(String repository, List<String> digests) {
         Set<String> doomed = new LinkedHashSet<>(digests);
         List<Ecr.Image> all = api.images(repository);
+        // platform images of the indexes being deleted, unless a tagged image staying names them too
+        Set<String> kept = new LinkedHashSet<>();
+        List<String> staying = all.stream().filter(i -> !doomed.contains(i.digest()))
+                .filter(i -> i.tags().stream().anyMatch(t -> !t.startsWith("sha256-"))).map(Ecr.Image::digest).toList();
+        api.manifests(repository, staying).values().forEach(json -> kept.addAll(children(json)));
+        Map<String, String> indexOf = new LinkedHashMap<>();
+        api.manifests(repository, List.copyOf(doomed)).forEach((index, json) -> children(json).stream()
+                .filter(c -> !kept.contains(c) && !doomed.contains(c)).forEach(c -> indexOf.putIfAbsent(c, index)));
+        Set<String> platforms = indexOf.keySet();
+        doomed.addAll(platforms);
         List<String> candidates = all.stream()
                 .filter(i -> i.tags().isEmpty() || i.tags().stream().allMatch(t -> t.startsWith("sha256-")))
                 .map(Ecr.Image::digest).filter(d -> !doomed.contains(d)).toList();
@@ -168,10 +179,30 @@ public final class EcrTarget implements ImageTarget {
                 }
             }
         }
-        Map<String, String> refused = api.delete(repository, List.copyOf(doomed));
+        List<String> first = doomed.stream().filter(d -> !platforms.contains(d)).toList();
+        Map<String, String> refused = new LinkedHashMap<>(api.delete(repository, first));
+        if (!platforms.isEmpty()) {
+            refused.putAll(api.delete(repository, List.copyOf(platforms)));
+        }
         Map<String, String> failures = new LinkedHashMap<>();
-        refused.forEach((d, why) -> failures.put(d, digests.contains(d) ? why : "a referrer of an image being deleted: " + why));
+        refused.forEach((d, why) -> {
+            if (platforms.contains(d)) {
+                // the index is gone, but not all of it: retirement tries again
+                failures.merge(indexOf.get(d), "its platform image " + d + ": " + why, (a, b) -> a + "; " + b);
+            } else {
+                failures.put(d, digests.contains(d) ? why : "a referrer of an image being deleted: " + why);
+            }
+        });
         return failures;
+    }
+
+    /** The platform images an image index lists; none for any other manifest. */
+    private static List<String> children(String manifest) {
+        try {
+            return Manifest.read(null, manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8), null).children();
+        } catch (RuntimeException e) {
+            return List.of();
+        }
     }
 
     private static Optional<String> subject(String manifest) {

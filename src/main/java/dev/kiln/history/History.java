@@ -28,7 +28,7 @@ public final class History {
     private static final String SUMMARY_COLUMNS = """
             id, stack, trigger, triggered_by, catalog_revision, kiln_version, instance, requested_at, started_at, finished_at,
             status, step, failure_reason, stack_digest, lock_digest, fingerprint, target, repository, image_digest, reference,
-            tags, compressed_bytes, uncompressed_bytes, bytes_pushed, package_diff, previous_build_id, recovered_from""";
+            tags, compressed_bytes, uncompressed_bytes, bytes_pushed, package_diff, previous_build_id, recovered_from, platforms""";
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -184,15 +184,26 @@ public final class History {
     public void upToDate(long id, Good previous) {
         jdbc.sql("""
                         UPDATE build SET status = 'up-to-date', finished_at = now(), image_digest = ?, reference = ?, bytes_pushed = 0,
-                          previous_build_id = ?, package_diff = '[]'::jsonb
+                          previous_build_id = ?, package_diff = '[]'::jsonb,
+                          platforms = (SELECT platforms FROM build WHERE id = ?)
                         WHERE id = ? AND status = 'running'""")
-                .params(previous.digest(), previous.reference(), previous.id(), id).update();
+                .params(previous.digest(), previous.reference(), previous.id(), previous.id(), id).update();
     }
 
-    /** A published image and what it took. */
+    /**
+     * A published image and what it took. {@code platforms} lists the platform images of an image index
+     * (architecture, digest, layers ...), null for a single image.
+     */
     public record Published(String digest, String reference, String tag, boolean alreadyPresent, long compressedBytes,
                             long uncompressedBytes, Object layers, long bytesPushed, Object report, Object packageDiff,
-                            Long previousBuildId, boolean quarantined, Object scan) {
+                            Long previousBuildId, boolean quarantined, Object scan, Object platforms) {
+
+        public Published(String digest, String reference, String tag, boolean alreadyPresent, long compressedBytes,
+                         long uncompressedBytes, Object layers, long bytesPushed, Object report, Object packageDiff,
+                         Long previousBuildId, boolean quarantined, Object scan) {
+            this(digest, reference, tag, alreadyPresent, compressedBytes, uncompressedBytes, layers, bytesPushed, report, packageDiff,
+                    previousBuildId, quarantined, scan, null);
+        }
     }
 
     /**
@@ -204,11 +215,11 @@ public final class History {
             int updated = jdbc.sql("""
                             UPDATE build SET status = ?, finished_at = now(), image_digest = ?, reference = ?, tags = ?::jsonb,
                               compressed_bytes = ?, uncompressed_bytes = ?, layers = ?::jsonb, bytes_pushed = ?, report = ?::jsonb,
-                              package_diff = ?::jsonb, previous_build_id = ?, scan = ?::jsonb
+                              package_diff = ?::jsonb, previous_build_id = ?, scan = ?::jsonb, platforms = ?::jsonb
                             WHERE id = ? AND status = 'running'""")
                     .params(p.quarantined() ? "quarantined" : "succeeded", p.digest(), p.reference(), json(List.of(p.tag())),
                             p.compressedBytes(), p.uncompressedBytes(), json(p.layers()), p.bytesPushed(), json(p.report()),
-                            json(p.packageDiff()), p.previousBuildId(), json(p.scan()), id)
+                            json(p.packageDiff()), p.previousBuildId(), json(p.scan()), json(p.platforms()), id)
                     .update();
             if (updated != 1) {
                 throw new IllegalStateException("build " + id + " is no longer running (marked failed meanwhile?)");
@@ -402,13 +413,14 @@ public final class History {
                         String failureReason, String stackDigest, String lockDigest, String fingerprint, String target,
                         String repository, String imageDigest, String reference, JsonNode tags, Long compressedBytes,
                         Long uncompressedBytes, Long bytesPushed, JsonNode packageDiff, Long previousBuildId, Long recoveredFrom,
-                        JsonNode lock, JsonNode layers, JsonNode report) {
+                        JsonNode platforms, JsonNode lock, JsonNode layers, JsonNode report) {
     }
 
     /** A stack with its approved image and its newest build. */
     public record Stack(String name, String owner, String repository, String definitionDigest, Instant firstSeen,
                         Instant removedAt, Long currentBuildId, String currentDigest, String currentReference, String currentTag,
-                        String currentTarget, String currentRepository, Long lastBuildId, String lastStatus, Instant lastFinishedAt) {
+                        String currentTarget, String currentRepository, Long lastBuildId, String lastStatus, Instant lastFinishedAt,
+                        JsonNode currentPlatforms) {
     }
 
     public record Page<T>(List<T> items, int page, int size, long total) {
@@ -428,7 +440,7 @@ public final class History {
     private static final String STACKS = """
             SELECT s.name, s.owner, s.repository, s.definition_digest, s.first_seen, s.removed_at, s.current_build_id,
               c.image_digest AS current_digest, c.reference AS current_reference, c.tags->>0 AS current_tag,
-              c.target AS current_target, c.repository AS current_repository,
+              c.target AS current_target, c.repository AS current_repository, c.platforms::text AS current_platforms,
               l.id AS last_id, l.status AS last_status, l.finished_at AS last_finished
             FROM stack s
             LEFT JOIN build c ON c.id = s.current_build_id
@@ -492,7 +504,7 @@ public final class History {
                 instant(rs, "first_seen"), instant(rs, "removed_at"), (Long) rs.getObject("current_build_id"),
                 rs.getString("current_digest"), rs.getString("current_reference"), rs.getString("current_tag"),
                 rs.getString("current_target"), rs.getString("current_repository"), (Long) rs.getObject("last_id"),
-                rs.getString("last_status"), instant(rs, "last_finished"));
+                rs.getString("last_status"), instant(rs, "last_finished"), node(rs.getString("current_platforms")));
     }
 
     private static Build build(ResultSet rs, int n) throws SQLException {
@@ -503,7 +515,7 @@ public final class History {
                 rs.getString("target"), rs.getString("repository"), rs.getString("image_digest"), rs.getString("reference"),
                 node(rs.getString("tags")), (Long) rs.getObject("compressed_bytes"), (Long) rs.getObject("uncompressed_bytes"),
                 (Long) rs.getObject("bytes_pushed"), node(rs.getString("package_diff")), (Long) rs.getObject("previous_build_id"),
-                (Long) rs.getObject("recovered_from"), node(rs.getString("lock")), node(rs.getString("layers")),
+                (Long) rs.getObject("recovered_from"), node(rs.getString("platforms")), node(rs.getString("lock")), node(rs.getString("layers")),
                 node(rs.getString("report")));
     }
 

@@ -29,6 +29,23 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
         return magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
     }
 
+    /**
+     * The identity of an ELF file: its type ({@code ET_EXEC} 2, {@code ET_DYN} 3, {@code ET_REL} 1 ...),
+     * its machine ({@code e_machine}: 62 x86-64, 183 AArch64) and whether it is 64-bit.
+     */
+    record Header(int type, int machine, boolean wide) {
+        /** Programs and shared objects: what runs on the platform (objects, cores and BPF code do not). */
+        boolean runs() {
+            return type == 2 || type == 3;
+        }
+    }
+
+    static Header header(Item.Content content) throws IOException {
+        ByteBuffer header = ByteBuffer.wrap(content.read(0, 20));
+        header.order(header.get(5) == 2 ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+        return new Header(Short.toUnsignedInt(header.getShort(16)), Short.toUnsignedInt(header.getShort(18)), header.get(4) == 2);
+    }
+
     /** Empty for ELF files that are not linked at run time (static executables, objects, other kinds). */
     static Optional<Elf> read(Item.Content content) throws IOException {
         ByteBuffer header = ByteBuffer.wrap(content.read(0, 64));

@@ -1,5 +1,6 @@
 package dev.kiln.image;
 
+import dev.kiln.catalog.Architecture;
 import dev.kiln.catalog.Stack;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,14 +14,12 @@ import java.util.Set;
 /**
  * The checks an image must pass before any tag points at it: non-root user, no setuid/setgid file, no
  * shell unless the stack keeps them, root-owned and not group/other-writable, an entrypoint that
- * exists and can run, and every ELF file's interpreter and DT_NEEDED libraries present. Each problem
- * names the file and the missing piece.
+ * exists and can run, every program and shared library built for the image's architecture, and every
+ * ELF file's interpreter and DT_NEEDED libraries present in that architecture's directories. Each
+ * problem names the file and the missing piece.
  */
 final class Verifier {
 
-    private static final Map<String, String> TRIPLETS = Map.of("amd64", "x86_64-linux-gnu", "arm64", "aarch64-linux-gnu",
-            "armhf", "arm-linux-gnueabihf", "i386", "i386-linux-gnu", "ppc64el", "powerpc64le-linux-gnu",
-            "s390x", "s390x-linux-gnu", "riscv64", "riscv64-linux-gnu");
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /** {@code checks}: every check that ran, in words; all of them passed when {@code problems} is empty. */
@@ -80,7 +79,9 @@ final class Verifier {
             checks.add((!stack.entrypoint().isEmpty() ? "entrypoint " : "cmd ") + command.get(0) + " exists and is executable by uid "
                     + stack.user().uid());
         }
-        checks.add(counts[0] + " ELF files: every interpreter and all " + counts[1] + " needed libraries present in the image");
+        Architecture arch = Architecture.named(stack.architecture());
+        checks.add(counts[0] + " ELF files: every program and library built for " + arch.debian() + " (" + arch.machine()
+                + "), every interpreter and all " + counts[1] + " needed libraries present in the image");
         return new Result(problems, counts[0], counts[1], checks);
     }
 
@@ -197,7 +198,8 @@ final class Verifier {
     }
 
     private static int[] checkLibraries(Rootfs fs, Stack stack, List<String> problems) {
-        String triplet = TRIPLETS.getOrDefault(stack.source().architecture(), stack.source().architecture() + "-linux-gnu");
+        Architecture arch = Architecture.named(stack.architecture());
+        String triplet = arch.multiarch();
         List<String> defaults = new ArrayList<>();
         for (String dir : stack.env().getOrDefault("LD_LIBRARY_PATH", "").split(":")) {
             if (!dir.isEmpty()) {
@@ -221,6 +223,14 @@ final class Verifier {
             }
             try {
                 if (!Elf.isElf(item.content())) {
+                    continue;
+                }
+                Elf.Header header = Elf.header(item.content());
+                if (header.runs() && !arch.runs(header.machine(), header.wide())) {
+                    // a package of another architecture: it would fail with "exec format error", or load nowhere
+                    problems.add("/" + item.path() + ": an ELF " + (header.type() == 2 ? "program" : "shared object") + " for "
+                            + machineName(header) + ", but the image is for " + arch.debian() + " (" + arch.machine() + ")");
+                    elfFiles++;
                     continue;
                 }
                 Optional<Elf> elf = Elf.read(item.content());
@@ -251,6 +261,16 @@ final class Verifier {
             }
         }
         return new int[] {elfFiles, resolved};
+    }
+
+    /** The architecture an ELF header names, as Kiln or readelf would call it. */
+    private static String machineName(Elf.Header header) {
+        for (Architecture a : Architecture.values()) {
+            if (a.elfMachine() == header.machine() && a.elf64() == header.wide()) {
+                return a.machine() + " (e_machine " + header.machine() + ")";
+            }
+        }
+        return "e_machine " + header.machine() + ", " + (header.wide() ? "64" : "32") + "-bit";
     }
 
     private static boolean find(Rootfs fs, String library, Set<String> search) {

@@ -34,6 +34,9 @@ public final class ImageAssembler {
         ObjectNode root = JSON.createObjectNode();
         root.put("created", created);
         root.put("architecture", spec.architecture());
+        if (spec.variant() != null) {
+            root.put("variant", spec.variant());
+        }
         root.put("os", "linux");
         ObjectNode run = root.putObject("config");
         run.put("User", spec.uid() + ":" + spec.gid());

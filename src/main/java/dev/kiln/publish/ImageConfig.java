@@ -8,9 +8,10 @@ import java.util.TreeMap;
 /**
  * What an image says about itself besides its layers: how it runs (user, env, entrypoint, cmd, workdir),
  * its labels (inherited by images built FROM it) and its manifest annotations (facts about this image
- * alone, which derived images do not inherit).
+ * alone, which derived images do not inherit). {@code architecture} and {@code variant} are the OCI
+ * platform's ({@code arm64}, {@code arm}/{@code v7}); the variant is null where none is needed.
  */
-public record ImageConfig(String architecture, int uid, int gid, Map<String, String> env, List<String> entrypoint, List<String> cmd,
+public record ImageConfig(String architecture, String variant, int uid, int gid, Map<String, String> env, List<String> entrypoint, List<String> cmd,
                           String workdir, Map<String, String> labels, Map<String, String> annotations) {
 
     public ImageConfig {

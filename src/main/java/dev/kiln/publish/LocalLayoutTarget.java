@@ -191,12 +191,27 @@ public final class LocalLayoutTarget implements ImageTarget {
         return false;
     }
 
+    /**
+     * Deletes the images' entries, and with them: the platform images of an image index that no image
+     * staying in the repository lists too, and every artifact that refers to any of these (recursively).
+     * Blobs nothing names any more are then removed.
+     */
     @Override
     public Map<String, String> delete(String repository, List<String> digests) {
         return locked("removing images of " + repository + " from", () -> {
             ObjectNode index = index();
             ArrayNode manifests = index.withArray("manifests");
             Set<String> doomed = new HashSet<>(digests);
+            Set<String> kept = new HashSet<>();
+            for (JsonNode m : manifests) {
+                String digest = m.path("digest").asString();
+                if (inRepository(m, repository) && !doomed.contains(digest) && m.path("mediaType").asString("").equals(Manifest.OCI_INDEX)) {
+                    readManifest(digest).ifPresent(k -> kept.addAll(k.children()));
+                }
+            }
+            for (String digest : digests) {
+                readManifest(digest).ifPresent(m -> m.children().stream().filter(c -> !kept.contains(c)).forEach(doomed::add));
+            }
             // artifacts that refer to a deleted image go with it, and artifacts that refer to those
             boolean grew = true;
             while (grew) {
@@ -209,15 +224,19 @@ public final class LocalLayoutTarget implements ImageTarget {
                 }
             }
             int before = manifests.size();
-            removeEntries(manifests, m -> doomed.contains(m.path("digest").asString())
-                    && (m.path("annotations").path(REF_NAME).asString("").startsWith(repository + ":")
-                    || repository.equals(m.path("annotations").path(REPOSITORY).asString(""))));
+            removeEntries(manifests, m -> doomed.contains(m.path("digest").asString()) && inRepository(m, repository));
             if (manifests.size() != before) {
                 writeIndex(index);
                 collectGarbage(index);
             }
             return Map.of();
         });
+    }
+
+    /** Whether an index.json entry is one of the repository's: a tag of it, or an untagged manifest pushed to it. */
+    private static boolean inRepository(JsonNode entry, String repository) {
+        return entry.path("annotations").path(REF_NAME).asString("").startsWith(repository + ":")
+                || repository.equals(entry.path("annotations").path(REPOSITORY).asString(""));
     }
 
     /**

@@ -130,6 +130,17 @@ public record Manifest(Descriptor descriptor, byte[] bytes, List<Blob> blobs, Li
         return out;
     }
 
+    /** The manifests an image index lists (its platform images); empty for any other manifest. */
+    public List<String> children() {
+        JsonNode root = JSON.readTree(bytes);
+        if (!OCI_INDEX.equals(root.path("mediaType").asString(descriptor.mediaType()))) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        root.path("manifests").forEach(m -> out.add(m.path("digest").asString()));
+        return out;
+    }
+
     /** The manifest's JSON as a tree (to read its config digest, layers, annotations). */
     public JsonNode json() {
         return JSON.readTree(bytes);

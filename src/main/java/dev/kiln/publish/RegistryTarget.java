@@ -234,17 +234,41 @@ public final class RegistryTarget implements ImageTarget {
 
     /**
      * Deletes each image's referrers (recursively), its fallback referrers tag and then the image. A
-     * registry deletes a manifest with every tag naming it.
+     * registry deletes a manifest with every tag naming it. An image index goes first, then those of its
+     * platform images that no other tagged image of the repository lists, each with its referrers.
      */
     @Override
     public Map<String, String> delete(String repository, List<String> digests) {
         Map<String, String> failures = new LinkedHashMap<>();
+        Map<String, List<String>> children = new LinkedHashMap<>();
         for (String digest : digests) {
             try {
+                List<String> platforms = manifest(repository, digest).map(Manifest::children).orElse(List.of());
                 deleteWithReferrers(repository, digest, 0);
+                if (!platforms.isEmpty()) {
+                    children.put(digest, platforms);
+                }
             } catch (PublishException e) {
                 failures.put(digest, e.getMessage());
             }
+        }
+        if (!children.isEmpty()) {
+            java.util.Set<String> kept = new java.util.HashSet<>();
+            for (Listed image : images(repository)) {
+                manifest(repository, image.digest()).ifPresent(m -> kept.addAll(m.children()));
+            }
+            children.forEach((index, platforms) -> {
+                for (String child : platforms) {
+                    if (kept.contains(child)) {
+                        continue;
+                    }
+                    try {
+                        deleteWithReferrers(repository, child, 0);
+                    } catch (PublishException e) {
+                        failures.put(index, "its platform image " + child + ": " + e.getMessage());
+                    }
+                }
+            });
         }
         return failures;
     }

@@ -14,6 +14,7 @@ import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
+import dev.kiln.publish.Publisher;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
@@ -98,10 +99,25 @@ public final class Rebuilds {
     }
 
     /**
-     * The build's report column: the image's hardening report, and for a build from a lock file how
-     * current that lock was ({@link StackLocker#currency}).
+     * The build's report column: the image's hardening report (for an image index, each platform's under
+     * {@code platforms}), and for a build from a lock file how current that lock was ({@link StackLocker#currency}).
      */
-    record BuildReport(@JsonUnwrapped Composition.Report image, @JsonInclude(JsonInclude.Include.NON_NULL) LockCheck lock) {
+    record BuildReport(@JsonUnwrapped Composition.Report image,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Composition.Report> platforms,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) LockCheck lock) {
+
+        BuildReport(Composition.Report image, LockCheck lock) {
+            this(image, null, lock);
+        }
+
+        static BuildReport of(StackBuilder.Result result, LockCheck lock) {
+            if (!result.index()) {
+                return new BuildReport(result.only().composition().report(), null, lock);
+            }
+            Map<String, Composition.Report> reports = new java.util.LinkedHashMap<>();
+            result.platforms().forEach(p -> reports.put(p.architecture(), p.composition().report()));
+            return new BuildReport(null, reports, lock);
+        }
     }
 
     /** A lock file checked against the archive at build time. */
@@ -203,7 +219,7 @@ public final class Rebuilds {
         if (lockCheck != null) {
             warnings.addAll(lockCheck.warnings());
         }
-        String fingerprint = fingerprint(lock, StackBuilder.config(catalog, stack, lock, java.time.Instant.EPOCH));
+        String fingerprint = fingerprint(lock, configs(catalog, stack, lock));
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
@@ -225,15 +241,9 @@ public final class Rebuilds {
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
         Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
-        Composition c = result.composition();
         step(id, stack, "recording");
-        history.succeeded(id, new History.Published(result.published().digest(), result.published().reference(),
-                result.published().tag(), result.published().alreadyPresent(), c.size(),
-                c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),
-                c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
-                        "packages", l.packages())).toList(),
-                result.published().bytesPushed(), new BuildReport(c.report(), lockCheck), changes,
-                previous.map(History.Good::id).orElse(null), held, review.map(ImageTarget.Review::evidence).orElse(null)));
+        history.succeeded(id, published(result, BuildReport.of(result, lockCheck), changes, previous.map(History.Good::id).orElse(null),
+                held, review.map(ImageTarget.Review::evidence).orElse(null)));
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
@@ -251,16 +261,84 @@ public final class Rebuilds {
 
     /**
      * The inputs an image is made from: the lock (which covers the stack definition), everything that goes
-     * into its config, Kiln and its settings, the target. Equal fingerprints mean equal images.
+     * into its config (each platform's, for an image index), Kiln and its settings, the target. Equal
+     * fingerprints mean equal images.
      */
-    String fingerprint(Lock lock, dev.kiln.publish.ImageConfig config) {
-        String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\nconfig " + config + "\nkiln " + kilnVersion
+    String fingerprint(Lock lock, Map<String, dev.kiln.publish.ImageConfig> configs) {
+        StringBuilder config = new StringBuilder();
+        configs.forEach((arch, c) -> config.append(lock.multiArchitecture() ? "config " + arch + " " : "config ").append(c).append('\n'));
+        String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\n" + config + "kiln " + kilnVersion
                 + "\nsettings " + buildSettings + "\ntarget " + target.name() + "\n";
         try {
             return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Each platform's image config as a build would write it (without its creation time), by architecture. */
+    static Map<String, dev.kiln.publish.ImageConfig> configs(Catalog catalog, Stack stack, Lock lock) {
+        Map<String, dev.kiln.publish.ImageConfig> configs = new java.util.LinkedHashMap<>();
+        for (String arch : lock.builtFor()) {
+            configs.put(arch, StackBuilder.config(catalog, stack.forArchitecture(arch), lock.forArchitecture(arch), java.time.Instant.EPOCH));
+        }
+        return configs;
+    }
+
+    /**
+     * What the history keeps of a published image: its size and layers (an index's: every distinct layer
+     * of its platforms once, each naming the platforms that use it) and, for an index, each platform image.
+     */
+    static History.Published published(StackBuilder.Result result, BuildReport report, List<Lock.Change> changes, Long previousBuild,
+                                       boolean held, Object scan) {
+        Map<String, Map<String, Object>> layers = new java.util.LinkedHashMap<>();
+        List<Map<String, Object>> platforms = new java.util.ArrayList<>();
+        for (StackBuilder.Platform p : result.platforms()) {
+            Composition c = p.composition();
+            for (Composition.Layer l : c.layers()) {
+                Map<String, Object> layer = layers.computeIfAbsent(l.digest(), d -> {
+                    Map<String, Object> m = new java.util.LinkedHashMap<>();
+                    m.put("name", l.name());
+                    m.put("digest", l.digest());
+                    m.put("size", l.size());
+                    m.put("uncompressedSize", l.uncompressedSize());
+                    m.put("packages", l.packages());
+                    if (result.index()) {
+                        m.put("platforms", new java.util.ArrayList<String>());
+                    }
+                    return m;
+                });
+                if (result.index()) {
+                    @SuppressWarnings("unchecked")
+                    List<String> on = (List<String>) layer.get("platforms");
+                    on.add(p.architecture());
+                }
+            }
+            if (result.index()) {
+                Map<String, Object> platform = new java.util.LinkedHashMap<>();
+                platform.put("architecture", p.architecture());
+                dev.kiln.publish.Descriptor.Platform oci = StackBuilder.platform(p.architecture());
+                platform.put("platform", oci.os() + "/" + oci.architecture() + (oci.variant() == null ? "" : "/" + oci.variant()));
+                platform.put("digest", p.image().digest());
+                platform.put("compressedBytes", c.size());
+                platform.put("uncompressedBytes", c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum());
+                platform.put("layers", c.layers().size());
+                platform.put("packages", p.lock().packages().size());
+                platform.put("lockDigest", p.lock().digest());
+                platforms.add(platform);
+            }
+        }
+        long compressed = layers.values().stream().mapToLong(l -> (Long) l.get("size")).sum();
+        long uncompressed = layers.values().stream().mapToLong(l -> (Long) l.get("uncompressedSize")).sum();
+        // the layer list as it has always been recorded for a single image
+        List<Map<String, Object>> recorded = layers.values().stream().map(l -> {
+            Map<String, Object> m = new java.util.LinkedHashMap<>(l);
+            m.remove("uncompressedSize");
+            return m;
+        }).toList();
+        Publisher.Published pub = result.published();
+        return new History.Published(pub.digest(), pub.reference(), pub.tag(), pub.alreadyPresent(), compressed, uncompressed, recorded,
+                pub.bytesPushed(), report, changes, previousBuild, held, scan, result.index() ? platforms : null);
     }
 
     private History.Request historyRequest(Request request) {

@@ -1,5 +1,6 @@
 package dev.kiln.rebuild;
 
+import dev.kiln.catalog.Architecture;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Stack;
@@ -10,6 +11,7 @@ import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composer;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageEnv;
+import dev.kiln.publish.Descriptor;
 import dev.kiln.publish.ImageAssembler;
 import dev.kiln.publish.ImageConfig;
 import dev.kiln.publish.ImageTarget;
@@ -20,7 +22,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -54,8 +58,35 @@ public final class StackBuilder {
         this.sourceDate = sourceDate;
     }
 
-    /** A finished build: the published image, what it was made of and the assembled manifest. */
-    public record Result(String stack, Publisher.Published published, Composition composition, Manifest image, Lock lock, double seconds) {
+    /**
+     * One platform of a build: its architecture, its package set (a single-architecture view of the
+     * lock), its composition and its image manifest.
+     */
+    public record Platform(String architecture, Lock lock, Composition composition, Manifest image) {
+    }
+
+    /**
+     * A finished build: the published image ({@code image}: an image manifest, or for a stack of several
+     * architectures the image index over its platforms), the lock it was made from and each platform in
+     * the stack's order. A single-architecture build has one platform, whose image is the published one.
+     */
+    public record Result(String stack, Publisher.Published published, Manifest image, Lock lock, List<Platform> platforms, double seconds) {
+        public Result {
+            platforms = List.copyOf(platforms);
+        }
+
+        /** Whether the published image is an index over several platforms. */
+        public boolean index() {
+            return image.mediaType().equals(Manifest.OCI_INDEX);
+        }
+
+        /** The platform of a single-architecture build. */
+        public Platform only() {
+            if (platforms.size() != 1) {
+                throw new IllegalStateException(stack + " was built for " + platforms.size() + " platforms");
+            }
+            return platforms.get(0);
+        }
     }
 
     /** Builds from the stack's lock file in the catalog (what {@code kiln build} does). */
@@ -63,7 +94,7 @@ public final class StackBuilder {
         return build(catalog, stack, lockFile(catalog, stack), target, tag, step -> { });
     }
 
-    /** The stack's lock file, which must exist and match the stack definition. */
+    /** The stack's lock file, which must exist, match the stack definition and be for its architectures. */
     public static Lock lockFile(Catalog catalog, Stack stack) {
         Path lockFile = LockFile.path(catalog.directory(), stack.name());
         Lock lock = LockFile.read(lockFile).orElseThrow(() -> new BuildException(lockFile + ": missing; run 'kiln lock " + stack.name() + "'"));
@@ -72,36 +103,83 @@ public final class StackBuilder {
             throw new BuildException(lockFile + ": stale (resolved from " + lock.stackDigest() + ", " + catalog.file(stack.name())
                     + " is now " + digest + "); run 'kiln lock " + stack.name() + "'");
         }
+        if (!lock.builtFor().equals(stack.source().architectures())) {
+            throw new BuildException(lockFile + ": locked for " + String.join(", ", lock.builtFor()) + ", but " + catalog.file(stack.name())
+                    + " is built for " + String.join(", ", stack.source().architectures()) + "; run 'kiln lock " + stack.name() + "'");
+        }
         return lock;
     }
 
     /**
-     * Builds from {@code lock}, telling {@code progress} each step as it starts (fetching, composing,
-     * publishing).
+     * Builds from {@code lock}, telling {@code progress} each step as it starts (fetching, composing
+     * each platform, publishing). Every platform is composed and checked before anything is pushed; a
+     * stack of several architectures is published as one image index under the tag.
      */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
         long start = System.nanoTime();
+        List<String> architectures = lock.builtFor();
+        if (!architectures.equals(stack.source().architectures())) {
+            throw new BuildException(stack.name() + ": the lock is for " + String.join(", ", architectures) + ", the stack for "
+                    + String.join(", ", stack.source().architectures()) + "; run 'kiln lock " + stack.name() + "'");
+        }
         progress.accept("fetching");
-        Map<String, Path> debs = fetch(stack, lock);
-        progress.accept("composing");
-        Composition composition = composer.compose(stack, lock, debs, sourceDate);
-        progress.accept("publishing");
-        Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
-        Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                new Publisher.Tagging(stack.version(), stack.tag(), tag));
-        return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+        // every platform's packages are asked for at once: later platforms download while earlier ones compose
+        Map<String, java.util.concurrent.Future<Path>> pending = fetch(lock);
+        try {
+            List<Platform> platforms = new ArrayList<>();
+            for (String arch : architectures) {
+                Stack platformStack = stack.forArchitecture(arch);
+                Lock platformLock = lock.forArchitecture(arch);
+                Map<String, Path> debs = debs(stack, platformLock, pending);
+                progress.accept(architectures.size() == 1 ? "composing" : "composing " + arch);
+                Composition composition = composer.compose(platformStack, platformLock, debs, sourceDate);
+                Manifest image = ImageAssembler.assemble(composition, config(catalog, platformStack, platformLock, composition.created()));
+                platforms.add(new Platform(arch, platformLock, composition, image));
+            }
+            progress.accept("publishing");
+            Manifest image = platforms.size() == 1 ? platforms.get(0).image() : index(catalog, stack, lock, platforms);
+            Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
+                    new Publisher.Tagging(stack.version(), stack.tag(), tag));
+            return new Result(stack.name(), published, image, lock, platforms, (System.nanoTime() - start) / 1e9);
+        } finally {
+            pending.values().forEach(f -> f.cancel(true));
+        }
     }
 
-    /** The locked packages from the verified cache, downloading the missing ones four at a time. */
-    private Map<String, Path> fetch(Stack stack, Lock lock) {
+    /**
+     * The image index over the platform images, each entry naming its platform ({@code linux/arm64}).
+     * Its annotations say what the index is (the stack, its version, the whole lock) and, as {@code
+     * created}, the newest platform's time.
+     */
+    static Manifest index(Catalog catalog, Stack stack, Lock lock, List<Platform> platforms) {
+        Instant created = platforms.stream().map(p -> p.composition().created()).max(Comparator.naturalOrder()).orElseThrow();
+        Map<String, String> annotations = new TreeMap<>(facts(catalog, stack, lock.stackDigest(), created));
+        annotations.put("dev.kiln.lock.digest", lock.digest());
+        List<Descriptor.Platform> of = platforms.stream().map(p -> platform(p.architecture())).toList();
+        return Manifest.index(platforms.stream().map(Platform::image).toList(), of, annotations);
+    }
+
+    /** The OCI platform of a Debian architecture ({@code i386} is {@code linux/386}, {@code armhf} {@code linux/arm/v7}). */
+    static Descriptor.Platform platform(String debianArchitecture) {
+        Architecture a = Architecture.named(debianArchitecture);
+        return new Descriptor.Platform("linux", a.ociArchitecture(), a.ociVariant());
+    }
+
+    /** Starts the download of every distinct .deb of the lock (each once, by SHA-256), four at a time. */
+    private Map<String, java.util.concurrent.Future<Path>> fetch(Lock lock) {
         Map<String, java.util.concurrent.Future<Path>> pending = new LinkedHashMap<>();
-        for (Lock.Package p : lock.packages()) {
-            pending.put(p.name(), DOWNLOADS.submit(() -> packages.fetch(p)));
+        for (Lock.Package p : lock.allPackages()) {
+            pending.computeIfAbsent(p.sha256(), sha -> DOWNLOADS.submit(() -> packages.fetch(p)));
         }
+        return pending;
+    }
+
+    /** One platform's packages from the verified cache, by name, as their downloads finish. */
+    private static Map<String, Path> debs(Stack stack, Lock platformLock, Map<String, java.util.concurrent.Future<Path>> pending) {
         Map<String, Path> debs = new LinkedHashMap<>();
         try {
-            for (var e : pending.entrySet()) {
-                debs.put(e.getKey(), e.getValue().get());
+            for (Lock.Package p : platformLock.packages()) {
+                debs.put(p.name(), pending.get(p.sha256()).get());
             }
             return debs;
         } catch (InterruptedException e) {
@@ -112,8 +190,6 @@ public final class StackBuilder {
                 throw new BuildException(stack.name() + ": " + d.getMessage());
             }
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } finally {
-            pending.values().forEach(f -> f.cancel(true));
         }
     }
 
@@ -125,6 +201,20 @@ public final class StackBuilder {
      * record and the provenance carry it).
      */
     public static ImageConfig config(Catalog catalog, Stack stack, Lock lock, Instant created) {
+        Map<String, String> facts = facts(catalog, stack, lock.stackDigest(), created);
+        facts.put("dev.kiln.lock.digest", lock.digest());
+        facts.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
+        Map<String, String> labels = new TreeMap<>(stack.labels());
+        labels.putAll(facts);
+        Map<String, String> env = new TreeMap<>(ImageEnv.of(stack, lock));
+        env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        Descriptor.Platform platform = platform(lock.architecture());
+        return new ImageConfig(platform.architecture(), platform.variant(), stack.user().uid(), stack.user().gid(), env, stack.entrypoint(),
+                stack.cmd(), stack.workdir(), labels, facts);
+    }
+
+    /** What an image (or an index) says about the stack it was built from, whatever the platform. */
+    private static Map<String, String> facts(Catalog catalog, Stack stack, String stackDigest, Instant created) {
         Map<String, String> facts = new TreeMap<>();
         facts.put("org.opencontainers.image.created", created.toString());
         facts.put("org.opencontainers.image.version", stack.version());
@@ -135,15 +225,7 @@ public final class StackBuilder {
         CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl)
                 .ifPresent(url -> facts.put("org.opencontainers.image.source", url));
         facts.put("dev.kiln.stack", stack.name());
-        facts.put("dev.kiln.stack.digest", lock.stackDigest());
-        facts.put("dev.kiln.lock.digest", lock.digest());
-        facts.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
-        Map<String, String> labels = new TreeMap<>(stack.labels());
-        labels.putAll(facts);
-        Map<String, String> env = new TreeMap<>(ImageEnv.of(stack, lock));
-        env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        return new ImageConfig(stack.source().architecture(), stack.user().uid(), stack.user().gid(), env, stack.entrypoint(), stack.cmd(),
-                stack.workdir(), labels, facts);
+        facts.put("dev.kiln.stack.digest", stackDigest);
+        return facts;
     }
-
 }

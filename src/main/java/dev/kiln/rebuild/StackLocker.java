@@ -81,7 +81,8 @@ public final class StackLocker {
     public Outcome resolve(Catalog catalog, Stack stack, Optional<Lock> published, DebianArchive.Rebase rebase) {
         String file = catalog.file(stack.name()).toString();
         List<Relation> requests = stack.packages().stream().map(Relation::parse).toList();
-        Distribution distribution = new Distribution(stack.source().architecture(), catalog.keyring(stack),
+        List<String> architectures = stack.source().architectures();
+        Distribution distribution = new Distribution(architectures, catalog.keyring(stack),
                 stack.source().archives().stream()
                         .map(a -> new Distribution.Archive(a.url(), a.suites(), a.components())).toList());
         Map<String, Lock> baselines = new LinkedHashMap<>();
@@ -95,45 +96,93 @@ public final class StackLocker {
         try {
             DebianArchive.Loaded loaded = archive.load(distribution, DebianArchive.Freshness.of(baselines, rebase));
             Set<String> excludes = new HashSet<>(stack.excludes());
-            PackageResolver.Resolution resolution = resolver.resolve(loaded.index(), requests, excludes);
-            Companions.Result withCompanions = Companions.add(resolver, loaded.index(), requests, excludes, resolution);
-            Lock lock = Lock.of(stack.name(), Catalog.digest(stack), stack.source().architecture(), loaded,
-                    withCompanions.resolution(), withCompanions.companions());
+            List<Lock> perArchitecture = new ArrayList<>();
+            Map<String, List<ResolutionException.Failure>> failures = new LinkedHashMap<>();
+            for (String arch : architectures) {
+                try {
+                    PackageResolver.Resolution resolution = resolver.resolve(loaded.index(arch), requests, excludes);
+                    Companions.Result withCompanions = Companions.add(resolver, loaded.index(arch), requests, excludes, resolution);
+                    perArchitecture.add(Lock.of(stack.name(), Catalog.digest(stack), arch, loaded, withCompanions.resolution(),
+                            withCompanions.companions()));
+                } catch (ResolutionException e) {
+                    failures.put(arch, e.failures());
+                }
+            }
+            if (!failures.isEmpty()) {
+                return new Outcome(null, problems(file, architectures, failures));
+            }
+            Lock lock = Lock.combine(perArchitecture);
             List<Lock.Change> downgrades = new ArrayList<>();
             List<Problem> refused = new ArrayList<>();
             baselines.forEach((source, before) -> downgrades(lock, before, requests).forEach(c -> {
                 downgrades.add(c);
                 refused.add(new Problem(file, "packages", c.name() + " would go down from " + c.from() + " (in " + source + ") to "
-                        + c.to() + ": a downgrade, refused unless the stack pins it (for example '" + c.name() + " (= " + c.to()
-                        + ")' in packages) or the lock is re-based (--rebase=REASON)"));
+                        + c.to() + ": a downgrade, refused unless the stack pins it (for example '" + c.name().replaceFirst(":.*", "")
+                        + " (= " + c.to() + ")' in packages) or the lock is re-based (--rebase=REASON)"));
             }));
             if (!refused.isEmpty() && rebase == null) {
                 return new Outcome(null, refused);
             }
             return new Outcome(lock, List.of(), loaded.rebased(), downgrades);
-        } catch (ResolutionException e) {
-            List<Problem> problems = new ArrayList<>();
-            for (ResolutionException.Failure f : e.failures()) {
-                problems.add(new Problem(file, f.request() < 0 ? "packages" : "packages[" + f.request() + "]", f.message()));
-            }
-            return new Outcome(null, problems);
         } catch (DebianException e) {
             return new Outcome(null, List.of(new Problem(file, e.getMessage().startsWith("keyring ") ? "source.keyring" : "source",
                     e.getMessage())));
         }
     }
 
-    /** Packages whose version is lower than in {@code before}, except those a request pins ({@code =}, {@code <<}, {@code <=}). */
+    /**
+     * The resolver's failures as problems of the stack's packages. A failure every architecture has is
+     * told once; one only some architectures have names them ("for arm64: no package 'x' ..."), which is
+     * how a package missing on one architecture shows.
+     */
+    private static List<Problem> problems(String file, List<String> architectures, Map<String, List<ResolutionException.Failure>> failures) {
+        List<Problem> problems = new ArrayList<>();
+        Set<ResolutionException.Failure> reported = new HashSet<>();
+        failures.forEach((arch, list) -> {
+            for (ResolutionException.Failure f : list) {
+                boolean everywhere = failures.size() == architectures.size() && failures.values().stream().allMatch(l -> l.contains(f));
+                if (everywhere && !reported.add(f)) {
+                    continue;
+                }
+                String text = everywhere || architectures.size() == 1 ? f.message() : "for " + arch + ": " + f.message()
+                        + resolvesFor(arch, architectures, failures, f);
+                problems.add(new Problem(file, f.request() < 0 ? "packages" : "packages[" + f.request() + "]", text));
+            }
+        });
+        return problems;
+    }
+
+    private static String resolvesFor(String arch, List<String> architectures, Map<String, List<ResolutionException.Failure>> failures,
+                                      ResolutionException.Failure f) {
+        List<String> fine = architectures.stream().filter(a -> !a.equals(arch))
+                .filter(a -> failures.getOrDefault(a, List.of()).stream().noneMatch(g -> g.request() == f.request())).toList();
+        return fine.isEmpty() || f.request() < 0 ? "" : " (it resolves for " + String.join(", ", fine) + ")";
+    }
+
+    /**
+     * Packages whose version is lower than in {@code before}, except those a request pins ({@code =},
+     * {@code <<}, {@code <=}); compared per architecture both locks are for, a package of one architecture
+     * named as {@code name:arch} in a lock for several.
+     */
     static List<Lock.Change> downgrades(Lock lock, Lock before, List<Relation> requests) {
-        Map<String, String> old = new HashMap<>();
-        before.packages().forEach(p -> old.put(p.name(), p.version()));
         List<Lock.Change> down = new ArrayList<>();
-        for (Lock.Package p : lock.packages()) {
-            String was = old.get(p.name());
-            boolean pinned = requests.stream().anyMatch(r -> r.name().equals(p.name()) && r.operator() != null
-                    && r.operator() != Relation.Operator.GE && r.operator() != Relation.Operator.GT);
-            if (was != null && !pinned && DebianVersion.parse(p.version()).compareTo(DebianVersion.parse(was)) < 0) {
-                down.add(new Lock.Change(p.name(), was, p.version()));
+        Set<String> seen = new HashSet<>();
+        for (String arch : lock.builtFor()) {
+            if (!before.builtFor().contains(arch)) {
+                continue;
+            }
+            Map<String, String> old = new HashMap<>();
+            before.forArchitecture(arch).packages().forEach(p -> old.put(p.name(), p.version()));
+            for (Lock.Package p : lock.forArchitecture(arch).packages()) {
+                String was = old.get(p.name());
+                boolean pinned = requests.stream().anyMatch(r -> r.name().equals(p.name()) && r.operator() != null
+                        && r.operator() != Relation.Operator.GE && r.operator() != Relation.Operator.GT);
+                if (was != null && !pinned && DebianVersion.parse(p.version()).compareTo(DebianVersion.parse(was)) < 0) {
+                    String name = lock.multiArchitecture() && !"all".equals(p.architecture()) ? p.name() + ":" + arch : p.name();
+                    if (seen.add(name)) {
+                        down.add(new Lock.Change(name, was, p.version()));
+                    }
+                }
             }
         }
         return down;
@@ -191,7 +240,7 @@ public final class StackLocker {
         List<Lock.Change> changes = List.of();
         if (fresh != null && fresh.ok()) {
             changes = fresh.lock().changesSince(lock);
-            if (!fresh.lock().packages().equals(lock.packages())) {
+            if (!fresh.lock().samePackages(lock)) {
                 problems.add(new Problem(path.toString(), "packages", "out of date: locking now would change "
                         + (changes.isEmpty() ? "how the packages are recorded" : changes.size() + " package" + (changes.size() == 1 ? "" : "s")
                         + " (" + changes.stream().map(Lock.Change::toString).collect(Collectors.joining(", ")) + ")") + "; " + relock));

@@ -25,8 +25,8 @@ final class EvidenceBenchmark {
         long t0 = System.nanoTime();
         StackBuilder.Result result = kiln.build(stack, lock);
         System.out.printf("built %s in %.1f s: %s, %d packages, %d package files, %d Kiln files%n", stack, (System.nanoTime() - t0) / 1e9,
-                result.published().digest(), result.composition().packages().size(),
-                result.composition().packages().stream().mapToInt(p -> p.entries().size()).sum(), result.composition().kilnEntries().size());
+                result.published().digest(), result.only().composition().packages().size(),
+                result.only().composition().packages().stream().mapToInt(p -> p.entries().size()).sum(), result.only().composition().kilnEntries().size());
         BuildFacts facts = kiln.facts(result, 1, Instant.now(), null);
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         long prepare = System.nanoTime();

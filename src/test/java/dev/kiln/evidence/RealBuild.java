@@ -61,7 +61,7 @@ final class RealBuild {
         String repository = reference.substring(0, reference.length() - (":" + result.published().tag()).length());
         Optional<CatalogRevision> revision = CatalogRevision.of(catalog.directory());
         return new BuildFacts(stack, revision.map(CatalogRevision::commit).orElse(null),
-                revision.flatMap(CatalogRevision::sourceUrl).orElse(null), result.lock(), result.composition(), repository,
+                revision.flatMap(CatalogRevision::sourceUrl).orElse(null), result.lock(), result.only().composition(), repository,
                 result.published().digest(), result.published().tag(), KilnConfiguration.kilnVersion(), "test-instance",
                 "maxLayers=" + services.properties().build().maxLayers(), buildId, "manual", "cli:tester", started, Instant.now(),
                 previous, List.of());

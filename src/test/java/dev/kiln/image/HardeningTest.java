@@ -148,7 +148,7 @@ class HardeningTest {
     }
 
     private static Stack stack(List<String> dropPaths, boolean removeShells, List<String> entrypoint) {
-        return new Stack("test", "test", "team@example.com", "1", new Stack.Source("amd64", "keys/test.gpg", List.of()), List.of("x"),
+        return new Stack("test", "test", "team@example.com", "1", new Stack.Source(List.of("amd64"), "keys/test.gpg", List.of()), List.of("x"),
                 List.of(), new Stack.User("nonroot", 65532, 65532), new Stack.Hardening(true, removeShells, false, new ArrayList<>(dropPaths)),
                 Map.of(), entrypoint, List.of(), "/", Map.of(), new Stack.Schedule("0 0 3 * * ?", "UTC"), new Stack.Target("test"),
                 "{version}-{yyyymmdd}.{n}", new Stack.Retention(10, 30, 30));

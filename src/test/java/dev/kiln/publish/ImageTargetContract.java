@@ -119,4 +119,71 @@ public abstract class ImageTargetContract {
         assertThat(target().referrers(repository, other.digest())).hasSize(1);
         assertThat(target().delete(repository, List.of(image.digest()))).as("deleting what is gone is no error").isEmpty();
     }
+
+    /** An image index over two platform images, as a stack of two architectures publishes it. */
+    static Manifest index(Manifest amd64, Manifest arm64) {
+        return Manifest.index(List.of(amd64, arm64), List.of(Descriptor.Platform.linux("amd64"), Descriptor.Platform.linux("arm64")),
+                Map.of("dev.kiln.stack", "contract"));
+    }
+
+    @Test
+    void anIndexIsPushedWithItsPlatformImagesAndReadsBackByTagAndByDigest() {
+        String repository = newRepository();
+        Manifest amd64 = image(1020);
+        Manifest arm64 = image(1021);
+        Manifest index = index(amd64, arm64);
+        ImageTarget.Pushed pushed = target().push(repository, index, List.of("1.0"));
+        assertThat(pushed.digest()).isEqualTo(index.digest());
+        assertThat(pushed.uploaded()).as("each platform's config and two layers").isEqualTo(6);
+        assertThat(target().tagged(repository, "1.0")).contains(index.digest());
+        Manifest read = target().manifest(repository, "1.0").orElseThrow();
+        assertThat(read.bytes()).isEqualTo(index.bytes());
+        assertThat(read.mediaType()).isEqualTo(Manifest.OCI_INDEX);
+        assertThat(read.children()).containsExactly(amd64.digest(), arm64.digest());
+        for (Manifest platform : List.of(amd64, arm64)) {
+            assertThat(target().manifest(repository, platform.digest())).get().satisfies(m -> assertThat(m.bytes()).isEqualTo(platform.bytes()));
+        }
+        assertThat(target().images(repository)).as("platform images are not images of their own")
+                .singleElement().satisfies(i -> {
+                    assertThat(i.digest()).isEqualTo(index.digest());
+                    assertThat(i.tags()).containsExactly("1.0");
+                });
+    }
+
+    @Test
+    void anIndexIsDeletedWithThePlatformImagesNoOtherIndexListsAndTheirReferrers() {
+        String repository = newRepository();
+        Manifest amd64 = image(1030);
+        Manifest arm64 = image(1031);
+        Manifest arm64Updated = image(1032);
+        Manifest first = index(amd64, arm64);
+        Manifest second = index(amd64, arm64Updated);
+        target().push(repository, first, List.of("1.0"));
+        // an update of one platform: the other platform's image is the same, nothing of it is uploaded again
+        ImageTarget.Pushed again = target().push(repository, second, List.of("2.0"));
+        assertThat(again.uploaded()).isEqualTo(3);
+        assertThat(again.present()).isEqualTo(3);
+        Manifest indexSignature = signatureFor(first, "signature of index 1");
+        Manifest platformSignature = signatureFor(arm64, "signature of arm64 image 31");
+        Manifest sharedSignature = signatureFor(amd64, "signature of amd64 image 30");
+        target().attach(repository, indexSignature);
+        target().attach(repository, platformSignature);
+        target().attach(repository, sharedSignature);
+        assertThat(target().referrers(repository, arm64.digest())).extracting(Descriptor::digest).containsExactly(platformSignature.digest());
+
+        assertThat(target().delete(repository, List.of(first.digest()))).isEmpty();
+        assertThat(recorded(repository, first.digest())).isFalse();
+        assertThat(recorded(repository, indexSignature.digest())).as("the index's signature went with it").isFalse();
+        assertThat(recorded(repository, arm64.digest())).as("its own platform image went with it").isFalse();
+        assertThat(recorded(repository, platformSignature.digest())).as("and that image's signature").isFalse();
+        assertThat(recorded(repository, amd64.digest())).as("the platform image the other index lists stays").isTrue();
+        assertThat(recorded(repository, sharedSignature.digest())).as("with its signature").isTrue();
+        assertThat(target().tagged(repository, "2.0")).contains(second.digest());
+        assertThat(target().manifest(repository, amd64.digest())).isPresent();
+
+        assertThat(target().delete(repository, List.of(second.digest()))).isEmpty();
+        assertThat(recorded(repository, amd64.digest())).as("now no index lists it").isFalse();
+        assertThat(recorded(repository, arm64Updated.digest())).isFalse();
+        assertThat(recorded(repository, sharedSignature.digest())).isFalse();
+    }
 }
