@@ -245,4 +245,74 @@ class CatalogTest {
                 tagged + ": description: must be a string, found a value with the YAML tag !!binary (tags are not allowed in a stack"
                         + " file) (line 1)");
     }
+
+    private static final String MULTI = VALID.replace("architecture: amd64", "architectures: [amd64, arm64]") + """
+            env:
+              JAVA_HOME: /usr/lib/jvm/java-21-openjdk-{architecture}
+              LD_LIBRARY_PATH: /usr/lib/{multiarch}/extra
+            hardening:
+              dropPaths:
+                - /usr/lib/jvm/java-21-openjdk-{architecture}/lib/libjsound.so
+            entrypoint: ["/usr/lib/jvm/java-21-openjdk-{architecture}/bin/java"]
+            """;
+
+    @Test
+    void aStackNamesItsArchitecturesAndEachPlatformFillsInThePlaceholders() throws IOException {
+        write("multi.yaml", MULTI);
+        Stack multi = Catalog.load(dir).stack("multi").orElseThrow();
+        assertThat(multi.source().architectures()).containsExactly("amd64", "arm64");
+        assertThat(multi.source().multiArchitecture()).isTrue();
+        Stack arm64 = multi.forArchitecture("arm64");
+        assertThat(arm64.architecture()).isEqualTo("arm64");
+        assertThat(arm64.env()).containsEntry("JAVA_HOME", "/usr/lib/jvm/java-21-openjdk-arm64")
+                .containsEntry("LD_LIBRARY_PATH", "/usr/lib/aarch64-linux-gnu/extra");
+        assertThat(arm64.hardening().dropPaths()).containsExactly("/usr/lib/jvm/java-21-openjdk-arm64/lib/libjsound.so");
+        assertThat(arm64.entrypoint()).containsExactly("/usr/lib/jvm/java-21-openjdk-arm64/bin/java");
+        assertThat(multi.forArchitecture("amd64").env()).containsEntry("LD_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/extra");
+        assertThat(multi.env()).as("the catalog's stack keeps its placeholders").containsEntry("JAVA_HOME", "/usr/lib/jvm/java-21-openjdk-{architecture}");
+        org.assertj.core.api.Assertions.assertThatThrownBy(multi::architecture).hasMessageContaining("forArchitecture");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> multi.forArchitecture("i386")).hasMessageContaining("not built for i386");
+        // the digest of several architectures names them all, in order; one architecture as a list is the single key
+        assertThat(Catalog.digest(multi)).isNotEqualTo(Catalog.digest(Catalog.load(dir).stack("multi").map(s -> s.forArchitecture("amd64")).orElseThrow()));
+        write("one.yaml", VALID);
+        Path other = Files.createDirectories(dir.resolve("other"));
+        Files.copy(dir.resolve("keys"), other.resolve("keys"));
+        Files.copy(dir.resolve("keys/test.gpg"), other.resolve("keys/test.gpg"));
+        Files.writeString(other.resolve("one.yaml"), VALID.replace("architecture: amd64", "architectures: [amd64]"));
+        Files.writeString(other.resolve("multi.yaml"), MULTI.replace("[amd64, arm64]", "[arm64, amd64]"));
+        assertThat(Catalog.digest(Catalog.load(other).stack("one").orElseThrow())).isEqualTo(Catalog.digest(Catalog.load(dir).stack("one").orElseThrow()));
+        assertThat(Catalog.digest(Catalog.load(other).stack("multi").orElseThrow())).as("the order is the index's").isNotEqualTo(Catalog.digest(multi));
+    }
+
+    @Test
+    void theExampleCatalogsDigestsAreTheOnesItsLocksWereMadeFrom() {
+        Catalog catalog = Catalog.load(Path.of("catalog"));
+        for (Stack stack : catalog.stacks()) {
+            assertThat(dev.kiln.debian.LockFile.read(Path.of("catalog", stack.name() + ".lock.json")).orElseThrow().stackDigest())
+                    .as(stack.name()).isEqualTo(Catalog.digest(stack));
+        }
+    }
+
+    @Test
+    void architecturesAreCheckedAndALiteralArchitectureInAStackOfSeveralIsRefused() throws IOException {
+        Path both = write("both.yaml", VALID.replace("  architecture: amd64\n", "  architecture: amd64\n  architectures: [amd64]\n"));
+        Path none = write("none.yaml", VALID.replace("  architecture: amd64\n", ""));
+        Path bad = write("bad.yaml", VALID.replace("architecture: amd64", "architectures: [amd64, mips, amd64]"));
+        Path empty = write("empty.yaml", VALID.replace("architecture: amd64", "architectures: []"));
+        Path literal = write("literal.yaml", MULTI.replace("{architecture}/bin", "amd64/bin").replace("/usr/lib/{multiarch}/extra",
+                "/usr/lib/aarch64-linux-gnu/extra"));
+        write("single.yaml", VALID + "env: {JAVA_HOME: /usr/lib/jvm/java-21-openjdk-amd64}\n");
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.stack("single")).as("one architecture may name itself").isPresent();
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                bad + ": source.architectures[1]: unknown Debian architecture 'mips'; one of [amd64, arm64, armel, armhf, i386, ppc64el, riscv64, s390x] (line 5)",
+                bad + ": source.architectures[2]: 'amd64' is listed twice",
+                both + ": source.architectures: give either architecture or architectures, not both (line 6)",
+                empty + ": source.architectures: must name at least one architecture (line 5)",
+                literal + ": env.LD_LIBRARY_PATH: '/usr/lib/aarch64-linux-gnu/extra' names aarch64-linux-gnu, but the stack is built for amd64 and arm64:"
+                        + " write {multiarch} instead, which each platform fills in with its own",
+                literal + ": entrypoint[0]: '/usr/lib/jvm/java-21-openjdk-amd64/bin/java' names amd64, but the stack is built for amd64 and arm64:"
+                        + " write {architecture} instead, which each platform fills in with its own",
+                none + ": source.architecture: is required (or architectures, a list such as [amd64, arm64])");
+    }
 }

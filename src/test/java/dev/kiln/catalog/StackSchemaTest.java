@@ -54,6 +54,16 @@ class StackSchemaTest {
         assertThat(schema.validate(yaml(java + "colour: blue\n"), InputFormat.JSON)).isNotEmpty();
         assertThat(schema.validate(yaml(java.replace("golden/java", "Golden/Java")), InputFormat.JSON)).isNotEmpty();
         assertThat(schema.validate(yaml(java.replace("architecture: amd64", "architecture: amd65")), InputFormat.JSON)).isNotEmpty();
+        assertThat(schema.validate(yaml(java.replace("architecture: amd64", "architecture: amd64\n  architectures: [amd64, arm64]")),
+                InputFormat.JSON)).as("both keys").isNotEmpty();
+        assertThat(schema.validate(yaml(java.replace("architecture: amd64", "architectures: [amd64, amd64]")), InputFormat.JSON)).isNotEmpty();
+        assertThat(schema.validate(yaml(java.replace("  architecture: amd64\n", "")), InputFormat.JSON)).as("neither").isNotEmpty();
+    }
+
+    @Test
+    void aStackOfSeveralArchitecturesPassesTheSchema() throws IOException {
+        String java = Files.readString(Path.of("catalog/java.yaml")).replace("architecture: amd64", "architectures: [amd64, arm64]");
+        assertThat(schema.validate(yaml(java), InputFormat.JSON)).isEmpty();
     }
 
     private static String yaml(String text) {

@@ -49,4 +49,101 @@ class LockTest {
         assertThat(lock("d2", pkg("a", "1", "x"), pkg("b", "1", "y")).digest()).isNotEqualTo(a.digest());
         assertThat(lock("d", pkg("a", "1", "x"), pkg("b", "1", "z")).digest()).as("another SHA-256").isNotEqualTo(a.digest());
     }
+
+    private static Lock.Package pkg(String name, String version, String arch, String sha) {
+        return new Lock.Package(name, version, arch, "trixie", "http://x/" + name + "_" + arch + ".deb", 1, sha, null);
+    }
+
+    private static String sha(char c) {
+        return String.valueOf(c).repeat(64);
+    }
+
+    private static Lock single(String arch, Lock.Package... packages) {
+        return new Lock(Lock.VERSION, "s", "sha256:d", arch, List.of(new Lock.Release("http://deb.debian.org/debian", "trixie", "trixie", "13.2",
+                "2026-11-21T09:15:44Z", null, "Debian", "ab")), List.of(packages), List.of(new Lock.Dropped("base-files", "awk")));
+    }
+
+    @Test
+    void aLockOfSeveralArchitecturesSharesTheArchitectureAllPackagesAndGivesEachArchitecturesSet() {
+        Lock amd64 = single("amd64", pkg("libc6", "2.41-12", "amd64", sha('a')), pkg("tzdata", "2026a-1", "all", sha('f')));
+        Lock arm64 = single("arm64", pkg("libc6", "2.41-12", "arm64", sha('b')), pkg("tzdata", "2026a-1", "all", sha('f')));
+        Lock both = Lock.combine(List.of(amd64, arm64));
+        assertThat(both.lockVersion()).isEqualTo(Lock.MULTI_ARCHITECTURE_VERSION);
+        assertThat(both.builtFor()).containsExactly("amd64", "arm64");
+        assertThat(both.packages()).extracting(Lock.Package::name).containsExactly("tzdata");
+        assertThat(both.dropped()).containsExactly(new Lock.Dropped("base-files", "awk"));
+        assertThat(both.platforms()).allSatisfy(p -> assertThat(p.dropped()).isEmpty());
+        assertThat(both.forArchitecture("arm64")).isEqualTo(arm64);
+        assertThat(both.forArchitecture("amd64").digest()).isEqualTo(amd64.digest());
+        assertThat(both.problems()).isEmpty();
+        assertThat(both.allPackages()).hasSize(3);
+        Lock read = LockFile.fromJson(LockFile.toJson(both));
+        assertThat(read).isEqualTo(both);
+        assertThat(read.samePackages(both)).isTrue();
+        assertThat(Lock.combine(List.of(amd64))).as("one architecture stays a version-1 lock").isSameAs(amd64);
+
+        // an arm64 change: named for arm64 only; a shared change: named once
+        Lock armUpdate = Lock.combine(List.of(amd64, single("arm64", pkg("libc6", "2.41-13", "arm64", sha('c')),
+                pkg("tzdata", "2026a-1", "all", sha('f')))));
+        assertThat(armUpdate.samePackages(both)).isFalse();
+        assertThat(armUpdate.changesSince(both)).extracting(Object::toString).containsExactly("~ libc6:arm64 2.41-12 -> 2.41-13");
+        Lock tzUpdate = Lock.combine(List.of(single("amd64", pkg("libc6", "2.41-12", "amd64", sha('a')), pkg("tzdata", "2026b-1", "all", sha('e'))),
+                single("arm64", pkg("libc6", "2.41-12", "arm64", sha('b')), pkg("tzdata", "2026b-1", "all", sha('e')))));
+        assertThat(tzUpdate.changesSince(both)).extracting(Object::toString).containsExactly("~ tzdata 2026a-1 -> 2026b-1");
+        // a single-architecture stack that gains arm64: arm64's whole set is new
+        assertThat(both.changesSince(amd64)).extracting(Object::toString).containsExactly("+ libc6:arm64 2.41-12", "+ tzdata:arm64 2026a-1");
+        assertThat(both.digest()).isNotEqualTo(armUpdate.digest()).isNotEqualTo(amd64.digest());
+    }
+
+    @Test
+    void aLockOfSeveralArchitecturesIsCheckedFieldByField() {
+        Lock amd64 = single("amd64", pkg("libc6", "2.41-12", "amd64", sha('a')));
+        Lock arm64 = single("arm64", pkg("libc6", "2.41-12", "arm64", sha('b')));
+        Lock both = Lock.combine(List.of(amd64, arm64));
+        Lock wrong = new Lock(2, "s", "sha256:d", null, List.of("amd64", "arm64"), both.releases(),
+                List.of(pkg("libc6", "2.41-12", "amd64", sha('a'))),
+                List.of(), List.of(both.platforms().get(1), both.platforms().get(0)));
+        assertThat(wrong.problems()).containsExactly(
+                "architectures: [amd64, arm64] must name each of the platforms [arm64, amd64] once, in order",
+                "packages[0].architecture: 'amd64' in a list for all");
+        Lock misplaced = new Lock(2, "s", "sha256:d", null, List.of("amd64", "arm64"), both.releases(), List.of(), List.of(),
+                List.of(new Lock.Platform("amd64", List.of(pkg("libc6", "2.41-12", "arm64", sha('b'))), List.of()), both.platforms().get(1)));
+        assertThat(misplaced.problems()).containsExactly("platforms[0].packages[0].architecture: 'arm64' in a list for amd64");
+    }
+
+    @Test
+    void aVersionOneLockReadsAndWritesBackToTheSameBytes() {
+        String text = """
+                {
+                  "lockVersion" : 1,
+                  "stack" : "s",
+                  "stackDigest" : "sha256:d",
+                  "architecture" : "amd64",
+                  "releases" : [ {
+                    "url" : "http://deb.debian.org/debian",
+                    "suite" : "trixie",
+                    "codename" : "trixie",
+                    "version" : "13.2",
+                    "date" : "2026-11-21T09:15:44Z",
+                    "validUntil" : null,
+                    "origin" : "Debian",
+                    "inReleaseSha256" : "ab"
+                  } ],
+                  "packages" : [ {
+                    "name" : "tzdata",
+                    "version" : "2026a-1",
+                    "architecture" : "all",
+                    "suite" : "trixie",
+                    "url" : "http://deb.debian.org/debian/pool/main/t/tzdata/tzdata_2026a-1_all.deb",
+                    "size" : 1,
+                    "sha256" : "%s",
+                    "wantedBy" : null
+                  } ],
+                  "dropped" : [ ]
+                }""".formatted(sha('f'));
+        Lock lock = LockFile.fromJson(text);
+        assertThat(lock.multiArchitecture()).isFalse();
+        assertThat(lock.problems()).isEmpty();
+        assertThat(LockFile.toJson(lock)).isEqualTo(text);
+    }
 }

@@ -101,20 +101,25 @@ public final class TestArchive implements AutoCloseable {
 
     /** Builds a real .deb into the suite's pool: one file under /usr/share/NAME plus the control fields given. */
     public Path deb(String suite, String name, String version, String... controlLines) {
+        return debFor("amd64", suite, name, version, controlLines);
+    }
+
+    /** As {@link #deb}, for {@code architecture} ({@code all}, {@code arm64} ...): the file says which one it is. */
+    public Path debFor(String architecture, String suite, String name, String version, String... controlLines) {
         try {
             Path build = Files.createTempDirectory(root.getParent(), "deb-");
             Files.createDirectories(build.resolve("DEBIAN"));
             Files.createDirectories(build.resolve("usr/share/" + name));
-            Files.writeString(build.resolve("usr/share/" + name + "/README"), name + " " + version + "\n");
+            Files.writeString(build.resolve("usr/share/" + name + "/README"), name + " " + version + " " + architecture + "\n");
             StringBuilder control = new StringBuilder("Package: " + name + "\nVersion: " + version
-                    + "\nArchitecture: amd64\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n");
+                    + "\nArchitecture: " + architecture + "\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n");
             for (String line : controlLines) {
                 control.append(line).append('\n');
             }
             Files.writeString(build.resolve("DEBIAN/control"), control.toString());
             Path pool = root().resolve("pool/" + suite + "/main");
             Files.createDirectories(pool);
-            Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_amd64.deb");
+            Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_" + architecture + ".deb");
             run(List.of("dpkg-deb", "--root-owner-group", "-Zxz", "--build", build.toString(), deb.toString()));
             return deb;
         } catch (IOException e) {
@@ -168,6 +173,12 @@ public final class TestArchive implements AutoCloseable {
     }
 
     private final java.util.Set<String> gzipSuites = new java.util.HashSet<>();
+    private final java.util.Map<String, List<String>> architectures = new java.util.HashMap<>();
+
+    /** The suite has these architectures (its Release lists them, each with its index); amd64 alone unless said. */
+    public void architectures(String suite, String... names) {
+        architectures.put(suite, List.of(names));
+    }
     private final java.util.Map<String, String[]> origins = new java.util.HashMap<>();
 
     /** The suite's Release says this Origin and Version (as Debian's: "Debian", "13.2") instead of "Kiln Test" and none. */
@@ -203,25 +214,29 @@ public final class TestArchive implements AutoCloseable {
     public void publish(String suite, Instant date, Instant validUntil, String signingKey) {
         try {
             Path dists = root().resolve("dists/" + suite);
-            Path binary = dists.resolve("main/binary-amd64");
-            Files.createDirectories(binary);
-            String packages = run(List.of("apt-ftparchive", "packages", "pool/" + suite), root());
-            Files.writeString(binary.resolve("Packages"), packagesEdit.apply(packages));
-            run(List.of("xz", "-kf", binary.resolve("Packages").toString()));
-            List<String> indexes = new ArrayList<>(List.of("main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"));
-            if (gzipSuites.contains(suite)) {
-                run(List.of("gzip", "-kfn", binary.resolve("Packages").toString()));
-                indexes.add("main/binary-amd64/Packages.gz");
+            List<String> archs = architectures.getOrDefault(suite, List.of("amd64"));
+            List<String> indexes = new ArrayList<>();
+            for (String arch : archs) {
+                Path binary = dists.resolve("main/binary-" + arch);
+                Files.createDirectories(binary);
+                String packages = run(List.of("apt-ftparchive", "--arch", arch, "packages", "pool/" + suite), root());
+                Files.writeString(binary.resolve("Packages"), packagesEdit.apply(packages));
+                run(List.of("xz", "-kf", binary.resolve("Packages").toString()));
+                indexes.addAll(List.of("main/binary-" + arch + "/Packages", "main/binary-" + arch + "/Packages.xz"));
+                if (gzipSuites.contains(suite)) {
+                    run(List.of("gzip", "-kfn", binary.resolve("Packages").toString()));
+                    indexes.add("main/binary-" + arch + "/Packages.gz");
+                }
             }
-            Path byHash = Files.createDirectories(binary.resolve("by-hash/SHA256"));
             String[] origin = origins.getOrDefault(suite, new String[] {"Kiln Test", null});
             StringBuilder release = new StringBuilder("Origin: " + origin[0] + "\nLabel: Kiln Test\nSuite: " + suite
                     + (origin[1] == null ? "" : "\nVersion: " + origin[1]) + "\nCodename: " + suite
                     + "\nDate: " + RFC2822.format(date) + "\n" + (validUntil == null ? "" : "Valid-Until: " + RFC2822.format(validUntil) + "\n")
-                    + "Acquire-By-Hash: yes\nArchitectures: amd64\nComponents: main\nSHA256:\n");
+                    + "Acquire-By-Hash: yes\nArchitectures: " + String.join(" ", archs) + "\nComponents: main\nSHA256:\n");
             for (String f : indexes) {
                 byte[] bytes = Files.readAllBytes(dists.resolve(f));
                 String sha = sha256(bytes);
+                Path byHash = Files.createDirectories(dists.resolve(f).getParent().resolve("by-hash/SHA256"));
                 Files.write(byHash.resolve(sha), bytes);
                 release.append(' ').append(sha).append(' ').append(bytes.length).append(' ').append(f).append('\n');
             }
