@@ -11,6 +11,7 @@ import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composer;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageEnv;
+import dev.kiln.image.ImageException;
 import dev.kiln.publish.Descriptor;
 import dev.kiln.publish.ImageAssembler;
 import dev.kiln.publish.ImageConfig;
@@ -132,7 +133,16 @@ public final class StackBuilder {
                 Lock platformLock = lock.forArchitecture(arch);
                 Map<String, Path> debs = debs(stack, platformLock, pending);
                 progress.accept(architectures.size() == 1 ? "composing" : "composing " + arch);
-                Composition composition = composer.compose(platformStack, platformLock, debs, sourceDate);
+                Composition composition;
+                try {
+                    composition = composer.compose(platformStack, platformLock, debs, sourceDate);
+                } catch (ImageException e) {
+                    if (architectures.size() == 1) {
+                        throw e;
+                    }
+                    // which platform failed is part of every problem: the others may be fine
+                    throw new ImageException(arch + ": " + e.getMessage(), e.problems().stream().map(p -> arch + ": " + p).toList());
+                }
                 Manifest image = ImageAssembler.assemble(composition, config(catalog, platformStack, platformLock, composition.created()));
                 platforms.add(new Platform(arch, platformLock, composition, image));
             }

@@ -141,16 +141,21 @@ public final class TestArchive implements AutoCloseable {
 
     /** Builds a .deb of the files under {@code tree} (modes kept, owned by root) into the suite's pool. */
     public Path deb(String suite, String name, String version, Path tree, String... controlLines) {
+        return debFor("amd64", suite, name, version, tree, controlLines);
+    }
+
+    /** As above, for {@code architecture}. */
+    public Path debFor(String architecture, String suite, String name, String version, Path tree, String... controlLines) {
         try {
             Files.createDirectories(tree.resolve("DEBIAN"));
             StringBuilder control = new StringBuilder("Package: " + name + "\nVersion: " + version
-                    + "\nArchitecture: amd64\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n");
+                    + "\nArchitecture: " + architecture + "\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n");
             for (String line : controlLines) {
                 control.append(line).append('\n');
             }
             Files.writeString(tree.resolve("DEBIAN/control"), control.toString());
             Path pool = Files.createDirectories(root().resolve("pool/" + suite + "/main"));
-            Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_amd64.deb");
+            Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_" + architecture + ".deb");
             run(List.of("dpkg-deb", "--root-owner-group", "-Zxz", "--build", tree.toString(), deb.toString()));
             return deb;
         } catch (IOException e) {
@@ -160,13 +165,18 @@ public final class TestArchive implements AutoCloseable {
 
     /** Adds {@code hello-static} 1.0 to the suite: {@code /usr/bin/hello}, a static C program gcc builds here that prints "hello". */
     public Path helloStatic(String suite) {
+        return helloStatic(suite, "amd64");
+    }
+
+    /** As above, with {@code architecture} in its control file (an x86-64 program all the same). */
+    public Path helloStatic(String suite, String architecture) {
         try {
             Path work = Files.createDirectories(root.resolveSibling(root.getFileName() + "-hello"));
             Path tree = Files.createDirectories(work.resolve("tree/usr/bin"));
             Files.writeString(work.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
             run(List.of("gcc", "-static", "-Os", "-o", tree.resolve("hello").toString(), work.resolve("hello.c").toString()));
             Files.setPosixFilePermissions(tree.resolve("hello"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            return deb(suite, "hello-static", "1.0", work.resolve("tree"));
+            return debFor(architecture, suite, "hello-static", "1.0", work.resolve("tree"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -19,12 +19,14 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * `kiln lock`, `lock --check` and `validate` for a stack of two architectures, against a signed
+ * `kiln lock`, `lock --check`, `validate` and `build` for a stack of two architectures, against a signed
  * repository on loopback that has amd64 and arm64 indexes: one package set per architecture with the
- * Architecture: all packages shared, staleness when either set changes, and the two validation errors
- * that name an architecture.
+ * Architecture: all packages shared, staleness when either set changes, the two validation errors
+ * that name an architecture, an image index in the local store whose platforms share the layers of
+ * the shared packages, and a platform refused for a program of another architecture.
+ * (MultiArchitectureImagesIT runs such images, made of real Debian packages, under QEMU.)
  */
-class MultiArchitectureLockIT {
+class MultiArchitectureIT {
 
     @TempDir
     Path tmp;
@@ -160,5 +162,76 @@ class MultiArchitectureLockIT {
         Files.writeString(catalog.resolve("single.yaml"), Files.readString(catalog.resolve("single.yaml"))
                 .replace("architecture: amd64", "architectures: [amd64]"));
         assertThat(cli.run("lock", "single", "--check")).as(cli.err()).isZero();
+    }
+
+    private JsonNode json(Path file) throws IOException {
+        return JsonMapper.builder().build().readTree(Files.readString(file));
+    }
+
+    private Path blob(String digest) {
+        return tmp.resolve("data/store/blobs/sha256").resolve(digest.substring("sha256:".length()));
+    }
+
+    @Test
+    void buildPublishesOneIndexWhosePlatformsShareTheLayersOfTheSharedPackages() throws IOException {
+        assertThat(cli.run("lock", "multi")).as(cli.err()).isZero();
+        assertThat(cli.run("build", "multi")).as(cli.err()).isZero();
+        assertThat(cli.out()).containsPattern("build \\d+, index sha256:[0-9a-f]{64} with 2 platforms")
+                .containsPattern("  amd64: digest sha256:[0-9a-f]{64}").containsPattern("  arm64: digest sha256:[0-9a-f]{64}");
+        JsonNode tagged = null;
+        for (JsonNode m : json(tmp.resolve("data/store/index.json")).path("manifests")) {
+            if (m.path("annotations").path("org.opencontainers.image.ref.name").asString("").startsWith("multi:")) {
+                tagged = m;
+            }
+        }
+        assertThat(tagged).isNotNull();
+        assertThat(tagged.path("mediaType").asString()).isEqualTo("application/vnd.oci.image.index.v1+json");
+        JsonNode index = json(blob(tagged.path("digest").asString()));
+        assertThat(index.path("manifests").valueStream().map(m -> m.path("platform").path("os").asString() + "/"
+                + m.path("platform").path("architecture").asString()).toList()).containsExactly("linux/amd64", "linux/arm64");
+        assertThat(index.path("annotations").path("dev.kiln.lock.digest").asString()).isEqualTo(lock("multi").digest());
+        java.util.Map<String, java.util.Map<String, String>> layersByPlatform = new java.util.LinkedHashMap<>();
+        for (JsonNode child : index.path("manifests")) {
+            JsonNode manifest = json(blob(child.path("digest").asString()));
+            JsonNode config = json(blob(manifest.path("config").path("digest").asString()));
+            String arch = config.path("architecture").asString();
+            assertThat(arch).isEqualTo(child.path("platform").path("architecture").asString());
+            assertThat(config.path("config").path("Labels").path("dev.kiln.lock.digest").asString())
+                    .isEqualTo(lock("multi").forArchitecture(arch).digest());
+            java.util.Map<String, String> layers = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < manifest.path("layers").size(); i++) {
+                layers.put(config.path("history").get(i).path("created_by").asString(), manifest.path("layers").get(i).path("digest").asString());
+            }
+            layersByPlatform.put(arch, layers);
+        }
+        java.util.Map<String, String> amd64 = layersByPlatform.get("amd64");
+        java.util.Map<String, String> arm64 = layersByPlatform.get("arm64");
+        assertThat(amd64.keySet()).containsExactly("kiln: kiln-base", "kiln: app (app)", "kiln: libc6 (libc6)", "kiln: tzdata (tzdata)");
+        assertThat(arm64.get("kiln: tzdata (tzdata)")).as("the Architecture: all package's layer, status.d entry included")
+                .isEqualTo(amd64.get("kiln: tzdata (tzdata)"));
+        assertThat(arm64.get("kiln: kiln-base")).isEqualTo(amd64.get("kiln: kiln-base"));
+        assertThat(arm64.get("kiln: libc6 (libc6)")).isNotEqualTo(amd64.get("kiln: libc6 (libc6)"));
+        assertThat(arm64.get("kiln: app (app)")).isNotEqualTo(amd64.get("kiln: app (app)"));
+        String skopeo = TestArchive.run(java.util.List.of("skopeo", "inspect", "--raw", "oci:" + tmp.resolve("data/store") + ":"
+                + tagged.path("annotations").path("org.opencontainers.image.ref.name").asString()));
+        assertThat(JsonMapper.builder().build().readTree(skopeo)).isEqualTo(index);
+
+        // nothing changed: up to date, checked against the index
+        assertThat(cli.run("build", "multi")).as(cli.err()).isZero();
+        assertThat(cli.out()).contains("up to date").contains(tagged.path("digest").asString());
+    }
+
+    @Test
+    void aPlatformWhoseImageHoldsAProgramOfAnotherArchitectureFailsTheBuildAndNothingIsTagged() throws IOException {
+        repo.helloStatic("stable", "all");
+        publish();
+        Files.writeString(catalog.resolve("mixed.yaml"), repo.stackHead("test").replace("architecture: amd64", "architectures: [amd64, arm64]")
+                + "packages: [hello-static]\nentrypoint: [/usr/bin/hello]\n");
+        assertThat(cli.run("lock", "mixed")).as(cli.err()).isZero();
+        assertThat(cli.run("build", "mixed")).isEqualTo(1);
+        assertThat(cli.err()).contains("mixed: arm64: /usr/bin/hello: an ELF program for x86_64 (e_machine 62), but the image is for arm64 (aarch64)")
+                .contains("mixed: not built, nothing tagged").doesNotContain("amd64: /usr/bin/hello");
+        assertThat(Files.exists(tmp.resolve("data/store/index.json")) ? Files.readString(tmp.resolve("data/store/index.json")) : "")
+                .doesNotContain("mixed:");
     }
 }
