@@ -131,6 +131,6 @@ class RetirementApi {
     }
 
     private Stack stack(String name) {
-        return ApiException.validStack(Catalog.load(properties.catalog()), name);
+        return ApiException.validStack(Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)), name);
     }
 }

@@ -27,7 +27,7 @@ class RetireJob implements Job {
     @Override
     public void execute(JobExecutionContext context) {
         String who = "quartz retirement at " + context.getScheduledFireTime().toInstant();
-        for (Stack stack : Catalog.load(properties.catalog()).stacks()) {
+        for (Stack stack : Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)).stacks()) {
             try {
                 retirer.retire(stack, who);
             } catch (RuntimeException e) {
