@@ -196,7 +196,7 @@ public final class Rebuilds {
         LockCheck lockCheck = null;
         if (request.lock().isPresent()) {
             step(id, stack, "checking the lock");
-            lockCheck = LockCheck.of(locker.currency(catalog, stack, lock, locker.resolve(catalog, stack)));
+            lockCheck = LockCheck.of(locker.currencyForBuild(catalog, stack, lock));
             history.noted(id, new BuildReport(null, lockCheck));
             lockCheck.warnings().forEach(w -> log.warn("build {} of {}: {}", id, stack.name(), w));
         }
