@@ -51,7 +51,29 @@ public final class Rebuilds {
     private final String kilnVersion;
     private final String buildSettings;
     private final MeterRegistry meters;
-    private final Set<Long> running = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Running> running = new ConcurrentHashMap<>();
+
+    /**
+     * A build this instance runs now: its thread, the step it reached, whether someone asked to cancel
+     * it. {@code done} is set under the lock before the thread moves on, so a late cancel never
+     * interrupts whatever the thread does next.
+     */
+    private static final class Running {
+        final Thread thread = Thread.currentThread();
+        volatile String step;
+        volatile boolean cancel;
+        boolean done;
+    }
+
+    /** Thrown at a step boundary of a build someone asked to cancel. */
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("cancelled", null, false, false);
+        }
+    }
+
+    /** Steps that may be interrupted; from publishing on, the build runs to its end and records what it published. */
+    private static final Set<String> INTERRUPTIBLE = Set.of("resolving", "checking the published image", "fetching", "composing");
 
     /**
      * @param buildSettings the settings that shape an image besides the stack (layer budget and so
@@ -77,9 +99,19 @@ public final class Rebuilds {
      * {@code lock} and {@code tag} are the CLI's: build that lock file, under that tag.
      */
     public record Request(String stack, String trigger, String who, Long queued, Long recoveredFrom, Optional<Lock> lock,
-                          Optional<String> tag) {
+                          Optional<String> tag, Integer attempt) {
+        public Request(String stack, String trigger, String who, Long queued, Long recoveredFrom, Optional<Lock> lock,
+                       Optional<String> tag) {
+            this(stack, trigger, who, queued, recoveredFrom, lock, tag, null);
+        }
+
         public static Request of(String stack, String trigger, String who) {
             return new Request(stack, trigger, who, null, null, Optional.empty(), Optional.empty());
+        }
+
+        /** Retry {@code attempt} of a build that an outage interrupted. */
+        public static Request retry(String stack, String who, long interrupted, int attempt) {
+            return new Request(stack, "retry", who, null, interrupted, Optional.empty(), Optional.empty(), attempt);
         }
     }
 
@@ -90,8 +122,14 @@ public final class Rebuilds {
     public record ScanGate(Ecr ecr, String severity, java.time.Duration timeout) {
     }
 
-    /** How a rebuild ended; {@code joined} means another build of the stack was already under way. */
-    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+    /**
+     * How a rebuild ended; {@code joined} means another build of the stack was already under way;
+     * {@code outage} names the peer whose outage failed it (worth a retry), null otherwise.
+     */
+    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, Outage outage) {
+        public Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+            this(build, status, joined, detail, result, null);
+        }
     }
 
     /** Opens a queued build (or joins the stack's active one) for someone else to run. */
@@ -101,7 +139,27 @@ public final class Rebuilds {
 
     /** The builds this instance is running now (for its heartbeat). */
     public List<Long> running() {
-        return List.copyOf(running);
+        return List.copyOf(running.keySet());
+    }
+
+    /**
+     * Stops build {@code id} if this instance runs it and someone asked to cancel it (see
+     * {@link History#requestCancel}): at once while it resolves, fetches or composes (the thread is
+     * interrupted), otherwise at its next step; once publishing has begun it runs to its end, so what it
+     * pushed is recorded. False when the build does not run here.
+     */
+    public boolean cancel(long id) {
+        Running r = running.get(id);
+        if (r == null) {
+            return false;
+        }
+        synchronized (r) {
+            r.cancel = true;
+            if (!r.done && r.step != null && INTERRUPTIBLE.contains(r.step)) {
+                r.thread.interrupt();
+            }
+        }
+        return true;
     }
 
     public String instance() {
@@ -123,7 +181,8 @@ public final class Rebuilds {
             }
             id = ticket.id();
         }
-        running.add(id);
+        Running current = new Running();
+        running.put(id, current);
         Timer.Sample sample = Timer.start(meters);
         String status = "failed";
         MDC.put("build", Long.toString(id));
@@ -132,17 +191,15 @@ public final class Rebuilds {
             Outcome outcome = execute(id, request);
             status = outcome.status();
             return outcome;
-        } catch (BuildException | ImageException | PublishException | DebianException e) {
-            String reason = e instanceof ImageException image
-                    ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; ")) : e.getMessage();
-            log.warn("build {} of {} failed: {}", id, request.stack(), reason);
-            history.failed(id, reason);
-            return new Outcome(id, "failed", false, reason, null);
         } catch (RuntimeException e) {
-            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
-            history.failed(id, "internal error: " + e);
-            return new Outcome(id, "failed", false, e.toString(), null);
+            Outcome outcome = ended(id, request, current, e);
+            status = outcome.status();
+            return outcome;
         } finally {
+            synchronized (current) {
+                current.done = true;
+            }
+            Thread.interrupted();
             running.remove(id);
             sample.stop(meters.timer("kiln.build.duration", "stack", request.stack(), "status", status));
             meters.counter("kiln.builds", "stack", request.stack(), "status", status).increment();
@@ -150,11 +207,50 @@ public final class Rebuilds {
         }
     }
 
+    /** Records how a build that threw ended: cancelled, interrupted by a peer's outage, or failed. */
+    private Outcome ended(long id, Request request, Running current, RuntimeException e) {
+        if (current.cancel) {
+            synchronized (current) {
+                current.done = true;
+            }
+            Thread.interrupted();
+            log.info("build {} of {} cancelled while {}", id, request.stack(), current.step);
+            history.cancelled(id, current.step);
+            return new Outcome(id, "cancelled", false, "cancelled while " + current.step, null);
+        }
+        Optional<Outage> outage = Outage.of(e, current.step);
+        String reason = e instanceof ImageException image
+                ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; "))
+                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException ? e.getMessage()
+                : outage.isPresent() ? String.valueOf(e.getMessage()) : "internal error: " + e;
+        if (outage.isPresent()) {
+            reason = "interrupted: " + outage.get() + " is unavailable (" + reason + ")";
+            log.warn("build {} of {} {}", id, request.stack(), reason);
+        } else if (reason.startsWith("internal error")) {
+            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
+        } else {
+            log.warn("build {} of {} failed: {}", id, request.stack(), reason);
+        }
+        try {
+            history.failed(id, reason);
+        } catch (RuntimeException unrecorded) {
+            if (!Outage.database(unrecorded)) {
+                throw unrecorded;
+            }
+            // the database went away: the retry records this failure once it is back
+            log.warn("build {} of {}: failure not recorded, the database is unavailable ({})", id, request.stack(), unrecorded.getMessage());
+            return new Outcome(id, "failed", false, reason, null, Outage.DATABASE);
+        }
+        return new Outcome(id, "failed", false, reason, null, outage.orElse(null));
+    }
+
     private Outcome execute(long id, Request request) {
         Catalog catalog = Catalog.load(catalogDir);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));
+        history.remember(new History.StackState(stack.name(), null, stack.target().repository(), stack.owner(), new History.Policy(
+                stack.retention().keepLast(), stack.retention().keepDays(), stack.retention().keepPulledDays())));
         step(id, stack, "resolving");
         Lock lock = request.lock().orElseGet(() -> {
             StackLocker.Outcome resolved = locker.resolve(catalog, stack);
@@ -217,7 +313,15 @@ public final class Rebuilds {
 
     private void step(long id, Stack stack, String step) {
         log.info("build {} of {}: {}", id, stack.name(), step);
-        history.step(id, step);
+        Running current = running.get(id);
+        if (current != null) {
+            current.step = step;
+        }
+        boolean cancel = history.step(id, step);
+        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || step.equals("publishing"))) {
+            current.cancel = true;
+            throw new Cancelled();
+        }
     }
 
     /** The inputs an image is made from: the lock (which covers the stack definition), Kiln and its settings, the target. */
@@ -233,6 +337,7 @@ public final class Rebuilds {
 
     private History.Request historyRequest(Request request) {
         return new History.Request(request.stack(), request.trigger(), request.who(),
-                CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), kilnVersion, request.recoveredFrom());
+                CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), kilnVersion, request.recoveredFrom(),
+                request.attempt());
     }
 }

@@ -79,7 +79,7 @@ public final class StackBuilder {
             try {
                 debs.put(p.name(), packages.fetch(p));
             } catch (DebianException e) {
-                throw new BuildException(stack.name() + ": " + e.getMessage());
+                throw new BuildException(stack.name() + ": " + e.getMessage(), e);
             }
         }
         Path work;

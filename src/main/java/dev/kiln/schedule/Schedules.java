@@ -164,7 +164,8 @@ public class Schedules implements ApplicationRunner {
             throw new IllegalStateException("scheduling the catalog: " + e.getMessage(), e);
         }
         List<String> changed = history.syncCatalog(catalog.stacks().stream()
-                .map(s -> new History.StackState(s.name(), Catalog.digest(s), s.target().repository(), s.owner())).toList(),
+                .map(s -> new History.StackState(s.name(), Catalog.digest(s), s.target().repository(), s.owner(),
+                        new History.Policy(s.retention().keepLast(), s.retention().keepDays(), s.retention().keepPulledDays()))).toList(),
                 Set.copyOf(catalog.names()), who);
         if (properties.service().buildOnCatalogChange()) {
             for (String name : changed) {

@@ -1,6 +1,7 @@
 package dev.kiln.schedule;
 
 import dev.kiln.history.History;
+import dev.kiln.rebuild.Outage;
 import dev.kiln.rebuild.Rebuilds;
 import java.util.List;
 import java.util.Optional;
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One stack's tick. Quartz runs it on exactly one instance of the cluster, never twice at once for a
  * stack. A manual trigger carries the id of the build it queued; a recovered run (its instance died
- * mid-build) first marks the dead instance's build failed, then builds again.
+ * mid-build) first marks the dead instance's build failed, then builds again; a build an outage
+ * interrupted is retried (see {@link Retries}).
  */
 @DisallowConcurrentExecution
 class StackJob implements Job {
@@ -24,34 +26,62 @@ class StackJob implements Job {
     static final String BUILD = "build";
     static final String TRIGGER = "trigger";
     static final String WHO = "who";
+    static final String RETRY_OF = "retryOf";
+    static final String ATTEMPT = "attempt";
 
     private final Rebuilds rebuilds;
     private final History history;
+    private final Retries retries;
 
-    StackJob(Rebuilds rebuilds, History history) {
+    StackJob(Rebuilds rebuilds, History history, Retries retries) {
         this.rebuilds = rebuilds;
         this.history = history;
+        this.retries = retries;
     }
 
     @Override
     public void execute(JobExecutionContext context) {
         JobDataMap data = context.getMergedJobDataMap();
         String stack = data.getString(STACK);
-        String who = "quartz " + context.getTrigger().getKey().getName() + " at " + context.getScheduledFireTime().toInstant();
+        String who = data.containsKey(WHO) ? data.getString(WHO)
+                : "quartz " + context.getTrigger().getKey().getName() + " at " + context.getScheduledFireTime().toInstant();
+        int attempt = data.containsKey(ATTEMPT) ? data.getInt(ATTEMPT) : 0;
+        Rebuilds.Outcome outcome;
+        try {
+            outcome = run(context, data, stack, who, attempt);
+        } catch (RuntimeException e) {
+            if (!Outage.database(e)) {
+                throw e;
+            }
+            retries.afterUnrecorded(stack, data, who, attempt, context.getFireInstanceId(), e);
+            return;
+        }
+        if (outcome != null) {
+            retries.after(stack, who, outcome, attempt);
+        }
+    }
+
+    private Rebuilds.Outcome run(JobExecutionContext context, JobDataMap data, String stack, String who, int attempt) {
         if (context.isRecovering()) {
             List<Long> abandoned = history.abandon(stack, rebuilds.instance(),
                     "abandoned: its Kiln instance stopped mid-build; recovered by " + rebuilds.instance());
             log.warn("{}: recovering a build the cluster lost (failed: {})", stack, abandoned);
             Long from = abandoned.isEmpty() ? null : abandoned.get(0);
-            rebuilds.run(new Rebuilds.Request(stack, "recovery", who, null, from, Optional.empty(), Optional.empty()));
-            return;
+            return rebuilds.run(new Rebuilds.Request(stack, "recovery", who, null, from, Optional.empty(), Optional.empty()));
         }
         if (data.containsKey(BUILD)) {
-            rebuilds.run(new Rebuilds.Request(stack, data.getString(TRIGGER), data.getString(WHO), data.getLong(BUILD), null,
+            return rebuilds.run(new Rebuilds.Request(stack, data.getString(TRIGGER), who, data.getLong(BUILD), null,
                     Optional.empty(), Optional.empty()));
-            return;
         }
         String trigger = data.containsKey(TRIGGER) ? data.getString(TRIGGER) : "schedule";
-        rebuilds.run(Rebuilds.Request.of(stack, trigger, who));
+        if (trigger.equals("retry")) {
+            long interrupted = data.getLong(RETRY_OF);
+            if (history.rebuiltSince(stack, interrupted)) {
+                log.info("{}: retry {} of build {} not needed, a later build has finished", stack, attempt, interrupted);
+                return null;
+            }
+            return rebuilds.run(Rebuilds.Request.retry(stack, who, interrupted, attempt));
+        }
+        return rebuilds.run(Rebuilds.Request.of(stack, trigger, who));
     }
 }
