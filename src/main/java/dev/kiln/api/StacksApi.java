@@ -110,6 +110,8 @@ class StacksApi {
     @Operation(summary = "Trigger a build (platform role). 202 with the build's location; joins a build already under way")
     ResponseEntity<Triggered> trigger(@PathVariable String name, Principal principal) {
         ApiException.validStack(Catalog.load(properties.catalog()), name);
+        // the database first: when it is down the answer is a quick 503, not a scheduler error
+        history.active(name);
         if (!schedules.scheduled(name)) {
             schedules.sync("api:" + principal.getName());
         }
@@ -120,9 +122,17 @@ class StacksApi {
     }
 
     @GetMapping("/stacks/{name}/digest")
-    @Operation(summary = "The stack's current approved image, for docker pull repo@digest")
+    @Operation(summary = "The stack's current approved image, for docker pull repo@digest; 410 once the stack left the catalog")
     Image digest(@PathVariable String name) {
         History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog())));
+        if (recorded.removedAt() != null) {
+            // no silent pulls of an image nobody rebuilds any more: the last one is named, not served as approved
+            Optional<Image> last = image(recorded);
+            throw new ApiException(HttpStatus.GONE, "stack-removed", "stack '" + name + "' was removed from the catalog at "
+                    + recorded.removedAt() + " and gets no new builds" + last.map(i -> "; its last approved image was "
+                    + (i.pull() != null ? i.pull() : i.reference() + " (" + i.digest() + ")")).orElse(""), List.of())
+                    .with("removedAt", recorded.removedAt().toString()).with("lastApproved", last.orElse(null));
+        }
         return image(recorded).orElseThrow(() -> ApiException.notFound("no-approved-image",
                 "stack '" + name + "' has no approved image yet (see /api/stacks/" + name + "/builds)"));
     }
