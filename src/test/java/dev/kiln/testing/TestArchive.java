@@ -196,6 +196,33 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * Publishes an existing index (a real Debian {@code Packages.xz}, say) as {@code archive/dists/suite}
+     * under this repository's root, with a Release signed by this archive's key: a mirror of real
+     * packages whose signature chain is the test's, with dates of the test's choosing.
+     */
+    public void republish(String archive, String suite, Path packagesXz, Instant date, Instant validUntil) {
+        try {
+            Path dists = Files.createDirectories(root.resolve(archive).resolve("dists").resolve(suite));
+            Path binary = Files.createDirectories(dists.resolve("main/binary-amd64"));
+            byte[] bytes = Files.readAllBytes(packagesXz);
+            Files.write(binary.resolve("Packages.xz"), bytes);
+            String release = "Origin: Debian\nLabel: Debian\nSuite: " + suite + "\nCodename: " + suite + "\nDate: " + RFC2822.format(date)
+                    + "\nValid-Until: " + RFC2822.format(validUntil) + "\nArchitectures: amd64\nComponents: main\nSHA256:\n "
+                    + sha256(bytes) + " " + bytes.length + " main/binary-amd64/Packages.xz\n";
+            Files.writeString(dists.resolve("Release"), release);
+            run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--local-user", defaultKey(), "--digest-algo", "SHA512",
+                    "--clearsign", "--output", dists.resolve("InRelease").toString(), dists.resolve("Release").toString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The URL this archive serves {@code root/path} at (the repository itself is {@link #url()}). */
+    public String url(String path) {
+        return server.url() + "/" + path;
+    }
+
     public static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
