@@ -48,7 +48,7 @@ class BuildsApi {
         History.Cancel cancel = history.requestCancel(id, by, reason)
                 .orElseThrow(() -> ApiException.notFound("no-such-build", "no build " + id));
         URI location = URI.create("/api/builds/" + id);
-        return switch (cancel.status()) {
+        return switch (cancel.changed() || cancel.status().equals("running") ? cancel.status() : "ended") {
             case "cancelled" -> ResponseEntity.ok(new Cancelling(id, "cancelled", by, reason, location));
             case "running" -> {
                 rebuilds.cancel(id); // at once when it runs on this instance; elsewhere its heartbeat brings the request

@@ -169,6 +169,16 @@ public final class History {
                 .params(stack, build).query(Boolean.class).single();
     }
 
+    /** A stack's running build: its instance and when that instance last reported it. */
+    public record Running(long id, String instance, Instant heartbeatAt) {
+    }
+
+    public Optional<Running> running(String stack) {
+        return jdbc.sql("SELECT id, instance, heartbeat_at FROM build WHERE stack = ? AND status = 'running'")
+                .param(stack).query((rs, n) -> new Running(rs.getLong("id"), rs.getString("instance"), instant(rs, "heartbeat_at")))
+                .optional();
+    }
+
     public Optional<Long> active(String stack) {
         return jdbc.sql("SELECT id FROM build WHERE stack = ? AND status IN ('queued', 'running')").param(stack)
                 .query(Long.class).optional();

@@ -69,13 +69,13 @@ class Retries {
         }
         int next = attempt + 1;
         if (next > settings.attempts()) {
-            log.warn("{}: build {} was interrupted ({} unavailable) and {} retries are used up; the next scheduled tick builds it",
+            log.warn("{}: build {} was interrupted ({} is unavailable) and {} retries are used up; the next scheduled tick builds it",
                     stack, outcome.build(), outcome.outage(), settings.attempts());
             return;
         }
         Duration delay = outcome.outage() == Outage.DATABASE ? Duration.ZERO : settings.after(next);
         schedule(stack, stack + ".retry-of-" + outcome.build(), retry(who, outcome.build(), next), delay);
-        log.info("{}: build {} was interrupted ({} unavailable); retry {} of {} in {}", stack, outcome.build(), outcome.outage(), next,
+        log.info("{}: build {} was interrupted ({} is unavailable); retry {} of {} in {}", stack, outcome.build(), outcome.outage(), next,
                 settings.attempts(), delay);
     }
 

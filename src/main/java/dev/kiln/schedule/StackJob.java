@@ -1,8 +1,10 @@
 package dev.kiln.schedule;
 
+import dev.kiln.KilnProperties;
 import dev.kiln.history.History;
 import dev.kiln.rebuild.Outage;
 import dev.kiln.rebuild.Rebuilds;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.quartz.DisallowConcurrentExecution;
@@ -32,11 +34,13 @@ class StackJob implements Job {
     private final Rebuilds rebuilds;
     private final History history;
     private final Retries retries;
+    private final KilnProperties.Service settings;
 
-    StackJob(Rebuilds rebuilds, History history, Retries retries) {
+    StackJob(Rebuilds rebuilds, History history, Retries retries, KilnProperties properties) {
         this.rebuilds = rebuilds;
         this.history = history;
         this.retries = retries;
+        this.settings = properties.service();
     }
 
     @Override
@@ -61,8 +65,48 @@ class StackJob implements Job {
         }
     }
 
+    /**
+     * Quartz takes an instance for dead when it misses its check-ins, which a live instance also does while
+     * the database is away. Kiln's heartbeat is the better witness: as long as the stack's build is
+     * reported again by its instance within every two heartbeats, that instance is alive and the recovery
+     * waits for its build instead of abandoning it. True when that instance finished the build itself:
+     * nothing to recover.
+     */
+    private boolean stillReported(String stack) {
+        Optional<History.Running> running = history.running(stack);
+        if (running.isEmpty() || rebuilds.instance().equals(running.get().instance())) {
+            return false;
+        }
+        boolean waited = false;
+        try {
+            while (true) {
+                Instant seen = running.get().heartbeatAt();
+                Thread.sleep(settings.heartbeat().multipliedBy(2).toMillis());
+                running = history.running(stack);
+                if (running.isEmpty()) {
+                    log.info("{}: the build ended on its own instance; nothing to recover", stack);
+                    return true;
+                }
+                if (!running.get().heartbeatAt().isAfter(seen)) {
+                    return false; // quiet for two heartbeats: dead, as Quartz says
+                }
+                if (!waited) {
+                    log.warn("{}: Quartz recovers the job of instance {}, which still reports build {}; waiting for it", stack,
+                            running.get().instance(), running.get().id());
+                    waited = true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+    }
+
     private Rebuilds.Outcome run(JobExecutionContext context, JobDataMap data, String stack, String who, int attempt) {
         if (context.isRecovering()) {
+            if (stillReported(stack)) {
+                return null;
+            }
             List<Long> abandoned = history.abandon(stack, rebuilds.instance(),
                     "abandoned: its Kiln instance stopped mid-build; recovered by " + rebuilds.instance());
             log.warn("{}: recovering a build the cluster lost (failed: {})", stack, abandoned);
