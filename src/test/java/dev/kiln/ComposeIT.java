@@ -26,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -251,27 +250,13 @@ class ComposeIT {
     }
 
     private static String run(List<String> command, Map<String, String> env) {
-        try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-            pb.environment().putAll(env);
-            Process p = pb.start();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new AssertionError(String.join(" ", command) + " failed:\n" + output);
-            }
-            return output;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return TestArchive.run(command, null, env);
     }
 
     private static String runQuietly(List<String> command) {
         try {
             return run(command, Map.of());
-        } catch (AssertionError e) {
+        } catch (IllegalStateException e) {
             return "";
         }
     }

@@ -13,7 +13,6 @@ import java.io.OutputStream;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -64,16 +63,9 @@ class ResilienceIT {
     void setUp(@TempDir Path dir) throws Exception {
         tmp = dir;
         repo = new TestArchive(tmp.resolve("repo"));
-        Path hello = tmp.resolve("hello-static");
-        Files.createDirectories(hello.resolve("usr/bin"));
-        Files.writeString(tmp.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
-        TestArchive.run(List.of("gcc", "-static", "-Os", "-o", hello.resolve("usr/bin/hello").toString(), tmp.resolve("hello.c").toString()));
-        Files.setPosixFilePermissions(hello.resolve("usr/bin/hello"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        repo.deb("stable", "hello-static", "1.0", hello);
+        repo.helloStatic("stable", tmp);
         for (String name : List.of("slow-data", "cancel-data")) {
-            Path tree = Files.createDirectories(tmp.resolve(name).resolve("usr/share").resolve(name));
-            Files.writeString(tree.resolve("README"), name + "\n");
-            repo.deb("stable", name, "1.0", tmp.resolve(name));
+            repo.deb("stable", name, "1.0");
         }
         // 12 MB that no compression shrinks: its layer's upload through the slowed relay takes seconds
         Path big = Files.createDirectories(tmp.resolve("big-data/usr/share/big-data"));
@@ -302,16 +294,8 @@ class ResilienceIT {
         return jdbc.sql("SELECT status FROM build WHERE id = ?").param(id).query(String.class).optional().orElse(null);
     }
 
-    private void stack(String name, String packages, String cron) throws IOException {
-        Files.writeString(catalog.resolve(name + ".yaml"), repo.stackHead("test " + name) + """
-                packages: %s
-                entrypoint: [/usr/bin/hello]
-                schedule:
-                  cron: "%s"
-                  timeZone: UTC
-                target:
-                  repository: golden/%s
-                """.formatted(packages, cron, name));
+    private void stack(String name, String packages, String cron) {
+        repo.helloStack(catalog, name, packages, cron);
     }
 
     private void waitFor(Duration timeout, String what, BooleanSupplier condition) {

@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -62,16 +61,9 @@ class ServiceIT {
     void setUp(@TempDir Path dir) throws Exception {
         tmp = dir;
         repo = new TestArchive(tmp.resolve("repo"));
-        Path hello = tmp.resolve("hello-static");
-        Files.createDirectories(hello.resolve("usr/bin"));
-        Files.writeString(tmp.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
-        TestArchive.run(List.of("gcc", "-static", "-Os", "-o", hello.resolve("usr/bin/hello").toString(), tmp.resolve("hello.c").toString()));
-        Files.setPosixFilePermissions(hello.resolve("usr/bin/hello"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        repo.deb("stable", "hello-static", "1.0", hello);
+        repo.helloStatic("stable", tmp);
         for (String name : List.of("extra-data", "slow-data")) {
-            Path tree = Files.createDirectories(tmp.resolve(name).resolve("usr/share").resolve(name));
-            Files.writeString(tree.resolve("README"), name + "\n");
-            repo.deb("stable", name, "1.0", tmp.resolve(name));
+            repo.deb("stable", name, "1.0");
         }
         repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
 
@@ -356,15 +348,7 @@ class ServiceIT {
         }
     }
 
-    private void stack(Path catalog, String name, String packages, String cron) throws IOException {
-        Files.writeString(catalog.resolve(name + ".yaml"), repo.stackHead("test " + name) + """
-                packages: %s
-                entrypoint: [/usr/bin/hello]
-                schedule:
-                  cron: "%s"
-                  timeZone: UTC
-                target:
-                  repository: golden/%s
-                """.formatted(packages, cron, name));
+    private void stack(Path catalog, String name, String packages, String cron) {
+        repo.helloStack(catalog, name, packages, cron);
     }
 }

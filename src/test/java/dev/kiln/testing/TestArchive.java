@@ -66,6 +66,26 @@ public final class TestArchive implements AutoCloseable {
                 """.formatted(description, url());
     }
 
+    /**
+     * Writes {@code catalog/NAME.yaml}: a stack of this archive's {@code packages} (a YAML list, built on
+     * {@link #helloStatic}) that runs /usr/bin/hello, on {@code cron} in UTC, into golden/NAME.
+     */
+    public void helloStack(Path catalog, String name, String packages, String cron) {
+        try {
+            Files.writeString(catalog.resolve(name + ".yaml"), stackHead("test " + name) + """
+                    packages: %s
+                    entrypoint: [/usr/bin/hello]
+                    schedule:
+                      cron: "%s"
+                      timeZone: UTC
+                    target:
+                      repository: golden/%s
+                    """.formatted(packages, cron, name));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Serves paths containing {@code part} only after {@code delay}. */
     public void delay(String part, java.time.Duration delay) {
         server.delays.put(part, delay);
@@ -117,6 +137,23 @@ public final class TestArchive implements AutoCloseable {
             Path deb = pool.resolve(name + "_" + version.replace(':', '%') + "_amd64.deb");
             run(List.of("dpkg-deb", "--root-owner-group", "-Zxz", "--build", build.toString(), deb.toString()));
             return deb;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Builds {@code hello-static} 1.0 into the suite's pool: {@code /usr/bin/hello}, a statically linked C
+     * program (gcc -static) that prints "hello", the smallest image that runs. {@code work} is scratch space.
+     */
+    public Path helloStatic(String suite, Path work) {
+        try {
+            Path tree = Files.createDirectories(work.resolve("hello-static/usr/bin"));
+            Path source = work.resolve("hello.c");
+            Files.writeString(source, "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
+            run(List.of("gcc", "-static", "-Os", "-o", tree.resolve("hello").toString(), source.toString()));
+            Files.setPosixFilePermissions(tree.resolve("hello"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            return deb(suite, "hello-static", "1.0", work.resolve("hello-static"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -236,8 +273,14 @@ public final class TestArchive implements AutoCloseable {
     }
 
     public static String run(List<String> command, Path dir) {
+        return run(command, dir, java.util.Map.of());
+    }
+
+    /** Runs {@code command} in {@code dir} (null: here) with {@code env} added; its output, or an error with it. */
+    public static String run(List<String> command, Path dir, java.util.Map<String, String> env) {
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+            pb.environment().putAll(env);
             if (dir != null) {
                 pb.directory(dir.toFile());
             }
