@@ -115,7 +115,8 @@ public class KilnConfiguration {
         Rebuilds.ScanGate gate = services.ecr() == null || properties.ecr().scanGateSeverity() == null ? null
                 : new Rebuilds.ScanGate(services.ecr(), properties.ecr().scanGateSeverity(), properties.ecr().scanTimeout());
         return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, target(services), services.ecr(), gate,
-                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters);
+                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes(), meters,
+                properties.service().publishTimeout());
     }
 
 

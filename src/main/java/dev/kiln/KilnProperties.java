@@ -20,7 +20,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         dataDir = dataDir == null ? Path.of(System.getProperty("user.home"), ".kiln") : dataDir;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
         build = build == null ? new Build(null, null, null, null) : build;
-        service = service == null ? new Service(null, null, null, null, null, null, null) : service;
+        service = service == null ? new Service(null, null, null, null, null, null, null, null) : service;
         users = users == null ? List.of() : List.copyOf(users);
         ecr = ecr == null ? new Ecr(null, null, null, null, null, null, null, null, null) : ecr;
         retire = retire == null ? new Retire(null, null) : retire;
@@ -72,10 +72,12 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
      * @param queuedFor            a queued build nobody started this long is marked failed
      * @param inReleaseReuse       an archive's InRelease fetched this recently is reused (stacks ticking together)
      * @param retry                how a build that a peer's outage interrupted is retried
+     * @param publishTimeout       a push not ended after this long is given up as the registry's outage (and retried)
      */
     public record Service(Duration catalogSync, Boolean buildOnCatalogChange, Duration heartbeat, Duration staleAfter,
-                          Duration queuedFor, Duration inReleaseReuse, Retry retry) {
+                          Duration queuedFor, Duration inReleaseReuse, Retry retry, Duration publishTimeout) {
         public Service {
+            publishTimeout = publishTimeout == null ? Duration.ofMinutes(30) : publishTimeout;
             retry = retry == null ? new Retry(null, null, null) : retry;
             catalogSync = catalogSync == null ? Duration.ofMinutes(1) : catalogSync;
             buildOnCatalogChange = buildOnCatalogChange == null || buildOnCatalogChange;

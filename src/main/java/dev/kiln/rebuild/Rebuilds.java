@@ -24,7 +24,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +56,12 @@ public final class Rebuilds {
     private final String buildSettings;
     private final MeterRegistry meters;
     private final Map<Long, Running> running = new ConcurrentHashMap<>();
+    private final Duration publishTimeout;
+    private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kiln-publish-watch");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * A build this instance runs now: its thread, the step it reached, whether someone asked to cancel
@@ -62,6 +72,7 @@ public final class Rebuilds {
         final Thread thread = Thread.currentThread();
         volatile String step;
         volatile boolean cancel;
+        volatile boolean stalled;
         boolean done;
     }
 
@@ -81,6 +92,17 @@ public final class Rebuilds {
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, Target target, Ecr ecr, ScanGate gate,
                     String instance, String kilnVersion, String buildSettings, MeterRegistry meters) {
+        this(catalogDir, locker, builder, history, target, ecr, gate, instance, kilnVersion, buildSettings, meters, Duration.ofMinutes(30));
+    }
+
+    /**
+     * @param publishTimeout a push that has not ended after this long is given up (its thread interrupted)
+     *                       as the registry's outage: a registry that died mid-push was seen to leave jib
+     *                       waiting for ever
+     */
+    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, Target target, Ecr ecr, ScanGate gate,
+                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Duration publishTimeout) {
+        this.publishTimeout = publishTimeout;
         this.ecr = ecr;
         this.gate = gate;
         this.catalogDir = catalogDir;
@@ -218,8 +240,9 @@ public final class Rebuilds {
             history.cancelled(id, current.step);
             return new Outcome(id, "cancelled", false, "cancelled while " + current.step, null);
         }
-        Optional<Outage> outage = Outage.of(e, current.step);
-        String reason = e instanceof ImageException image
+        Optional<Outage> outage = current.stalled ? Optional.of(Outage.REGISTRY) : Outage.of(e, current.step);
+        String reason = current.stalled ? "the push did not end within " + publishTimeout
+                : e instanceof ImageException image
                 ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; "))
                 : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException ? e.getMessage()
                 : outage.isPresent() ? String.valueOf(e.getMessage()) : "internal error: " + e;
@@ -316,6 +339,16 @@ public final class Rebuilds {
         Running current = running.get(id);
         if (current != null) {
             current.step = step;
+        }
+        if (current != null && step.equals("publishing")) {
+            WATCH.schedule(() -> {
+                synchronized (current) {
+                    if (!current.done && "publishing".equals(current.step)) {
+                        current.stalled = true;
+                        current.thread.interrupt();
+                    }
+                }
+            }, publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
         }
         boolean cancel = history.step(id, step);
         if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || step.equals("publishing"))) {

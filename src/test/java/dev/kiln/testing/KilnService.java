@@ -37,13 +37,18 @@ public final class KilnService implements AutoCloseable {
 
     /** Starts instance {@code id} (its Quartz instance id too) with {@code settings} added to the command line. */
     public static KilnService start(String id, Path dir, List<String> settings) {
+        return start(id, dir, "384m", settings);
+    }
+
+    /** The same with a heap of {@code maxHeap} ({@code -Xmx}). */
+    public static KilnService start(String id, Path dir, String maxHeap, List<String> settings) {
         try {
             int port;
             try (ServerSocket socket = new ServerSocket(0)) {
                 port = socket.getLocalPort();
             }
             Path log = dir.resolve(id + ".log");
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m",
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + maxHeap,
                     "-jar", Path.of("target/kiln.jar").toAbsolutePath().toString(), "serve", "--data-dir", dir.resolve("data-" + id).toString(),
                     "--server.port=" + port, "--spring.quartz.properties.org.quartz.scheduler.instanceId=" + id,
                     "--kiln.users[0].name=reader", "--kiln.users[0].password={noop}reader-pw",
