@@ -106,10 +106,11 @@ public final class StackBuilder {
             return debs;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BuildException(stack.name() + ": interrupted while fetching packages");
+            throw new BuildException(stack.name() + ": interrupted while fetching packages", e);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof DebianException d) {
-                throw new BuildException(stack.name() + ": " + d.getMessage());
+                // the cause stays: an archive outage is told from a bad package by it (Outage)
+                throw new BuildException(stack.name() + ": " + d.getMessage(), d);
             }
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } finally {
