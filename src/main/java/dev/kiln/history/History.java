@@ -403,6 +403,15 @@ public final class History {
     public record LiveTag(long id, String repository, String tag, String digest, long build, Instant pushedAt, String pin) {
     }
 
+    /**
+     * Every tag Kiln ever recorded in {@code repository} on {@code target}, retired ones included: a tag
+     * name is never given to a second image, even after the first was retired and deleted.
+     */
+    public java.util.Set<String> recordedTags(String target, String repository) {
+        return java.util.Set.copyOf(jdbc.sql("SELECT tag FROM image_tag WHERE target = ? AND repository = ?")
+                .params(target, repository).query(String.class).list());
+    }
+
     public List<LiveTag> liveTags(String stack, String target) {
         return jdbc.sql("""
                         SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || left(p.reason, 1000) AS pin

@@ -24,19 +24,22 @@ class EmbeddedPostgresIT {
     @Test
     void aKilledServerIsStartedAgainOnTheSamePortAndTheSamePortSurvivesARestartOfKiln(@TempDir Path dir) throws Exception {
         int port;
-        try (Database db = Database.open(new Database.Settings(null, null, null), dir, 2).supervise()) {
+        try (Database db = Database.open(new Database.Settings(null, null, null), dir, 2).supervise().migrate()) {
             port = port(db);
+            // the service role writes history, it creates no tables
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
-            jdbc.sql("CREATE TABLE kept (v text)").update();
-            jdbc.sql("INSERT INTO kept VALUES ('before the crash')").update();
+            jdbc.sql("INSERT INTO stack (name) VALUES ('before the crash')").update();
             long pid = postmaster(dir);
 
-            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+            postmaster.destroyForcibly();
+            // the kill is asynchronous: a query before the process is gone would reach the old server
+            postmaster.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
             Instant killed = Instant.now();
             String value = null;
             while (value == null && Duration.between(killed, Instant.now()).compareTo(Duration.ofSeconds(30)) < 0) {
                 try {
-                    value = jdbc.sql("SELECT v FROM kept").query(String.class).single();
+                    value = jdbc.sql("SELECT name FROM stack").query(String.class).single();
                 } catch (RuntimeException e) {
                     Thread.sleep(200);
                 }
