@@ -136,7 +136,8 @@ public class KilnConfiguration {
         return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, services.target(),
                 instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
                 + " gzip=" + build.compressionLevel()
-                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters, catalogRules(properties));
+                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters, catalogRules(properties),
+                properties.service().publishTimeout());
     }
 
 

@@ -117,6 +117,12 @@ public final class StackBuilder {
      * stack of several architectures is published as one image index under the tag.
      */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
+        return build(catalog, stack, lock, target, tag, java.util.Set.of(), progress);
+    }
+
+    /** @param usedTags tags the repository's images had before, retired ones included: never given again */
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
+                        Consumer<String> progress) {
         long start = System.nanoTime();
         List<String> architectures = lock.builtFor();
         if (!architectures.equals(stack.source().architectures())) {
@@ -149,7 +155,7 @@ public final class StackBuilder {
             progress.accept("publishing");
             Manifest image = platforms.size() == 1 ? platforms.get(0).image() : index(catalog, stack, lock, platforms);
             Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                    new Publisher.Tagging(stack.version(), stack.tag(), tag));
+                    new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags));
             return new Result(stack.name(), published, image, lock, platforms, (System.nanoTime() - start) / 1e9);
         } finally {
             pending.values().forEach(f -> f.cancel(true));
@@ -194,10 +200,11 @@ public final class StackBuilder {
             return debs;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BuildException(stack.name() + ": interrupted while fetching packages");
+            throw new BuildException(stack.name() + ": interrupted while fetching packages", e);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof DebianException d) {
-                throw new BuildException(stack.name() + ": " + d.getMessage());
+                // the cause stays: an archive outage is told from a bad package by it (Outage)
+                throw new BuildException(stack.name() + ": " + d.getMessage(), d);
             }
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         }
