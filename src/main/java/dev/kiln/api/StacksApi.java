@@ -184,7 +184,7 @@ class StacksApi {
                         .map(r -> new LastBuild(r.lastBuildId(), r.lastStatus(), r.lastFinishedAt())).orElse(null));
     }
 
-    private static Optional<Image> image(History.Stack s) {
+    static Optional<Image> image(History.Stack s) {
         if (s.currentBuildId() == null) {
             return Optional.empty();
         }

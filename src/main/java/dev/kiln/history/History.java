@@ -559,16 +559,22 @@ public final class History {
         });
     }
 
-    /** The stack's live tags of {@code image} (every target), with their pins. */
+    /**
+     * The stack's live tags of {@code image} (every target), with their pins. A digest may also name a
+     * platform image of an index (what {@code docker pull} resolved on one machine): the tags are the
+     * index's, which is what is kept or retired as one.
+     */
     public List<LiveTag> liveTags(String stack, ImageName image) {
         return jdbc.sql("""
                         SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || p.reason AS pin
                         FROM image_tag t JOIN build b ON b.id = t.build_id
                         LEFT JOIN pin p ON p.image_tag_id = t.id AND p.unpinned_at IS NULL
                         WHERE b.stack = ? AND t.retired_at IS NULL
-                          AND (t.digest = CAST(? AS text) OR (t.repository = CAST(? AS text) AND t.tag = CAST(? AS text)))
+                          AND (t.digest = CAST(? AS text) OR (t.repository = CAST(? AS text) AND t.tag = CAST(? AS text))
+                               OR (t.digest = b.image_digest
+                                   AND b.platforms @> jsonb_build_array(jsonb_build_object('digest', CAST(? AS text)))))
                         ORDER BY t.id""")
-                .params(stack, image.digest(), image.repository(), image.tag())
+                .params(stack, image.digest(), image.repository(), image.tag(), image.digest())
                 .query((rs, n) -> new LiveTag(rs.getLong("id"), rs.getString("repository"), rs.getString("tag"), rs.getString("digest"),
                         rs.getLong("build_id"), instant(rs, "pushed_at"), rs.getString("pin")))
                 .list();

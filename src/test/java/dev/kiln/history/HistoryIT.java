@@ -349,6 +349,37 @@ class HistoryIT {
     }
 
     /** A succeeded build of java that published {@code repository:tag} as {@code digest}. */
+    @Test
+    void aPlatformImagesDigestPinsTheIndexItBelongsTo() {
+        try (Database db = fresh("platform_pins")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            String index = "sha256:" + "1".repeat(64);
+            String arm64 = "sha256:" + "2".repeat(64);
+            long id = history.open(request("java"), true, "i").id();
+            history.resolved(id, new History.Inputs("sha256:f", "sha256:s", "sha256:l", "{}", "registry.example.com", "golden/java"));
+            history.succeeded(id, new History.Published(index, "registry.example.com/golden/java:21-1", "21-1", false, 1, 1, List.of(), 1,
+                    Map.of(), List.of(), null, false, null, List.of(Map.of("architecture", "amd64", "digest", "sha256:" + "3".repeat(64)),
+                    Map.of("architecture", "arm64", "digest", arm64))));
+            assertThat(history.stacks()).singleElement().satisfies(s -> assertThat(s.currentPlatforms().valueStream()
+                    .map(p -> p.path("architecture").asString() + " " + p.path("digest").asString())).containsExactly(
+                    "amd64 sha256:" + "3".repeat(64), "arm64 " + arm64));
+            long other = published(history, "golden/java", "21-2", "sha256:" + "4".repeat(64));
+
+            assertThat(history.pin("java", History.ImageName.digest(arm64), "api:alice", "INC-3"))
+                    .singleElement().satisfies(t -> {
+                        assertThat(t.digest()).isEqualTo(index);
+                        assertThat(t.tag()).isEqualTo("21-1");
+                    });
+            assertThat(history.liveTags("java", History.ImageName.digest(index))).singleElement()
+                    .satisfies(t -> assertThat(t.pin()).isEqualTo("api:alice: INC-3"));
+            assertThat(history.liveTags("java", History.ImageName.digest("sha256:" + "4".repeat(64)))).singleElement()
+                    .satisfies(t -> assertThat(t.build()).isEqualTo(other));
+            assertThat(history.pin("java", History.ImageName.digest("sha256:" + "5".repeat(64)), "api:bob", "none")).isEmpty();
+            assertThat(history.stacks()).singleElement().satisfies(s -> assertThat(s.currentPlatforms()).isNull());
+        }
+    }
+
     private static long published(History history, String repository, String tag, String digest) {
         long id = history.open(request("java"), true, "i").id();
         history.resolved(id, new History.Inputs("sha256:f", "sha256:s", "sha256:l", "{}", "registry.example.com", repository));
