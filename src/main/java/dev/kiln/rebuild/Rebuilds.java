@@ -87,11 +87,6 @@ public final class Rebuilds {
     /** Steps that may be interrupted; from publishing on, the build runs to its end and records what it published. */
     private static final Set<String> INTERRUPTIBLE = Set.of("resolving", "checking the published image", "fetching", "composing");
 
-    /** Whether a step may be interrupted; a stack of several architectures composes each ("composing arm64"). */
-    private static boolean interruptible(String step) {
-        return step != null && (INTERRUPTIBLE.contains(step) || step.startsWith("composing "));
-    }
-
     /**
      * @param buildSettings the settings that shape an image besides the stack (layer budget and so
      *                      on): part of the fingerprint
@@ -223,7 +218,7 @@ public final class Rebuilds {
         }
         synchronized (r) {
             r.cancel = true;
-            if (!r.done && interruptible(r.step)) {
+            if (!r.done && r.step != null && INTERRUPTIBLE.contains(r.step)) {
                 r.thread.interrupt();
             }
         }
@@ -397,7 +392,7 @@ public final class Rebuilds {
             }, publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
         }
         boolean cancel = history.step(id, step);
-        if (current != null && (cancel || current.cancel) && (interruptible(step) || step.equals("publishing"))) {
+        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || step.equals("publishing"))) {
             current.cancel = true;
             throw new Cancelled();
         }

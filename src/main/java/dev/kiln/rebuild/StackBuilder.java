@@ -133,25 +133,9 @@ public final class StackBuilder {
         // every platform's packages are asked for at once: later platforms download while earlier ones compose
         Map<String, java.util.concurrent.Future<Path>> pending = fetch(lock);
         try {
-            List<Platform> platforms = new ArrayList<>();
-            for (String arch : architectures) {
-                Stack platformStack = stack.forArchitecture(arch);
-                Lock platformLock = lock.forArchitecture(arch);
-                Map<String, Path> debs = debs(stack, platformLock, pending);
-                progress.accept(architectures.size() == 1 ? "composing" : "composing " + arch);
-                Composition composition;
-                try {
-                    composition = composer.compose(platformStack, platformLock, debs, sourceDate);
-                } catch (ImageException e) {
-                    if (architectures.size() == 1) {
-                        throw e;
-                    }
-                    // which platform failed is part of every problem: the others may be fine
-                    throw new ImageException(arch + ": " + e.getMessage(), e.problems().stream().map(p -> arch + ": " + p).toList());
-                }
-                Manifest image = ImageAssembler.assemble(composition, config(catalog, platformStack, platformLock, composition.created()));
-                platforms.add(new Platform(arch, platformLock, composition, image));
-            }
+            List<Platform> platforms = architectures.size() == 1
+                    ? List.of(platform(catalog, stack, lock, architectures.get(0), pending, progress))
+                    : platforms(catalog, stack, lock, architectures, pending, progress);
             progress.accept("publishing");
             Manifest image = platforms.size() == 1 ? platforms.get(0).image() : index(catalog, stack, lock, platforms);
             Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
@@ -159,6 +143,67 @@ public final class StackBuilder {
             return new Result(stack.name(), published, image, lock, platforms, (System.nanoTime() - start) / 1e9);
         } finally {
             pending.values().forEach(f -> f.cancel(true));
+        }
+    }
+
+    /** One platform composed, checked and assembled, once its packages are here. */
+    private Platform platform(Catalog catalog, Stack stack, Lock lock, String arch, Map<String, java.util.concurrent.Future<Path>> pending,
+                              Consumer<String> progress) {
+        Stack platformStack = stack.forArchitecture(arch);
+        Lock platformLock = lock.forArchitecture(arch);
+        Map<String, Path> debs = debs(stack, platformLock, pending);
+        if (progress != null) {
+            progress.accept("composing");
+        }
+        Composition composition = composer.compose(platformStack, platformLock, debs, sourceDate);
+        Manifest image = ImageAssembler.assemble(composition, config(catalog, platformStack, platformLock, composition.created()));
+        return new Platform(arch, platformLock, composition, image);
+    }
+
+    /**
+     * Every platform composed side by side, one thread each: composing has single-threaded stretches
+     * (staging, hardening, the checks) that leave a core idle, and the other platform fills it. A
+     * platform's problems name it; the problems of every failing platform are reported together.
+     */
+    private List<Platform> platforms(Catalog catalog, Stack stack, Lock lock, List<String> architectures,
+                                     Map<String, java.util.concurrent.Future<Path>> pending, Consumer<String> progress) {
+        progress.accept("composing");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(architectures.size(), r -> {
+            Thread t = new Thread(r, "kiln-platform");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            Map<String, java.util.concurrent.Future<Platform>> composing = new LinkedHashMap<>();
+            for (String arch : architectures) {
+                composing.put(arch, pool.submit(() -> platform(catalog, stack, lock, arch, pending, null)));
+            }
+            List<Platform> platforms = new ArrayList<>();
+            List<String> failed = new ArrayList<>();
+            List<String> problems = new ArrayList<>();
+            for (var e : composing.entrySet()) {
+                String arch = e.getKey();
+                try {
+                    platforms.add(e.getValue().get());
+                } catch (java.util.concurrent.ExecutionException x) {
+                    if (x.getCause() instanceof ImageException image) {
+                        // which platform failed is part of every problem: the others may be fine
+                        failed.add(arch + ": " + image.getMessage());
+                        image.problems().forEach(p -> problems.add(arch + ": " + p));
+                    } else {
+                        throw x.getCause() instanceof RuntimeException r ? r : new IllegalStateException(x.getCause());
+                    }
+                }
+            }
+            if (!failed.isEmpty()) {
+                throw new ImageException(String.join("; ", failed), problems);
+            }
+            return platforms;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while composing", e);
+        } finally {
+            pool.shutdownNow();
         }
     }
 
