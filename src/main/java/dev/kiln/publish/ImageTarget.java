@@ -42,6 +42,14 @@ public interface ImageTarget {
      */
     Pushed push(String repository, Manifest manifest, List<String> tags);
 
+    /**
+     * Names an image already in {@code repository} (pushed by digest) by {@code tag}: only the manifest is
+     * put again. Adapters that can confirm the push (ECR) do so before returning.
+     */
+    default Pushed tag(String repository, Manifest manifest, String tag) {
+        return push(repository, manifest, List.of(tag));
+    }
+
     /** What a push cost: bytes uploaded and blobs uploaded, mounted or already present. */
     record Pushed(String digest, long bytesUploaded, int uploaded, int mounted, int present) {
     }

@@ -136,6 +136,22 @@ public final class RegistryTarget implements ImageTarget {
         }
     }
 
+    /** Puts the manifest under {@code tag} (its content is there: the registry checks), then reads the tag back. */
+    @Override
+    public Pushed tag(String repository, Manifest manifest, String tag) {
+        try {
+            session(repository).client().pushManifest(new RawManifest(manifest), tag);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("tagging " + reference(repository, tag) + ": " + e.getMessage(), e);
+        }
+        Optional<String> now = tagged(repository, tag);
+        if (now.isEmpty() || !now.get().equals(manifest.digest())) {
+            throw new PublishException(reference(repository, tag) + ": the registry names " + now.orElse("nothing")
+                    + " after Kiln pushed " + manifest.digest());
+        }
+        return new Pushed(manifest.digest(), manifest.bytes().length, 0, 0, 0);
+    }
+
     @Override
     public Pushed attach(String repository, Manifest artifact) {
         if (artifact.subject() == null) {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -53,6 +54,18 @@ public final class StackBuilder {
     public record Result(String stack, Publisher.Published published, Composition composition, Manifest image, Lock lock, double seconds) {
     }
 
+    /** An image assembled and about to be published under {@code tag} in {@code repository}: what its evidence is made from. */
+    public record Staged(String repository, String tag, Manifest image, Composition composition) {
+    }
+
+    /** Makes the artifacts (signature, attestations) to attach to a staged image before it is tagged. */
+    @FunctionalInterface
+    public interface Evidence {
+        List<Manifest> attach(Staged staged);
+
+        Evidence NONE = staged -> List.of();
+    }
+
     /** Builds from the stack's lock file in the catalog (what {@code kiln build} does). */
     public Result build(Catalog catalog, Stack stack, ImageTarget target, Optional<String> tag) {
         return build(catalog, stack, lockFile(catalog, stack), target, tag, step -> { });
@@ -75,6 +88,12 @@ public final class StackBuilder {
      * publishing).
      */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
+        return build(catalog, stack, lock, target, tag, progress, Evidence.NONE);
+    }
+
+    /** As above, with {@code evidence} attached to the image before it is tagged. */
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress,
+                        Evidence evidence) {
         long start = System.nanoTime();
         progress.accept("fetching");
         Map<String, Path> debs = new LinkedHashMap<>();
@@ -97,8 +116,10 @@ public final class StackBuilder {
             Composition composition = composer.compose(stack, lock, debs, work.resolve("compose"), sourceDate);
             progress.accept("publishing");
             Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
-            Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                    new Publisher.Tagging(stack.version(), stack.tag(), tag));
+            String repository = target.repository(stack.target().repository());
+            Publisher.Published published = publisher.publish(image, target, repository,
+                    new Publisher.Tagging(stack.version(), stack.tag(), tag),
+                    chosen -> evidence.attach(new Staged(repository, chosen, image, composition)));
             return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
         } finally {
             delete(work);
