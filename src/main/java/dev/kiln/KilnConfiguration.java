@@ -15,7 +15,19 @@ import dev.kiln.publish.Publisher;
 import dev.kiln.publish.RegistryLogin;
 import dev.kiln.publish.RegistryTarget;
 import dev.kiln.publish.Target;
+import dev.kiln.kms.AwsKmsSigningKey;
+import dev.kiln.rebuild.Attestations;
+import dev.kiln.rebuild.Attester;
+import dev.kiln.rebuild.BuildSettings;
 import dev.kiln.rebuild.Rebuilds;
+import dev.kiln.rebuild.Reproducer;
+import dev.kiln.sign.FileSigningKey;
+import dev.kiln.sign.LazySigningKey;
+import dev.kiln.sign.SignException;
+import dev.kiln.sign.Signer;
+import dev.kiln.sign.SigningKey;
+import java.nio.file.Path;
+import java.util.Optional;
 import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import dev.kiln.retire.Retirer;
@@ -53,6 +65,7 @@ public class KilnConfiguration {
         private final Clock clock;
         private ImageTarget target;
         private StackBuilder builder;
+        private Optional<SigningKey> signingKey;
 
         private Services(KilnProperties properties, StackLocker locker, PackageCache packages, Clock clock) {
             this.properties = properties;
@@ -79,6 +92,17 @@ public class KilnConfiguration {
                 target = imageTarget(Target.parse(properties.build().target()), properties, clock);
             }
             return target;
+        }
+
+        /**
+         * The configured signing key (loaded on first use: a key that cannot load fails each build that
+         * needs it, saying why), or empty when none is configured.
+         */
+        public synchronized Optional<SigningKey> signingKey() {
+            if (signingKey == null) {
+                signingKey = KilnConfiguration.signingKey(properties.signing());
+            }
+            return signingKey;
         }
 
         public synchronized StackBuilder builder() {
@@ -118,10 +142,67 @@ public class KilnConfiguration {
     /** The rebuild service over {@code history}, running builds as {@code instance}. */
     public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
         KilnProperties.Build build = services.properties().build();
-        String sourceDate = System.getenv("SOURCE_DATE_EPOCH");
         return new Rebuilds(services.properties().catalog(), services.locker(), services.builder(), history, services.target(),
-                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
-                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters);
+                instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), System.getenv("SOURCE_DATE_EPOCH")), meters,
+                attester(services));
+    }
+
+    /**
+     * {@code kiln rebuild --verify}: rebuilds in a clean workspace under the data directory (its own
+     * package and layer caches, so every package is downloaded and checked again) with the recorded settings.
+     */
+    public static Reproducer reproducer(Services services, History history, String instance) {
+        KilnProperties properties = services.properties();
+        Clock clock = Clock.systemUTC();
+        Reproducer.Workspace workspace = (dir, settings) -> {
+            Map<String, String> mirrors = new LinkedHashMap<>();
+            properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
+            DebianArchive archive = new DebianArchive(httpClient(), dir.resolve("cache"), mirrors, clock, properties.service().inReleaseReuse());
+            LayerCache layers = new LayerCache(dir.resolve("cache/layers"), properties.build().layerCacheKeep(), clock);
+            return new StackBuilder(new PackageCache(archive, dir.resolve("cache")),
+                    new Composer(settings.maxLayers(), settings.largePackageBytes(), layers), new Publisher(clock), dir.resolve("work"),
+                    settings.sourceDateEpoch().isEmpty() ? null : Instant.ofEpochSecond(Long.parseLong(settings.sourceDateEpoch())));
+        };
+        return new Reproducer(history, services.target(), attester(services), workspace, properties.dataDir().resolve("work"), instance,
+                kilnVersion(), clock);
+    }
+
+    /** Signs with the configured key, attesting what {@link #ATTESTATIONS} makes; unsigned without a key. */
+    public static Attester attester(Services services) {
+        return services.signingKey().map(k -> Attester.signing(new Signer(k, Clock.systemUTC()), ATTESTATIONS)).orElseGet(Attester::unsigned);
+    }
+
+    /**
+     * The attestations every signed build carries besides its signature. The SBOMs, the SLSA provenance
+     * and the rebuild record come from dev.kiln.evidence (issue 13's other half): until it is merged,
+     * builds are signed with no attestation.
+     */
+    static final Attestations ATTESTATIONS = Attestations.NONE;
+
+    /** {@code kiln.signing.key} as a key: a PKCS#8 file or an AWS KMS key, loaded on first use. */
+    static Optional<SigningKey> signingKey(KilnProperties.Signing settings) {
+        String reference = settings.key();
+        if (reference == null) {
+            return Optional.empty();
+        }
+        if (AwsKmsSigningKey.names(reference)) {
+            return Optional.of(new LazySigningKey(reference, () -> AwsKmsSigningKey.of(reference, settings.kmsRegion(), settings.kmsEndpoint())));
+        }
+        Path file = Path.of(reference);
+        return Optional.of(new LazySigningKey("file " + file, () -> FileSigningKey.load(file, signingPassword(settings))));
+    }
+
+    /** An encrypted key's password: the secret file, else KILN_SIGNING_PASSWORD (never a property: it would show in dumps). */
+    private static char[] signingPassword(KilnProperties.Signing settings) {
+        if (settings.passwordFile() != null) {
+            try {
+                return java.nio.file.Files.readString(settings.passwordFile()).strip().toCharArray();
+            } catch (java.io.IOException e) {
+                throw new SignException("kiln.signing.password-file " + settings.passwordFile() + ": cannot read (" + e.getMessage() + ")", e);
+            }
+        }
+        String env = System.getenv("KILN_SIGNING_PASSWORD");
+        return env == null ? null : env.toCharArray();
     }
 
 

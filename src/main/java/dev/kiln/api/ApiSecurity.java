@@ -22,7 +22,7 @@ import org.springframework.security.web.SecurityFilterChain;
 
 /**
  * Who may do what: reading is open to any authenticated user, triggering needs the {@code platform}
- * role; health and the OpenAPI document are open. HTTP Basic, no sessions (no cookies, so no CSRF).
+ * role; health, the OpenAPI document and the public signing key are open. HTTP Basic, no sessions (no cookies, so no CSRF).
  * Users come from {@code kiln.users}; with none configured, one platform user {@code admin} is made with
  * a random password written to {@code DATA_DIR/api-password}.
  */
@@ -36,6 +36,7 @@ class ApiSecurity {
     SecurityFilterChain api(HttpSecurity http) throws Exception {
         http.authorizeHttpRequests(a -> a
                         .requestMatchers("/actuator/health", "/actuator/health/**", "/v3/api-docs", "/v3/api-docs/**").permitAll()
+                        .requestMatchers(HttpMethod.GET, "/api/signing/key").permitAll()
                         .requestMatchers(HttpMethod.GET, "/api/**", "/actuator/**").authenticated()
                         .requestMatchers("/api/**").hasRole(PLATFORM)
                         .anyRequest().authenticated())

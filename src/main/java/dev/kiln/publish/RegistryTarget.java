@@ -166,15 +166,27 @@ public final class RegistryTarget implements ImageTarget {
         List<Descriptor> entries = new ArrayList<>(fallback(repository, artifact.subject().digest()));
         if (entries.stream().noneMatch(d -> d.digest().equals(artifact.digest()))) {
             entries.add(artifact.descriptor());
-            Manifest index = referrersIndex(entries);
             try {
-                Session session = session(repository);
-                session.client().pushManifest(new RawManifest(index), tag);
-            } catch (IOException | RegistryException e) {
-                throw new PublishException("updating " + reference(repository, tag) + ": " + e.getMessage(), e);
+                pushIndex(repository, tag, entries);
+            } catch (PublishException e) {
+                // a registry refuses an index naming a manifest it no longer has (a referrer deleted by hand):
+                // leave those out and try once more
+                List<Descriptor> present = entries.stream().filter(d -> manifest(repository, d.digest()).isPresent()).toList();
+                if (present.size() == entries.size()) {
+                    throw e;
+                }
+                pushIndex(repository, tag, present);
             }
         }
         return pushed;
+    }
+
+    private void pushIndex(String repository, String tag, List<Descriptor> entries) {
+        try {
+            session(repository).client().pushManifest(new RawManifest(referrersIndex(entries)), tag);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("updating " + reference(repository, tag) + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -12,6 +12,10 @@ import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
+import dev.kiln.sign.SignException;
+import dev.kiln.sign.Signer;
+import java.time.Instant;
+import java.util.ArrayList;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
@@ -46,16 +50,17 @@ public final class Rebuilds {
     private final ImageTarget target;
     private final String instance;
     private final String kilnVersion;
-    private final String buildSettings;
+    private final BuildSettings buildSettings;
     private final MeterRegistry meters;
+    private final Attester attester;
     private final Set<Long> running = ConcurrentHashMap.newKeySet();
 
     /**
-     * @param buildSettings the settings that shape an image besides the stack (layer budget,
-     *                      SOURCE_DATE_EPOCH): part of the fingerprint
+     * @param buildSettings the settings that shape an image besides the stack: part of the fingerprint
+     * @param attester      signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters) {
+                    String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters, Attester attester) {
         this.catalogDir = catalogDir;
         this.locker = locker;
         this.builder = builder;
@@ -65,6 +70,7 @@ public final class Rebuilds {
         this.kilnVersion = kilnVersion;
         this.buildSettings = buildSettings;
         this.meters = meters;
+        this.attester = attester;
     }
 
     /**
@@ -120,7 +126,7 @@ public final class Rebuilds {
             Outcome outcome = execute(id, request);
             status = outcome.status();
             return outcome;
-        } catch (BuildException | ImageException | PublishException | DebianException e) {
+        } catch (BuildException | ImageException | PublishException | DebianException | SignException e) {
             String reason = e instanceof ImageException image
                     ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; ")) : e.getMessage();
             log.warn("build {} of {} failed: {}", id, request.stack(), reason);
@@ -139,6 +145,7 @@ public final class Rebuilds {
     }
 
     private Outcome execute(long id, Request request) {
+        Instant started = Instant.now();
         Catalog catalog = Catalog.load(catalogDir);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
@@ -155,8 +162,12 @@ public final class Rebuilds {
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        history.recipe(id, Catalog.canonical(stack), buildSettings.recipe(sourceUrl));
         Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
-        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
+        // a key configured since the image was made (or another key): sign it now, which takes a build
+        boolean signedAsConfigured = attester.key().map(k -> k.id().equals(previous.map(History.Good::signingKeyId).orElse(null))).orElse(true);
+        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
                 history.upToDate(id, previous.get());
@@ -168,11 +179,32 @@ public final class Rebuilds {
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target.name());
         }
-        StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), step -> step(id, stack, step));
+        Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
+        List<Signer.Signed> signed = new ArrayList<>();
+        StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), step -> step(id, stack, step), staged -> {
+            if (attester.key().isEmpty()) {
+                return List.of();
+            }
+            step(id, stack, "signing");
+            String subject = target.pullReference(staged.repository(), staged.image().digest()).map(r -> r.substring(0, r.indexOf('@')))
+                    .orElse(staged.repository());
+            Attestations.Facts facts = new Attestations.Facts(id, stack, lock.stackDigest(),
+                    CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), lock, before, staged.composition(), target.name(),
+                    staged.repository(), subject, staged.image().digest(), staged.tag(), kilnVersion, instance, request.trigger(), request.who(),
+                    started, Instant.now());
+            signed.clear();
+            signed.addAll(attester.sign(facts, staged.image().descriptor()));
+            step(id, stack, "attaching evidence");
+            return signed.stream().map(Signer.Signed::artifact).toList();
+        });
+        History.Signing evidence = null;
+        if (attester.key().isPresent()) {
+            step(id, stack, "verifying evidence");
+            evidence = attester.check(target, repository, result.published().digest(), result.published().tag(), signed);
+        }
         step(id, stack, "reviewing");
         Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
-        Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
         Composition c = result.composition();
         step(id, stack, "recording");
@@ -182,7 +214,7 @@ public final class Rebuilds {
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
                 result.published().bytesPushed(), c.report(), changes, previous.map(History.Good::id).orElse(null), held,
-                review.map(ImageTarget.Review::evidence).orElse(null)));
+                review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result);
@@ -204,7 +236,7 @@ public final class Rebuilds {
      */
     String fingerprint(Lock lock, dev.kiln.publish.ImageConfig config) {
         String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\nconfig " + config + "\nkiln " + kilnVersion
-                + "\nsettings " + buildSettings + "\ntarget " + target.name() + "\n";
+                + "\nsettings " + buildSettings.text() + "\ntarget " + target.name() + "\n";
         try {
             return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {

@@ -95,6 +95,31 @@ public final class StackBuilder {
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress,
                         Evidence evidence) {
         long start = System.nanoTime();
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        return composed(stack, lock, sourceUrl, progress, (composition, image) -> {
+            progress.accept("publishing");
+            String repository = target.repository(stack.target().repository());
+            Publisher.Published published = publisher.publish(image, target, repository,
+                    new Publisher.Tagging(stack.version(), stack.tag(), tag),
+                    chosen -> evidence.attach(new Staged(repository, chosen, image, composition)));
+            return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+        });
+    }
+
+    /** An image composed and assembled but not published: what an independent rebuild compares. */
+    public record Assembled(Manifest image, Composition composition) {
+    }
+
+    /**
+     * Composes and assembles {@code stack} from {@code lock} as a build does, publishing nothing;
+     * {@code sourceUrl} is the catalog's source label the build used.
+     */
+    public Assembled assemble(Stack stack, Lock lock, Optional<String> sourceUrl, Consumer<String> progress) {
+        return composed(stack, lock, sourceUrl, progress, (composition, image) -> new Assembled(image, composition));
+    }
+
+    private <T> T composed(Stack stack, Lock lock, Optional<String> sourceUrl, Consumer<String> progress,
+                           java.util.function.BiFunction<Composition, Manifest, T> then) {
         progress.accept("fetching");
         Map<String, Path> debs = new LinkedHashMap<>();
         for (Lock.Package p : lock.packages()) {
@@ -114,13 +139,8 @@ public final class StackBuilder {
         try {
             progress.accept("composing");
             Composition composition = composer.compose(stack, lock, debs, work.resolve("compose"), sourceDate);
-            progress.accept("publishing");
-            Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
-            String repository = target.repository(stack.target().repository());
-            Publisher.Published published = publisher.publish(image, target, repository,
-                    new Publisher.Tagging(stack.version(), stack.tag(), tag),
-                    chosen -> evidence.attach(new Staged(repository, chosen, image, composition)));
-            return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+            Manifest image = ImageAssembler.assemble(composition, config(sourceUrl, stack, lock, composition.created()));
+            return then.apply(composition, image);
         } finally {
             delete(work);
         }
@@ -134,6 +154,10 @@ public final class StackBuilder {
      * record and the provenance carry it).
      */
     public static ImageConfig config(Catalog catalog, Stack stack, Lock lock, Instant created) {
+        return config(CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl), stack, lock, created);
+    }
+
+    static ImageConfig config(Optional<String> sourceUrl, Stack stack, Lock lock, Instant created) {
         Map<String, String> facts = new TreeMap<>();
         facts.put("org.opencontainers.image.created", created.toString());
         facts.put("org.opencontainers.image.version", stack.version());
@@ -141,8 +165,7 @@ public final class StackBuilder {
         facts.put("org.opencontainers.image.description", stack.description());
         facts.put("org.opencontainers.image.authors", stack.owner());
         facts.put("org.opencontainers.image.vendor", "Kiln");
-        CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl)
-                .ifPresent(url -> facts.put("org.opencontainers.image.source", url));
+        sourceUrl.ifPresent(url -> facts.put("org.opencontainers.image.source", url));
         facts.put("dev.kiln.stack", stack.name());
         facts.put("dev.kiln.stack.digest", lock.stackDigest());
         facts.put("dev.kiln.lock.digest", lock.digest());

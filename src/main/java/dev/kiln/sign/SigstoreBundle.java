@@ -163,6 +163,18 @@ public final class SigstoreBundle {
         return new Statement(statement.path("predicateType").asString(""), subjects, annotations, statement.path("predicate"), payload);
     }
 
+    /**
+     * The statement inside a bundle, not verified: for showing evidence Kiln recorded after verifying it
+     * (the API serves the SBOMs of a build this way). Anything taken from a target goes through {@link #open}.
+     */
+    public static JsonNode recordedStatement(byte[] bundle) {
+        try {
+            return JSON.readTree(Base64.getDecoder().decode(JSON.readTree(bundle).path("dsseEnvelope").path("payload").asString("")));
+        } catch (JacksonException | IllegalArgumentException e) {
+            throw new SignException("not a Sigstore bundle with a DSSE envelope: " + e.getMessage());
+        }
+    }
+
     /** A key's hint as bundles carry it: base64 of SHA-256 over its DER SubjectPublicKeyInfo. */
     static String hint(PublicKey key) {
         return Base64.getEncoder().encodeToString(Keys.sha256(key.getEncoded()));

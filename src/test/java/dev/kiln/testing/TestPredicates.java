@@ -19,6 +19,43 @@ public final class TestPredicates {
     private TestPredicates() {
     }
 
+    /** The four kinds, made from what a build knows (its packages in the SBOMs, its id and inputs in the provenance). */
+    public static List<Claim> of(dev.kiln.rebuild.Attestations.Facts facts) {
+        StringBuilder deps = new StringBuilder();
+        StringBuilder spdx = new StringBuilder();
+        StringBuilder cdx = new StringBuilder();
+        for (dev.kiln.debian.Lock.Package p : facts.lock().packages()) {
+            deps.append(deps.isEmpty() ? "" : ",").append("{\"uri\":\"").append(p.url()).append("\",\"digest\":{\"sha256\":\"")
+                    .append(p.sha256()).append("\"}}");
+        }
+        for (dev.kiln.image.Composition.Package p : facts.composition().packages()) {
+            spdx.append(spdx.isEmpty() ? "" : ",").append("{\"name\":\"").append(p.name()).append("\",\"SPDXID\":\"SPDXRef-Package-")
+                    .append(p.name()).append("\",\"versionInfo\":\"").append(p.version()).append("\",\"downloadLocation\":\"NOASSERTION\"}");
+            cdx.append(cdx.isEmpty() ? "" : ",").append("{\"type\":\"library\",\"name\":\"").append(p.name()).append("\",\"version\":\"")
+                    .append(p.version()).append("\"}");
+        }
+        return List.of(
+                claim(SLSA, "slsaprovenance1", """
+                        {"buildDefinition":{"buildType":"https://kiln.dev/build/v1","externalParameters":{"stack":"%s","stackDigest":"%s"},
+                         "resolvedDependencies":[%s]},
+                         "runDetails":{"builder":{"id":"https://kiln.dev/instance/%s","version":{"kiln":"%s"}},
+                         "metadata":{"invocationId":"%d","startedOn":"%s","finishedOn":"%s"}}}
+                        """.formatted(facts.stack().name(), facts.stackDigest(), deps, facts.instance(), facts.kilnVersion(), facts.build(),
+                        facts.startedAt(), facts.finishedAt())),
+                claim(SPDX, "spdxjson", """
+                        {"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"%s",
+                         "documentNamespace":"https://kiln.dev/spdx/%s/%d","creationInfo":{"created":"%s","creators":["Tool: kiln-test"]},
+                         "packages":[%s]}
+                        """.formatted(facts.stack().name(), facts.stack().name(), facts.build(), facts.finishedAt(), spdx)),
+                claim(CYCLONEDX, "cyclonedx", """
+                        {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[%s]}
+                        """.formatted(cdx)),
+                claim(REBUILD_RECORD, REBUILD_RECORD, """
+                        {"build":%d,"trigger":"%s","by":"%s","packageChanges":%d,"checks":["elf-links"]}
+                        """.formatted(facts.build(), facts.trigger(), facts.who(),
+                        facts.lock().changesSince(facts.previousLock()).size())));
+    }
+
     public static List<Claim> all(String stack, long build) {
         return List.of(slsa(stack, build), spdx(stack), cyclonedx(), rebuildRecord(build));
     }
