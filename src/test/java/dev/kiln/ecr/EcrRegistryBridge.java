@@ -21,13 +21,20 @@ import software.amazon.awssdk.services.ecr.EcrClient;
 
 /**
  * ECR made of two real parts for an end-to-end test: Debian's docker-registry holds the images, moto
- * the ECR API. This loopback proxy forwards the registry protocol to the registry and, when a tagged
- * manifest is stored, records it in moto with PutImage, which is what ECR's API shows after a push.
+ * the ECR API. This loopback proxy forwards the registry protocol to the registry and, when a manifest is
+ * stored (by tag or by digest), records it in moto with PutImage, which is what ECR's API shows after a
+ * push. ECR serves the OCI 1.1 referrers API and Debian's registry does not, so the bridge answers it as
+ * ECR does: from the manifests stored with a {@code subject} that ECR (moto) still holds.
  */
 final class EcrRegistryBridge implements AutoCloseable {
 
     private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding");
     private static final Pattern MANIFEST = Pattern.compile("^/v2/(.+)/manifests/([^/]+)$");
+    private static final Pattern REFERRERS = Pattern.compile("^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$");
+    private static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder().build();
+    /** repository + subject digest -> the referrers' descriptors, in push order */
+    private final java.util.Map<String, java.util.Map<String, tools.jackson.databind.node.ObjectNode>> referrers =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private final HttpServer server;
     private final ServerSocket front;
@@ -100,6 +107,11 @@ final class EcrRegistryBridge implements AutoCloseable {
         try {
             byte[] body = exchange.getRequestBody().readAllBytes();
             String method = exchange.getRequestMethod();
+            Matcher r = REFERRERS.matcher(exchange.getRequestURI().getPath());
+            if (method.equals("GET") && r.matches()) {
+                referrers(exchange, r.group(1), r.group(2));
+                return;
+            }
             URI target = URI.create("http://" + registry + exchange.getRequestURI());
             HttpRequest.Builder request = HttpRequest.newBuilder(target)
                     .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -110,11 +122,18 @@ final class EcrRegistryBridge implements AutoCloseable {
             });
             HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             Matcher m = MANIFEST.matcher(exchange.getRequestURI().getPath());
-            if (method.equals("PUT") && response.statusCode() == 201 && m.matches() && !m.group(2).startsWith("sha256:")) {
+            if (method.equals("PUT") && response.statusCode() == 201 && m.matches()) {
                 String digest = response.headers().firstValue("Docker-Content-Digest").orElseThrow();
                 String mediaType = exchange.getRequestHeaders().getFirst("Content-Type");
-                ecr.putImage(r -> r.repositoryName(m.group(1)).imageTag(m.group(2)).imageDigest(digest)
-                        .imageManifest(new String(body, StandardCharsets.UTF_8)).imageManifestMediaType(mediaType));
+                String manifest = new String(body, StandardCharsets.UTF_8);
+                boolean byDigest = m.group(2).startsWith("sha256:");
+                ecr.putImage(p -> {
+                    p.repositoryName(m.group(1)).imageDigest(digest).imageManifest(manifest).imageManifestMediaType(mediaType);
+                    if (!byDigest) {
+                        p.imageTag(m.group(2));
+                    }
+                });
+                remember(m.group(1), digest, mediaType, body);
             }
             response.headers().map().forEach((name, values) -> {
                 if (!HOP.contains(name.toLowerCase()) && !name.startsWith(":")) {
@@ -141,6 +160,51 @@ final class EcrRegistryBridge implements AutoCloseable {
         } finally {
             exchange.close();
         }
+    }
+
+    /** A manifest with a subject is one of that subject's referrers (its descriptor as the referrers API lists it). */
+    private void remember(String repository, String digest, String mediaType, byte[] body) {
+        tools.jackson.databind.JsonNode manifest = JSON.readTree(body);
+        String subject = manifest.path("subject").path("digest").asString("");
+        if (subject.isEmpty()) {
+            return;
+        }
+        tools.jackson.databind.node.ObjectNode d = JSON.createObjectNode();
+        d.put("mediaType", manifest.path("mediaType").asString(mediaType));
+        d.put("digest", digest);
+        d.put("size", body.length);
+        String artifactType = manifest.path("artifactType").asString(manifest.path("config").path("mediaType").asString(""));
+        d.put("artifactType", artifactType);
+        if (manifest.path("annotations").isObject()) {
+            d.set("annotations", manifest.get("annotations"));
+        }
+        referrers.computeIfAbsent(repository + "@" + subject, k -> new java.util.concurrent.ConcurrentSkipListMap<>()).put(digest, d);
+    }
+
+    /** GET /v2/REPO/referrers/DIGEST as ECR answers it: an image index of the referrers ECR still holds. */
+    private void referrers(HttpExchange exchange, String repository, String subject) throws IOException {
+        java.util.Set<String> held = new java.util.HashSet<>();
+        try {
+            ecr.listImagesPaginator(q -> q.repositoryName(repository)).imageIds().forEach(i -> held.add(i.imageDigest()));
+        } catch (software.amazon.awssdk.services.ecr.model.RepositoryNotFoundException e) {
+            // no repository: no referrers
+        }
+        tools.jackson.databind.node.ObjectNode index = JSON.createObjectNode();
+        index.put("schemaVersion", 2);
+        index.put("mediaType", "application/vnd.oci.image.index.v1+json");
+        tools.jackson.databind.node.ArrayNode list = index.putArray("manifests");
+        referrers.getOrDefault(repository + "@" + subject, java.util.Map.of()).forEach((digest, d) -> {
+            if (held.contains(digest)) {
+                list.add(d);
+            }
+        });
+        byte[] bytes = JSON.writeValueAsBytes(index);
+        exchange.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.index.v1+json");
+        exchange.sendResponseHeaders(200, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+        exchange.close();
     }
 
     @Override
