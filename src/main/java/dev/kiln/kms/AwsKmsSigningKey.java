@@ -103,9 +103,11 @@ public final class AwsKmsSigningKey implements SigningKey {
         } catch (SdkException e) {
             throw new SignException(reference + ": KMS GetPublicKey failed: " + e.getMessage(), e);
         }
-        if (response.keySpec() != KeySpec.ECC_NIST_P256 || response.keyUsage() != KeyUsageType.SIGN_VERIFY
+        // KMS answers KeySpec and its deprecated twin CustomerMasterKeySpec; some emulators only the latter
+        String spec = response.keySpecAsString() != null ? response.keySpecAsString() : response.customerMasterKeySpecAsString();
+        if (!KeySpec.ECC_NIST_P256.toString().equals(spec) || response.keyUsage() != KeyUsageType.SIGN_VERIFY
                 || !response.signingAlgorithms().contains(SigningAlgorithmSpec.ECDSA_SHA_256)) {
-            throw new SignException(reference + ": a " + response.keySpecAsString() + " key for " + response.keyUsageAsString()
+            throw new SignException(reference + ": a " + spec + " key for " + response.keyUsageAsString()
                     + "; Kiln signs with an ECC_NIST_P256 SIGN_VERIFY key (ECDSA_SHA_256)");
         }
         try {
