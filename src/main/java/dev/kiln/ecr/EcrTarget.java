@@ -132,6 +132,11 @@ public final class EcrTarget implements ImageTarget {
     }
 
     @Override
+    public List<Pushed> attach(String repository, List<Manifest> artifacts) {
+        return registry().attach(repository, artifacts);
+    }
+
+    @Override
     public List<Descriptor> referrers(String repository, String digest) {
         return registry().referrers(repository, digest);
     }

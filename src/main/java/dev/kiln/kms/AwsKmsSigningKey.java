@@ -1,5 +1,6 @@
 package dev.kiln.kms;
 
+import dev.kiln.sign.Keys;
 import dev.kiln.sign.SignException;
 import dev.kiln.sign.SigningKey;
 import java.net.URI;
@@ -121,16 +122,22 @@ public final class AwsKmsSigningKey implements SigningKey {
         }
     }
 
+    /** Signs through KMS and checks the answer with the public key: what comes over the network is checked before Kiln attaches it. */
     @Override
     public byte[] sign(byte[] message) {
         boolean raw = message.length <= MAX_RAW;
         byte[] sent = raw ? message : sha256(message);
+        byte[] signature;
         try {
-            return client.sign(r -> r.keyId(keyId).signingAlgorithm(SigningAlgorithmSpec.ECDSA_SHA_256)
+            signature = client.sign(r -> r.keyId(keyId).signingAlgorithm(SigningAlgorithmSpec.ECDSA_SHA_256)
                     .messageType(raw ? MessageType.RAW : MessageType.DIGEST).message(SdkBytes.fromByteArray(sent))).signature().asByteArray();
         } catch (SdkException e) {
             throw new SignException(reference + ": KMS Sign failed: " + e.getMessage(), e);
         }
+        if (!Keys.verify(publicKey(), message, signature)) {
+            throw new SignException(reference + ": KMS returned a signature (" + (raw ? "RAW" : "DIGEST") + " message) that its public key does not verify");
+        }
+        return signature;
     }
 
     private static byte[] sha256(byte[] bytes) {

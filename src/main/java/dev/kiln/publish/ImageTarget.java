@@ -67,6 +67,14 @@ public interface ImageTarget {
      */
     Pushed attach(String repository, Manifest artifact);
 
+    /**
+     * Attaches several artifacts (an image's signature and attestations) together; adapters that can do
+     * it in fewer round trips (uploads side by side, one referrers index update) do. What each cost, in order.
+     */
+    default List<Pushed> attach(String repository, List<Manifest> artifacts) {
+        return artifacts.stream().map(a -> attach(repository, a)).toList();
+    }
+
     /** The manifests that refer to {@code digest} (their descriptors carry artifactType and annotations). */
     List<Descriptor> referrers(String repository, String digest);
 

@@ -97,11 +97,7 @@ public final class Publisher {
     }
 
     private static long attach(ImageTarget target, String repository, List<Manifest> artifacts) {
-        long bytes = 0;
-        for (Manifest artifact : artifacts) {
-            bytes += target.attach(repository, artifact).bytesUploaded();
-        }
-        return bytes;
+        return target.attach(repository, artifacts).stream().mapToLong(ImageTarget.Pushed::bytesUploaded).sum();
     }
 
     /**

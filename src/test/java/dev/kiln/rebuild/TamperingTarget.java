@@ -108,6 +108,11 @@ final class TamperingTarget implements ImageTarget {
     }
 
     @Override
+    public List<Pushed> attach(String repository, List<Manifest> artifacts) {
+        return target.attach(repository, artifacts);
+    }
+
+    @Override
     public List<Descriptor> referrers(String repository, String digest) {
         return target.referrers(repository, digest);
     }
