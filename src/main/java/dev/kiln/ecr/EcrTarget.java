@@ -127,11 +127,6 @@ public final class EcrTarget implements ImageTarget {
     }
 
     @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        return registry().attach(repository, artifact);
-    }
-
-    @Override
     public List<Pushed> attach(String repository, List<Manifest> artifacts) {
         return registry().attach(repository, artifacts);
     }

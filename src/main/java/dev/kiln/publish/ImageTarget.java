@@ -61,18 +61,16 @@ public interface ImageTarget {
     InputStream blob(String repository, String digest, long maxBytes);
 
     /**
-     * Attaches an artifact manifest (one with a {@code subject}) so that OCI 1.1 referrers queries find it:
-     * through the registry's referrers API where it has one, else through the referrers tag schema
-     * ({@code sha256-HEX} naming an index of the referrers), as cosign and ORAS do.
+     * Attaches artifact manifests (each with a {@code subject}: an image's signature and attestations) so
+     * that OCI 1.1 referrers queries find them: through the registry's referrers API where it has one,
+     * else through the referrers tag schema ({@code sha256-HEX} naming an index of the referrers, updated
+     * once for all of them), as cosign and ORAS do. What each cost, in order.
      */
-    Pushed attach(String repository, Manifest artifact);
+    List<Pushed> attach(String repository, List<Manifest> artifacts);
 
-    /**
-     * Attaches several artifacts (an image's signature and attestations) together; adapters that can do
-     * it in fewer round trips (uploads side by side, one referrers index update) do. What each cost, in order.
-     */
-    default List<Pushed> attach(String repository, List<Manifest> artifacts) {
-        return artifacts.stream().map(a -> attach(repository, a)).toList();
+    /** Attaches one artifact manifest (see the list form). */
+    default Pushed attach(String repository, Manifest artifact) {
+        return attach(repository, List.of(artifact)).get(0);
     }
 
     /** The manifests that refer to {@code digest} (their descriptors carry artifactType and annotations). */

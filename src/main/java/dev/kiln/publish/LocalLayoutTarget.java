@@ -112,19 +112,10 @@ public final class LocalLayoutTarget implements ImageTarget {
         });
     }
 
-    @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        return attach(repository, List.of(artifact)).get(0);
-    }
-
     /** Copies the artifacts and records them as referrers of their subjects, under one lock, index.json written once. */
     @Override
     public List<Pushed> attach(String repository, List<Manifest> artifacts) {
-        for (Manifest artifact : artifacts) {
-            if (artifact.subject() == null) {
-                throw new IllegalArgumentException("attach: " + artifact.digest() + " has no subject");
-            }
-        }
+        artifacts.forEach(Manifest::requireSubject);
         return locked("attaching " + artifacts.size() + " artifact(s) in " + repository + " to", () -> {
             ObjectNode index = index();
             ArrayNode manifests = index.withArray("manifests");

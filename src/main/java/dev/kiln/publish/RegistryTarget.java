@@ -166,22 +166,13 @@ public final class RegistryTarget implements ImageTarget {
         return new Pushed(manifest.digest(), manifest.bytes().length, 0, 0, 0);
     }
 
-    @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        return attach(repository, List.of(artifact)).get(0);
-    }
-
     /**
      * Pushes the artifacts side by side in one session, then, where the registry has no referrers API,
      * updates each subject's fallback index once for all of them.
      */
     @Override
     public List<Pushed> attach(String repository, List<Manifest> artifacts) {
-        for (Manifest artifact : artifacts) {
-            if (artifact.subject() == null) {
-                throw new IllegalArgumentException("attach: " + artifact.digest() + " has no subject");
-            }
-        }
+        artifacts.forEach(Manifest::requireSubject);
         if (artifacts.isEmpty()) {
             return List.of();
         }

@@ -51,9 +51,9 @@ class HistoryIT {
         try (Database db = fresh("from_empty")) {
             db.migrate();
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
-            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(3);
+            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(10);
             List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
-            assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state");
+            assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state", "evidence", "reproduction");
             // a second start finds nothing to do
             assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration").load().migrate().migrationsExecuted)
                     .isZero();

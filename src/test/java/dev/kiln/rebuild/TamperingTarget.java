@@ -103,11 +103,6 @@ final class TamperingTarget implements ImageTarget {
     }
 
     @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        return target.attach(repository, artifact);
-    }
-
-    @Override
     public List<Pushed> attach(String repository, List<Manifest> artifacts) {
         return target.attach(repository, artifacts);
     }
