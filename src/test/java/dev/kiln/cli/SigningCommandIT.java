@@ -2,18 +2,15 @@ package dev.kiln.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.KilnApplication;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
+import dev.kiln.testing.AppData;
+import dev.kiln.testing.KilnCli;
 import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -52,8 +49,8 @@ class SigningCommandIT {
     private String key;
     private String passwordFile;
     private String unsignedDigest;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private KilnCli cli;
+    private AppData app;
 
     @BeforeAll
     void setUp(@TempDir Path dir) throws Exception {
@@ -63,16 +60,10 @@ class SigningCommandIT {
         history = new History(database.dataSource());
         catalog = Files.createDirectories(tmp.resolve("catalog"));
         repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());
-        Files.writeString(catalog.resolve("app.yaml"), repo.stackHead("signing commands") + """
-                packages: [app-data]
-                target:
-                  repository: golden/app
-                retention:
-                  keepLast: 1
-                  keepDays: 0
-                  keepPulledDays: 30
-                """);
-        publish(1);
+        app = new AppData(repo, tmp);
+        Files.writeString(catalog.resolve("app.yaml"), app.stack("signing commands", 1));
+        app.next();
+        cli = new KilnCli(catalog, tmp.resolve("data"));
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "plain.key"), tmp);
         TestArchive.run(List.of("openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "plain.key", "-out", "kiln.key",
                 "-passout", "pass:correct horse"), tmp);
@@ -140,7 +131,7 @@ class SigningCommandIT {
     @Test
     @Order(3)
     void aKeyThatCannotBeUsedFailsTheBuildAndPublishesNothing() throws Exception {
-        publish(2);
+        app.next();
         assertThat(kiln("lock", "app")).as(err()).isZero();
         String indexBefore = Files.readString(tmp.resolve("data/store/index.json"));
         assertThat(kiln("build", "app", key, "--kiln.signing.password-file=" + tmp.resolve("wrong"))).isEqualTo(1);
@@ -193,20 +184,8 @@ class SigningCommandIT {
         }
     }
 
-    private void publish(int version) throws Exception {
-        Path tree = Files.createDirectories(tmp.resolve("v" + version).resolve("usr/share/app"));
-        Files.writeString(tree.resolve("VERSION"), "version " + version + "\n");
-        repo.deb("stable", "app-data", version + ".0", tmp.resolve("v" + version));
-        repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
-    }
-
     private int kiln(String... args) {
-        out.reset();
-        err.reset();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString()));
-        return KilnCommandLine.run(KilnApplication.class, all.toArray(String[]::new),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return cli.run(args);
     }
 
     private String digest() {
@@ -222,10 +201,10 @@ class SigningCommandIT {
     }
 
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.err();
     }
 }

@@ -2,11 +2,9 @@ package dev.kiln.ecr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.KilnApplication;
 import dev.kiln.KilnConfiguration;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
-import dev.kiln.cli.KilnCommandLine;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
 import dev.kiln.publish.ImageTarget;
@@ -17,20 +15,18 @@ import dev.kiln.retire.Retirer;
 import dev.kiln.sign.Keys;
 import dev.kiln.sign.Signer;
 import dev.kiln.sign.SigningKey;
+import dev.kiln.testing.AppData;
+import dev.kiln.testing.KilnCli;
 import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestPredicates;
 import dev.kiln.testing.TestRegistry;
 import dev.kiln.testing.Tools;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -62,9 +58,8 @@ class EcrSigningIT {
     private ImageTarget target;
     private Rebuilds rebuilds;
     private Path pub;
-    private int version;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private KilnCli cli;
+    private AppData app;
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
@@ -78,15 +73,10 @@ class EcrSigningIT {
         repo = new TestArchive(tmp.resolve("repo"));
         catalog = Files.createDirectories(tmp.resolve("catalog"));
         repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());
-        Files.writeString(catalog.resolve("app.yaml"), repo.stackHead("ECR signing") + """
-                packages: [app-data]
-                target:
-                  repository: golden/app
-                retention:
-                  keepLast: 1
-                  keepDays: 0
-                  keepPulledDays: 0
-                """);
+        app = new AppData(repo, tmp);
+        Files.writeString(catalog.resolve("app.yaml"), app.stack("ECR signing", 1, 0));
+        cli = new KilnCli(catalog, tmp.resolve("data"), "--target", "ecr",
+                "--kiln.ecr.endpoint=" + moto.endpoint(), "--kiln.ecr.region=eu-central-1", "--kiln.ecr.registry=" + bridge.address());
         database = Database.open(new Database.Settings(null, null, null), tmp.resolve("data"), 2).migrate();
         history = new History(database.dataSource());
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
@@ -143,12 +133,8 @@ class EcrSigningIT {
         return client.listImagesPaginator(r -> r.repositoryName("golden/app")).imageIds().stream().map(ImageIdentifier::imageDigest).distinct().toList();
     }
 
-    private Rebuilds.Outcome build() throws Exception {
-        version++;
-        Path tree = Files.createDirectories(tmp.resolve("v" + version).resolve("usr/share/app"));
-        Files.writeString(tree.resolve("VERSION"), "version " + version + "\n");
-        repo.deb("stable", "app-data", version + ".0", tmp.resolve("v" + version));
-        repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
+    private Rebuilds.Outcome build() {
+        app.next();
         return rebuilds.run(Rebuilds.Request.of("app", "manual", "test"));
     }
 
@@ -159,20 +145,14 @@ class EcrSigningIT {
     }
 
     private int kiln(String... args) {
-        out.reset();
-        err.reset();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString(), "--target", "ecr",
-                "--kiln.ecr.endpoint=" + moto.endpoint(), "--kiln.ecr.region=eu-central-1", "--kiln.ecr.registry=" + bridge.address()));
-        return KilnCommandLine.run(KilnApplication.class, all.toArray(String[]::new),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return cli.run(args);
     }
 
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.err();
     }
 }

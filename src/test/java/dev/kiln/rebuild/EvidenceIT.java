@@ -2,11 +2,9 @@ package dev.kiln.rebuild;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.KilnApplication;
 import dev.kiln.KilnConfiguration;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
-import dev.kiln.cli.KilnCommandLine;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
 import dev.kiln.publish.Blob;
@@ -18,6 +16,8 @@ import dev.kiln.sign.Keys;
 import dev.kiln.sign.Signer;
 import dev.kiln.sign.SigningKey;
 import dev.kiln.sign.SigstoreBundle;
+import dev.kiln.testing.AppData;
+import dev.kiln.testing.KilnCli;
 import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestPredicates;
@@ -25,14 +25,10 @@ import dev.kiln.testing.TestRegistry;
 import dev.kiln.testing.TinyImage;
 import dev.kiln.testing.Tools;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,11 +68,10 @@ class EvidenceIT {
     private Path otherKey;
     private Path otherPub;
     private String repository;
-    private int version;
     private long firstBuild;
     private String firstDigest;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private KilnCli cli;
+    private AppData app;
 
     @BeforeAll
     void setUp(@TempDir Path dir) throws Exception {
@@ -87,15 +82,9 @@ class EvidenceIT {
         history = new History(database.dataSource());
         catalog = Files.createDirectories(tmp.resolve("catalog"));
         repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());
-        Files.writeString(catalog.resolve("app.yaml"), repo.stackHead("evidence test") + """
-                packages: [app-data]
-                target:
-                  repository: golden/app
-                retention:
-                  keepLast: 1
-                  keepDays: 0
-                  keepPulledDays: 30
-                """);
+        app = new AppData(repo, tmp);
+        Files.writeString(catalog.resolve("app.yaml"), app.stack("evidence test", 1));
+        cli = new KilnCli(catalog, tmp.resolve("data"));
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.pem"), tmp);
         assertThat(Tools.cosign("import-key-pair", "--key", tmp.resolve("other.pem").toString(), "--output-key-prefix",
@@ -307,15 +296,7 @@ class EvidenceIT {
     }
 
     private Rebuilds.Outcome build() {
-        version++;
-        try {
-            Path tree = Files.createDirectories(tmp.resolve("v" + version).resolve("usr/share/app"));
-            Files.writeString(tree.resolve("VERSION"), "version " + version + "\n");
-            repo.deb("stable", "app-data", version + ".0", tmp.resolve("v" + version));
-            repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        app.next();
         return rebuilds.run(Rebuilds.Request.of("app", "manual", "test"));
     }
 
@@ -362,19 +343,14 @@ class EvidenceIT {
     }
 
     private int kiln(String... args) {
-        out.reset();
-        err.reset();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString()));
-        return KilnCommandLine.run(KilnApplication.class, all.toArray(String[]::new),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return cli.run(args);
     }
 
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.err();
     }
 }
