@@ -1,13 +1,18 @@
 package dev.kiln;
 
 import dev.kiln.debian.DebianArchive;
+import dev.kiln.debian.JsonFileReleaseMemory;
+import dev.kiln.debian.ReleaseMemory;
+import dev.kiln.history.JdbcReleaseMemory;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
 import dev.kiln.ecr.EcrTarget;
+import dev.kiln.history.AuditChain;
 import dev.kiln.history.History;
 import dev.kiln.image.Composer;
 import dev.kiln.image.LayerCache;
+import dev.kiln.image.UnpackCache;
 import dev.kiln.publish.BlobLocations;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.LocalLayoutTarget;
@@ -16,7 +21,7 @@ import dev.kiln.publish.RegistryLogin;
 import dev.kiln.publish.RegistryTarget;
 import dev.kiln.publish.Target;
 import dev.kiln.kms.AwsKmsSigningKey;
-import dev.kiln.rebuild.Attestations;
+import dev.kiln.rebuild.EvidenceAttestations;
 import dev.kiln.rebuild.Attester;
 import dev.kiln.rebuild.BuildSettings;
 import dev.kiln.rebuild.Rebuilds;
@@ -108,9 +113,11 @@ public class KilnConfiguration {
         public synchronized StackBuilder builder() {
             if (builder == null) {
                 KilnProperties.Build build = properties.build();
-                LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock);
-                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers), new Publisher(clock),
-                        properties.dataDir().resolve("work"), sourceDateEpoch());
+                LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock,
+                        build.compressionLevel());
+                UnpackCache unpacks = new UnpackCache(properties.dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), clock);
+                builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers, unpacks),
+                        new Publisher(clock), sourceDateEpoch());
             }
             return builder;
         }
@@ -133,18 +140,25 @@ public class KilnConfiguration {
         return new LocalLayoutTarget(properties.dataDir().resolve("store"), clock);
     }
 
+    /** The CLI's wiring: the release memory is a file in the data directory. */
     public static Services services(KilnProperties properties, Clock clock) {
-        DebianArchive archive = debianArchive(httpClient(), properties, clock);
+        return services(properties, clock, new JsonFileReleaseMemory(properties.dataDir().resolve("state")));
+    }
+
+    /** @param memory the newest Release dates accepted before (the service keeps them in PostgreSQL) */
+    public static Services services(KilnProperties properties, Clock clock, ReleaseMemory memory) {
+        DebianArchive archive = debianArchive(httpClient(), properties, clock, memory);
         PackageCache packages = new PackageCache(archive, properties.dataDir().resolve("cache"));
-        return new Services(properties, new StackLocker(archive, new PackageResolver()), packages, clock);
+        return new Services(properties, new StackLocker(archive, new PackageResolver(), clock), packages, clock);
     }
 
     /** The rebuild service over {@code history}, running builds as {@code instance}. */
     public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
-        KilnProperties.Build build = services.properties().build();
-        return new Rebuilds(services.properties().catalog(), services.locker(), services.builder(), history, services.target(),
-                instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), System.getenv("SOURCE_DATE_EPOCH")), meters,
-                attester(services));
+        KilnProperties properties = services.properties();
+        KilnProperties.Build build = properties.build();
+        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, services.target(),
+                instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(),
+                System.getenv("SOURCE_DATE_EPOCH")), meters, catalogRules(properties), properties.service().publishTimeout(), attester(services));
     }
 
     /**
@@ -155,29 +169,26 @@ public class KilnConfiguration {
         KilnProperties properties = services.properties();
         Clock clock = Clock.systemUTC();
         Reproducer.Workspace workspace = (dir, settings) -> {
-            Map<String, String> mirrors = new LinkedHashMap<>();
-            properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
-            DebianArchive archive = new DebianArchive(httpClient(), dir.resolve("cache"), mirrors, clock, properties.service().inReleaseReuse());
-            LayerCache layers = new LayerCache(dir.resolve("cache/layers"), properties.build().layerCacheKeep(), clock);
+            DebianArchive archive = debianArchive(httpClient(), properties, dir.resolve("cache"), clock,
+                    new JsonFileReleaseMemory(dir.resolve("state")));
+            LayerCache layers = new LayerCache(dir.resolve("cache/layers"), properties.build().layerCacheKeep(), clock, settings.compressionLevel());
+            UnpackCache unpacks = new UnpackCache(dir.resolve("cache/unpacked"), properties.build().layerCacheKeep(), clock);
             return new StackBuilder(new PackageCache(archive, dir.resolve("cache")),
-                    new Composer(settings.maxLayers(), settings.largePackageBytes(), layers), new Publisher(clock), dir.resolve("work"),
+                    new Composer(settings.maxLayers(), settings.largePackageBytes(), layers, unpacks), new Publisher(clock),
                     settings.sourceDateEpoch().isEmpty() ? null : Instant.ofEpochSecond(Long.parseLong(settings.sourceDateEpoch())));
         };
         return new Reproducer(history, services.target(), attester(services), workspace, properties.dataDir().resolve("work"), instance,
                 kilnVersion(), clock);
     }
 
-    /** Signs with the configured key, attesting what {@link #ATTESTATIONS} makes; unsigned without a key. */
-    public static Attester attester(Services services) {
-        return services.signingKey().map(k -> Attester.signing(new Signer(k, Clock.systemUTC()), ATTESTATIONS)).orElseGet(Attester::unsigned);
-    }
-
     /**
-     * The attestations every signed build carries besides its signature. The SBOMs, the SLSA provenance
-     * and the rebuild record come from dev.kiln.evidence (issue 13's other half): until it is merged,
-     * builds are signed with no attestation.
+     * Signs with the configured key, attesting the SLSA provenance, both SBOMs and the rebuild record
+     * ({@link EvidenceAttestations}); unsigned without a key.
      */
-    static final Attestations ATTESTATIONS = Attestations.NONE;
+    public static Attester attester(Services services) {
+        return services.signingKey().map(k -> Attester.signing(new Signer(k, Clock.systemUTC()), new EvidenceAttestations()))
+                .orElseGet(Attester::unsigned);
+    }
 
     /** {@code kiln.signing.key} as a key: a PKCS#8 file or an AWS KMS key, loaded on first use. */
     static Optional<SigningKey> signingKey(KilnProperties.Signing settings) {
@@ -206,6 +217,11 @@ public class KilnConfiguration {
     }
 
 
+    /** The rules every reader of the catalog holds it to (the CLI, the scheduler, the pipeline). */
+    public static dev.kiln.catalog.Catalog.Rules catalogRules(KilnProperties properties) {
+        return new dev.kiln.catalog.Catalog.Rules(properties.minScheduleInterval());
+    }
+
     /** The version in the jar's manifest; {@code dev} when running from classes. */
     public static String kilnVersion() {
         String version = KilnConfiguration.class.getPackage().getImplementationVersion();
@@ -226,13 +242,18 @@ public class KilnConfiguration {
     }
 
     @Bean
-    Services kilnServices(KilnProperties properties) {
-        return services(properties, Clock.systemUTC());
+    Services kilnServices(KilnProperties properties, DataSource dataSource) {
+        return services(properties, Clock.systemUTC(), new JdbcReleaseMemory(dataSource));
     }
 
     @Bean
     History history(DataSource dataSource) {
         return new History(dataSource);
+    }
+
+    @Bean
+    AuditChain auditChain(DataSource dataSource) {
+        return new AuditChain(dataSource);
     }
 
     @Bean
@@ -256,9 +277,17 @@ public class KilnConfiguration {
                 .followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
     }
 
-    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock) {
+    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock, ReleaseMemory memory) {
+        return debianArchive(http, properties, properties.dataDir().resolve("cache"), clock, memory);
+    }
+
+    /** @param cache where indexes and packages are kept (a clean one for {@code kiln rebuild --verify}) */
+    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Path cache, Clock clock, ReleaseMemory memory) {
         Map<String, String> mirrors = new LinkedHashMap<>();
         properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
-        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse());
+        KilnProperties.Archive a = properties.archive();
+        return new DebianArchive(http, cache, mirrors, clock, properties.service().inReleaseReuse(),
+                new DebianArchive.Limits(a.readTimeout(), a.transferTimeout(), a.maxInReleaseBytes(), a.maxIndexBytes(), a.maxReleaseAge()),
+                memory);
     }
 }

@@ -20,7 +20,8 @@ class ArchitectureTest {
 
     private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli.."};
     private static final String[] CAPABILITIES = {"dev.kiln.catalog..", "dev.kiln.debian..", "dev.kiln.image..", "dev.kiln.publish..",
-            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire..", "dev.kiln.sign..", "dev.kiln.kms.."};
+            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire..", "dev.kiln.evidence..",
+            "dev.kiln.sign..", "dev.kiln.kms.."};
 
     private static final JavaClasses KILN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -59,6 +60,12 @@ class ArchitectureTest {
         noClasses().that().resideOutsideOfPackages("dev.kiln.ecr..", "dev.kiln.kms..")
                 .should().dependOnClassesThat().resideInAPackage("software.amazon.awssdk..")
                 .check(KILN);
+    }
+
+    @Test
+    void theSbomLibrariesAreUsedOnlyInEvidence() {
+        noClasses().that().resideOutsideOfPackage("dev.kiln.evidence..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.spdx..", "org.cyclonedx..").check(KILN);
     }
 
     @Test

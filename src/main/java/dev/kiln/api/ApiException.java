@@ -3,6 +3,7 @@ package dev.kiln.api;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
+import dev.kiln.security.UntrustedText;
 import java.util.List;
 import org.springframework.http.HttpStatus;
 
@@ -12,6 +13,7 @@ final class ApiException extends RuntimeException {
     private final HttpStatus status;
     private final String type;
     private final List<String> problems;
+    private final java.util.Map<String, Object> properties = new java.util.LinkedHashMap<>();
 
     ApiException(HttpStatus status, String type, String detail, List<String> problems) {
         super(detail);
@@ -25,7 +27,7 @@ final class ApiException extends RuntimeException {
     }
 
     static ApiException noStack(String name, Catalog catalog) {
-        return notFound("no-such-stack", "no stack '" + name + "' (stacks: " + String.join(", ", catalog.names()) + ")");
+        return notFound("no-such-stack", "no stack " + UntrustedText.forLog(name, 100) + " (stacks: " + String.join(", ", catalog.names()) + ")");
     }
 
     /** The catalog's valid stack {@code name}: 404 when there is no such file, 422 with its problems when it is invalid. */
@@ -35,6 +37,16 @@ final class ApiException extends RuntimeException {
         }
         return catalog.stack(name).orElseThrow(() -> new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-stack",
                 "stack '" + name + "' is invalid and is never built", catalog.problems(name).stream().map(Problem::toString).toList()));
+    }
+
+    /** Adds a member to the problem body (a value a client can use without parsing the detail). */
+    ApiException with(String name, Object value) {
+        properties.put(name, value);
+        return this;
+    }
+
+    java.util.Map<String, Object> properties() {
+        return properties;
     }
 
     HttpStatus status() {

@@ -6,13 +6,9 @@ import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
 import dev.kiln.history.History;
 import dev.kiln.schedule.Schedules;
-import io.swagger.v3.oas.annotations.OpenAPIDefinition;
 import io.swagger.v3.oas.annotations.Operation;
-import io.swagger.v3.oas.annotations.enums.SecuritySchemeType;
-import io.swagger.v3.oas.annotations.info.Info;
-import io.swagger.v3.oas.annotations.security.SecurityRequirement;
-import io.swagger.v3.oas.annotations.security.SecurityScheme;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.net.URI;
 import java.security.Principal;
@@ -34,9 +30,6 @@ import org.springframework.web.bind.annotation.RestController;
 /** Stacks, their builds and their approved images. */
 @RestController
 @RequestMapping("/api")
-@OpenAPIDefinition(info = @Info(title = "Kiln", description = "Curated base images: stacks, build provenance, approved digests"),
-        security = @SecurityRequirement(name = "basic"))
-@SecurityScheme(name = "basic", type = SecuritySchemeType.HTTP, scheme = "basic")
 @Tag(name = "stacks", description = "The catalog's stacks, their build history and their approved images")
 class StacksApi {
 
@@ -71,8 +64,9 @@ class StacksApi {
 
     @GetMapping("/stacks")
     @Operation(summary = "Every stack: catalog state, current approved image, last build, next fire time")
+    @ApiResponse(responseCode = "200", description = "Every stack, by name")
     List<StackView> stacks() {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         Map<String, History.Stack> recorded = new TreeMap<>();
         history.stacks().forEach(s -> recorded.put(s.name(), s));
         List<String> names = new ArrayList<>(catalog.names());
@@ -82,8 +76,10 @@ class StacksApi {
 
     @GetMapping("/stacks/{name}")
     @Operation(summary = "One stack")
+    @ApiResponse(responseCode = "200", description = "The stack")
+    @ApiResponse(responseCode = "404", description = "`no-such-stack`: neither in the catalog nor recorded (the detail lists the stacks)")
     StackView stack(@PathVariable String name) {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         Optional<History.Stack> recorded = history.stack(name);
         if (!catalog.names().contains(name) && recorded.isEmpty()) {
             throw ApiException.noStack(name, catalog);
@@ -93,6 +89,9 @@ class StacksApi {
 
     @GetMapping("/stacks/{name}/builds")
     @Operation(summary = "A stack's build history, newest first")
+    @ApiResponse(responseCode = "200", description = "One page of builds")
+    @ApiResponse(responseCode = "400", description = "`bad-page`: page below 0 or size outside 1 to 200; or a malformed request")
+    @ApiResponse(responseCode = "404", description = "`no-such-stack`: never recorded")
     History.Page<History.Build> builds(@PathVariable String name,
                                        @Parameter(description = "page number, from 0") @RequestParam(defaultValue = "0") int page,
                                        @Parameter(description = "builds per page, at most 200") @RequestParam(defaultValue = "20") int size) {
@@ -101,40 +100,60 @@ class StacksApi {
                     + " (got page=" + page + ", size=" + size + ")", List.of());
         }
         if (history.stack(name).isEmpty()) {
-            throw ApiException.noStack(name, Catalog.load(properties.catalog()));
+            throw ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)));
         }
         return history.builds(name, page, size);
     }
 
     @PostMapping("/stacks/{name}/builds")
     @Operation(summary = "Trigger a build (platform role). 202 with the build's location; joins a build already under way")
+    @ApiResponse(responseCode = "202", description = "Queued, or joined the build already queued or running (`joined`); `Location` is the build")
+    @ApiResponse(responseCode = "404", description = "`no-such-stack`: no such stack file in the catalog")
+    @ApiResponse(responseCode = "422", description = "`invalid-stack`: the stack file is invalid and never built; `problems` lists why")
     ResponseEntity<Triggered> trigger(@PathVariable String name, Principal principal) {
-        ApiException.validStack(Catalog.load(properties.catalog()), name);
+        ApiException.validStack(Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)), name);
+        // the database first: when it is down the answer is a quick 503, not a scheduler error
+        history.active(name);
         if (!schedules.scheduled(name)) {
-            schedules.sync("api:" + principal.getName());
+            schedules.sync(Actors.of(principal));
         }
-        History.Ticket ticket = schedules.trigger(name, "api", "api:" + principal.getName());
+        History.Ticket ticket = schedules.trigger(name, "api", Actors.of(principal));
         URI location = URI.create("/api/builds/" + ticket.id());
         String status = history.build(ticket.id()).map(History.Build::status).orElse("queued");
         return ResponseEntity.accepted().location(location).body(new Triggered(ticket.id(), ticket.joined(), status, location));
     }
 
     @GetMapping("/stacks/{name}/digest")
-    @Operation(summary = "The stack's current approved image, for docker pull repo@digest")
+    @Operation(summary = "The stack's current approved image, for docker pull repo@digest; 410 once the stack left the catalog")
+    @ApiResponse(responseCode = "200", description = "The approved image")
+    @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-approved-image`: no build of it has been approved yet")
+    @ApiResponse(responseCode = "410", description = "`stack-removed`: the stack left the catalog; its last approved image is named")
     Image digest(@PathVariable String name) {
-        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog())));
+        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties))));
+        if (recorded.removedAt() != null) {
+            // no silent pulls of an image nobody rebuilds any more: the last one is named, not served as approved
+            Optional<Image> last = image(recorded);
+            throw new ApiException(HttpStatus.GONE, "stack-removed", "stack '" + name + "' was removed from the catalog at "
+                    + recorded.removedAt() + " and gets no new builds" + last.map(i -> "; its last approved image was "
+                    + (i.pull() != null ? i.pull() : i.reference() + " (" + i.digest() + ")")).orElse(""), List.of())
+                    .with("removedAt", recorded.removedAt().toString()).with("lastApproved", last.orElse(null));
+        }
         return image(recorded).orElseThrow(() -> ApiException.notFound("no-approved-image",
                 "stack '" + name + "' has no approved image yet (see /api/stacks/" + name + "/builds)"));
     }
 
     @GetMapping("/builds/{id}")
     @Operation(summary = "One build's full provenance: inputs, lock, image, layers, hardening report, package diff")
+    @ApiResponse(responseCode = "200", description = "The build")
+    @ApiResponse(responseCode = "404", description = "`no-such-build`")
     History.Build build(@PathVariable long id) {
         return history.build(id).orElseThrow(() -> ApiException.notFound("no-such-build", "no build " + id));
     }
 
     @GetMapping("/audit")
     @Operation(summary = "The audit trail: every change anyone made, newest first")
+    @ApiResponse(responseCode = "200", description = "One page of audit entries")
+    @ApiResponse(responseCode = "400", description = "`bad-page`: page below 0 or size outside 1 to 200; or a malformed request")
     History.Page<History.AuditEntry> audit(@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
         if (page < 0 || size < 1 || size > MAX_PAGE_SIZE) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-page", "page must be >= 0 and size between 1 and " + MAX_PAGE_SIZE,
@@ -161,8 +180,9 @@ class StacksApi {
         if (s.currentBuildId() == null) {
             return Optional.empty();
         }
+        // the recorded target is "local", "HOST[:PORT][/NAMESPACE]" or "ecr:HOST[/NAMESPACE]"
         String pull = "local".equals(s.currentTarget()) ? null
-                : s.currentTarget().replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
+                : s.currentTarget().replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
         return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull));
     }
 }

@@ -45,7 +45,20 @@ public final class Catalog {
         this.problems = problems;
     }
 
+    /**
+     * Rules a catalog is held to beyond its own content.
+     *
+     * @param minScheduleInterval a cron may not fire more often than this ({@code kiln.min-schedule-interval})
+     */
+    public record Rules(java.time.Duration minScheduleInterval) {
+        public static final Rules DEFAULT = new Rules(java.time.Duration.ofHours(1));
+    }
+
     public static Catalog load(Path directory) {
+        return load(directory, Rules.DEFAULT);
+    }
+
+    public static Catalog load(Path directory, Rules rules) {
         Map<String, Stack> stacks = new TreeMap<>();
         Map<String, List<Problem>> problems = new TreeMap<>();
         if (!Files.isDirectory(directory)) {
@@ -68,7 +81,7 @@ public final class Catalog {
                 problems.computeIfAbsent(name, k -> new ArrayList<>()).addAll(found);
                 continue;
             }
-            Stack stack = parse(name, file, directory, found);
+            Stack stack = outside(file, directory, found) ? null : parse(name, file, directory, rules, found);
             if (stack != null) {
                 stacks.put(name, stack);
             } else {
@@ -78,13 +91,46 @@ public final class Catalog {
         return new Catalog(directory, stacks, problems);
     }
 
-    private static Stack parse(String name, Path file, Path directory, List<Problem> found) {
+    /**
+     * Whether a stack file is a link to somewhere outside the catalog, or not a regular file: the catalog
+     * is the reviewed input, and a link would let a stack be defined by a file nobody reviewed.
+     */
+    private static boolean outside(Path file, Path directory, List<Problem> found) {
+        try {
+            Path real = file.toRealPath();
+            if (!real.startsWith(directory.toRealPath())) {
+                found.add(new Problem(file.toString(), "", "is a symbolic link to " + real + ", outside the catalog directory; refusing it"));
+                return true;
+            }
+            if (!Files.isRegularFile(real)) {
+                found.add(new Problem(file.toString(), "", "is not a regular file"));
+                return true;
+            }
+            return false;
+        } catch (IOException e) {
+            found.add(new Problem(file.toString(), "", "cannot be read: " + e.getMessage()));
+            return true;
+        }
+    }
+
+    private static Stack parse(String name, Path file, Path directory, Rules rules, List<Problem> found) {
         YamlTree tree = new YamlTree(file.toString(), found);
         LoaderOptions options = new LoaderOptions();
         options.setAllowDuplicateKeys(false);
         options.setMaxAliasesForCollections(10);
+        options.setCodePointLimit(1 << 20);
         Node root;
-        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        String text;
+        try {
+            text = utf8(Files.readAllBytes(file));
+        } catch (IOException e) {
+            tree.problem("", "cannot read: " + e.getMessage());
+            return null;
+        } catch (IllegalArgumentException e) {
+            tree.problem("", e.getMessage());
+            return null;
+        }
+        try (Reader reader = new java.io.StringReader(text)) {
             Yaml yaml = new Yaml(new SafeConstructor(options));
             List<Node> docs = new ArrayList<>();
             yaml.composeAll(reader).forEach(docs::add);
@@ -104,7 +150,32 @@ public final class Catalog {
             tree.problem("", "cannot read: " + e.getMessage());
             return null;
         }
-        return new StackParser(name, directory, tree).parse(root, found);
+        return new StackParser(name, directory, rules, tree).parse(root, found);
+    }
+
+    /** The text of a UTF-8 file; anything else is named with its line and column. */
+    private static String utf8(byte[] bytes) {
+        java.nio.charset.CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length + 1);
+        java.nio.charset.CoderResult result = decoder.decode(in, out, true);
+        if (result.isError()) {
+            int at = in.position();
+            int line = 1;
+            int lineStart = 0;
+            for (int i = 0; i < at; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            throw new IllegalArgumentException(String.format("not UTF-8: byte 0x%02X at line %d, column %d", bytes[at] & 0xFF, line,
+                    at - lineStart + 1));
+        }
+        decoder.flush(out);
+        return out.flip().toString();
     }
 
     public Path directory() {

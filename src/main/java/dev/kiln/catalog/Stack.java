@@ -61,6 +61,23 @@ public record Stack(
 
     /** A Quartz cron expression (seconds first) evaluated in {@code timeZone}. */
     public record Schedule(String cron, String timeZone) {
+
+        /** The zone the scheduler runs the cron in: the one rule the parser also validates with. */
+        public java.util.TimeZone zone() {
+            return zoneOf(timeZone);
+        }
+
+        /**
+         * A time zone by the java.time rules ({@code Europe/Paris}, {@code UTC}, {@code UTC+5},
+         * {@code +05:30}), as a TimeZone that keeps its offset. Not {@code TimeZone.getTimeZone(String)}:
+         * it turns any ID it does not know, {@code UTC+5} among them, into GMT without a word.
+         *
+         * @throws java.time.DateTimeException when java.time does not know the zone
+         */
+        public static java.util.TimeZone zoneOf(String id) {
+            // normalized(): a fixed offset such as UTC+05:00 becomes +05:00, which TimeZone understands
+            return java.util.TimeZone.getTimeZone(java.time.ZoneId.of(id).normalized());
+        }
     }
 
     public record Target(String repository) {

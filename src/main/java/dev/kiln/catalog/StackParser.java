@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -50,11 +51,13 @@ final class StackParser {
 
     private final String name;
     private final Path catalogDir;
+    private final Catalog.Rules rules;
     private final YamlTree yaml;
 
-    StackParser(String name, Path catalogDir, YamlTree yaml) {
+    StackParser(String name, Path catalogDir, Catalog.Rules rules, YamlTree yaml) {
         this.name = name;
         this.catalogDir = catalogDir;
+        this.rules = rules;
         this.yaml = yaml;
     }
 
@@ -125,12 +128,7 @@ final class StackParser {
         }
         String keyring = required(m, "keyring", "source.keyring");
         if (keyring != null) {
-            Path p = catalogDir.resolve(keyring).normalize();
-            if (!p.startsWith(catalogDir.normalize())) {
-                yaml.problem("source.keyring", m.get("keyring"), "must be inside the catalog directory");
-            } else if (!Files.isRegularFile(p)) {
-                yaml.problem("source.keyring", m.get("keyring"), "no such file " + catalogDir.resolve(keyring));
-            }
+            keyring(keyring, m.get("keyring"));
         }
         List<Stack.Archive> archives = new ArrayList<>();
         Node archivesNode = m.get("archives");
@@ -150,7 +148,7 @@ final class StackParser {
                 }
                 String url = required(a, "url", at + ".url");
                 if (url != null && !validHttpUrl(url)) {
-                    yaml.problem(at + ".url", a.get("url"), "must be an http:// or https:// URL, found '" + url + "'");
+                    yaml.problem(at + ".url", a.get("url"), "must be an http:// or https:// URL without user, query, fragment, '.' or '..', found '" + url + "'");
                 }
                 List<String> suites = nonEmptyNames(a.get("suites"), at + ".suites");
                 List<String> components = nonEmptyNames(a.get("components"), at + ".components");
@@ -167,6 +165,44 @@ final class StackParser {
         return new Stack.Source(arch, keyring, archives);
     }
 
+    /**
+     * The keyring must be a file inside the catalog, also once links are followed, and an OpenPGP
+     * public keyring: found here, it is named as this field rather than as a failed lock later. Checked
+     * with absolute paths, so {@code --catalog .} works.
+     */
+    private void keyring(String keyring, Node node) {
+        Path root = catalogDir.toAbsolutePath().normalize();
+        Path p = root.resolve(keyring).normalize();
+        if (!p.startsWith(root)) {
+            yaml.problem("source.keyring", node, "must be inside the catalog directory");
+            return;
+        }
+        if (!Files.isRegularFile(p)) {
+            yaml.problem("source.keyring", node, "no such file " + catalogDir.resolve(keyring));
+            return;
+        }
+        try {
+            Path real = p.toRealPath();
+            if (!real.startsWith(root.toRealPath())) {
+                yaml.problem("source.keyring", node, "is a symbolic link to " + real + ", outside the catalog directory");
+                return;
+            }
+            dev.kiln.debian.Keyring.load(real);
+        } catch (java.io.IOException e) {
+            yaml.problem("source.keyring", node, "cannot be read: " + e.getMessage());
+        } catch (dev.kiln.debian.DebianException e) {
+            yaml.problem("source.keyring", node, e.getMessage().replace(real(p), keyring));
+        }
+    }
+
+    private static String real(Path p) {
+        try {
+            return p.toRealPath().toString();
+        } catch (java.io.IOException e) {
+            return p.toString();
+        }
+    }
+
     private List<String> nonEmptyNames(Node node, String path) {
         if (node == null) {
             yaml.problem(path, "is required");
@@ -181,8 +217,9 @@ final class StackParser {
         }
         for (int i = 0; i < values.size(); i++) {
             String v = values.get(i);
-            if (v != null && !v.matches("[A-Za-z0-9][A-Za-z0-9._/-]*")) {
-                yaml.problem(path + "[" + i + "]", "'" + v + "' is not a suite or component name");
+            if (v != null && !dev.kiln.debian.Names.isSuite(v)) {
+                yaml.problem(path + "[" + i + "]", "'" + v + "' is not a suite or component name (segments of letters, digits"
+                        + " and ._+~@=- separated by '/', none '.' or '..')");
             }
         }
         return values;
@@ -249,12 +286,33 @@ final class StackParser {
         if (userName != null && !USER.matcher(userName).matches()) {
             yaml.problem("user.name", m.get("name"), "'" + userName + "' is not a valid user name");
         }
-        if ("root".equals(userName)) {
-            yaml.problem("user.name", m.get("name"), "images run as a non-root user; choose another name");
+        if (userName != null) {
+            // the user's group takes the user's name, so a name may collide in either file
+            Optional<SystemAccounts.User> user = SystemAccounts.userNamed(userName);
+            user.ifPresent(u -> yaml.problem("user.name", m.get("name"),
+                    "'" + userName + "' is already a user in every image (/etc/passwd: " + u.line() + "); " + choose(u.uid(), "name")));
+            SystemAccounts.groupNamed(userName).filter(g -> user.isEmpty()).ifPresent(g -> yaml.problem("user.name", m.get("name"),
+                    "'" + userName + "' is already a group in every image (/etc/group: " + g.line()
+                            + ") and the user's group takes its name; choose another name"));
         }
-        Integer uid = m.containsKey("uid") ? yaml.integer(m.get("uid"), "user.uid", 1, Integer.MAX_VALUE) : Integer.valueOf(65532);
-        Integer gid = m.containsKey("gid") ? yaml.integer(m.get("gid"), "user.gid", 1, Integer.MAX_VALUE) : uid;
+        // 0 passes the range so that the message can say it is root's
+        Integer uid = m.containsKey("uid") ? yaml.integer(m.get("uid"), "user.uid", 0, Integer.MAX_VALUE) : Integer.valueOf(65532);
+        Integer gid = m.containsKey("gid") ? yaml.integer(m.get("gid"), "user.gid", 0, Integer.MAX_VALUE) : uid;
+        if (uid != null) {
+            SystemAccounts.userWithUid(uid).ifPresent(u -> yaml.problem("user.uid", m.get("uid"),
+                    uid + " is already the uid of '" + u.name() + "' in every image (/etc/passwd: " + u.line() + "); " + choose(uid, "")));
+        }
+        if (gid != null && (m.containsKey("gid") || uid == null || SystemAccounts.userWithUid(uid).isEmpty())) {
+            SystemAccounts.groupWithGid(gid).ifPresent(g -> yaml.problem(m.containsKey("gid") ? "user.gid" : "user.uid",
+                    m.containsKey("gid") ? m.get("gid") : m.get("uid"), gid + " is already the gid of group '" + g.name()
+                            + "' in every image (/etc/group: " + g.line() + ")" + (m.containsKey("gid") ? "" : " and the gid defaults to the uid")
+                            + "; " + choose(gid, "")));
+        }
         return uid == null || gid == null ? null : new Stack.User(userName, uid, gid);
+    }
+
+    private static String choose(int id, String what) {
+        return (id == 0 ? "images run as a non-root user; " : "") + "choose another" + (what.isEmpty() ? "" : " " + what);
     }
 
     private Stack.Hardening hardening(Node node) {
@@ -343,14 +401,68 @@ final class StackParser {
             yaml.problem("schedule.cron", m.get("cron"), "'" + cron + "' is not a Quartz cron expression (seconds minutes hours day-of-month month day-of-week): " + why);
         }
         String zone = m.containsKey("timeZone") ? yaml.string(m.get("timeZone"), "schedule.timeZone") : "UTC";
+        java.util.TimeZone timeZone = null;
         if (zone != null) {
             try {
-                ZoneId.of(zone);
+                timeZone = Stack.Schedule.zoneOf(zone); // the scheduler's own rule
             } catch (DateTimeException e) {
                 yaml.problem("schedule.timeZone", m.get("timeZone"), "unknown time zone '" + zone + "'");
             }
         }
+        if (cron != null && timeZone != null && CronExpression.isValidExpression(cron)) {
+            java.time.Duration shortest = shortestInterval(cron, timeZone);
+            if (shortest != null && shortest.compareTo(rules.minScheduleInterval()) < 0) {
+                yaml.problem("schedule.cron", m.get("cron"), "'" + cron + "' fires every " + human(shortest) + " at its most frequent;"
+                        + " the minimum is " + human(rules.minScheduleInterval()) + " (kiln.min-schedule-interval)");
+            }
+        }
         return new Stack.Schedule(cron, zone);
+    }
+
+    /**
+     * The shortest time between two fires of a cron in its zone, over a year of fires from each month
+     * and across each daylight-saving change (where an hourly cron may fire twice in an hour); null
+     * when it fires once or never.
+     */
+    static java.time.Duration shortestInterval(String cron, java.util.TimeZone zone) {
+        CronExpression expression;
+        try {
+            expression = new CronExpression(cron);
+        } catch (java.text.ParseException e) {
+            return null;
+        }
+        expression.setTimeZone(zone);
+        java.time.ZoneId id = zone.toZoneId();
+        List<java.time.Instant> starts = new ArrayList<>();
+        java.time.ZonedDateTime year = java.time.ZonedDateTime.of(2026, 1, 1, 0, 0, 0, 0, id);
+        for (int month = 0; month < 12; month++) {
+            starts.add(year.plusMonths(month).toInstant());
+        }
+        java.time.zone.ZoneOffsetTransition t = id.getRules().nextTransition(year.toInstant());
+        for (int k = 0; t != null && k < 4; k++, t = id.getRules().nextTransition(t.getInstant())) {
+            starts.add(t.getInstant().minus(java.time.Duration.ofHours(3)));
+        }
+        java.time.Duration shortest = null;
+        for (java.time.Instant start : starts) {
+            java.util.Date previous = expression.getNextValidTimeAfter(java.util.Date.from(start));
+            for (int n = 0; n < 100 && previous != null; n++) {
+                java.util.Date next = expression.getNextValidTimeAfter(previous);
+                if (next == null) {
+                    break;
+                }
+                java.time.Duration gap = java.time.Duration.ofMillis(next.getTime() - previous.getTime());
+                shortest = shortest == null || gap.compareTo(shortest) < 0 ? gap : shortest;
+                previous = next;
+            }
+        }
+        return shortest;
+    }
+
+    private static String human(java.time.Duration d) {
+        long s = d.toSeconds();
+        long n = s % 3600 == 0 ? s / 3600 : s % 60 == 0 ? s / 60 : s;
+        String unit = s % 3600 == 0 ? "hour" : s % 60 == 0 ? "minute" : "second";
+        return n + " " + unit + (n == 1 ? "" : "s");
     }
 
     private Stack.Target target(Node node) {
@@ -428,7 +540,9 @@ final class StackParser {
     private static boolean validHttpUrl(String url) {
         try {
             URI u = URI.create(url);
-            return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null;
+            return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null && u.getRawUserInfo() == null
+                    && u.getRawQuery() == null && u.getRawFragment() == null && !("/" + u.getRawPath() + "/").contains("/../")
+                    && !("/" + u.getRawPath() + "/").contains("/./");
         } catch (IllegalArgumentException e) {
             return false;
         }

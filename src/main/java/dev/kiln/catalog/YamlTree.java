@@ -36,7 +36,7 @@ final class YamlTree {
 
     /** The entries of a mapping; unknown and duplicate keys are problems. */
     Map<String, Node> mapping(Node node, String path, Set<String> allowed) {
-        if (!(node instanceof MappingNode m)) {
+        if (!(node instanceof MappingNode m) || !node.getTag().equals(Tag.MAP)) {
             problem(path, node, "must be a mapping, found " + kind(node));
             return null;
         }
@@ -94,7 +94,7 @@ final class YamlTree {
 
     /** A list of strings; bad items are problems at {@code path[i]} and left out. */
     List<String> strings(Node node, String path) {
-        if (!(node instanceof SequenceNode seq)) {
+        if (!(node instanceof SequenceNode seq) || !node.getTag().equals(Tag.SEQ)) {
             problem(path, node, "must be a list, found " + kind(node));
             return null;
         }
@@ -108,7 +108,7 @@ final class YamlTree {
     }
 
     List<Node> sequence(Node node, String path) {
-        if (!(node instanceof SequenceNode seq)) {
+        if (!(node instanceof SequenceNode seq) || !node.getTag().equals(Tag.SEQ)) {
             problem(path, node, "must be a list, found " + kind(node));
             return null;
         }
@@ -134,9 +134,17 @@ final class YamlTree {
         return path.isEmpty() ? key : path + "." + key;
     }
 
+    /** Tags a stack file may carry (implicitly: plain YAML); any other, such as {@code !!binary}, is named. */
+    private static final java.util.Set<Tag> PLAIN = java.util.Set.of(Tag.STR, Tag.INT, Tag.FLOAT, Tag.BOOL, Tag.NULL, Tag.MAP, Tag.SEQ);
+
     private static String kind(Node node) {
         if (node == null) {
             return "nothing";
+        }
+        if (!PLAIN.contains(node.getTag())) {
+            String tag = node.getTag().getValue();
+            return "a value with the YAML tag " + (tag.startsWith(Tag.PREFIX) ? "!!" + tag.substring(Tag.PREFIX.length()) : tag)
+                    + " (tags are not allowed in a stack file)";
         }
         if (node instanceof MappingNode) {
             return "a mapping";

@@ -6,11 +6,13 @@ import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
 import dev.kiln.database.Database;
+import dev.kiln.history.AuditChain;
 import dev.kiln.history.History;
 import dev.kiln.rebuild.Rebuilds;
 import dev.kiln.retire.RetentionPlanner;
 import dev.kiln.retire.Retirer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
@@ -21,9 +23,13 @@ import dev.kiln.rebuild.BuildException;
 import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -35,13 +41,34 @@ final class Commands {
     private final PackageCache packages;
     private final KilnConfiguration.Services services;
     private final Database.Settings databaseSettings;
+    private final boolean allowPrivilegedRole;
 
-    Commands(KilnConfiguration.Services services, Database.Settings databaseSettings) {
+    Commands(KilnConfiguration.Services services, Database.Settings databaseSettings, boolean allowPrivilegedRole) {
         this.properties = services.properties();
         this.locker = services.locker();
         this.packages = services.packages();
         this.services = services;
         this.databaseSettings = databaseSettings;
+        this.allowPrivilegedRole = allowPrivilegedRole;
+    }
+
+    /**
+     * The history database, migrated; like the service, a command refuses a role that could switch off
+     * the append-only rule (unless kiln.database.allow-privileged-role is set).
+     */
+    private Database database(PrintStream err) {
+        Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate();
+        List<String> privileged = Database.privileges(database.dataSource());
+        if (!privileged.isEmpty()) {
+            if (!allowPrivilegedRole) {
+                database.close();
+                throw new Invocation.UsageException("the database role can switch off the append-only history ("
+                        + String.join("; ", privileged) + "); connect as a role with only Kiln's grants (docs/service.md), "
+                        + "or set --kiln.database.allow-privileged-role=true");
+            }
+            err.println("warning: " + String.join("; ", privileged));
+        }
+        return database;
     }
 
     int run(Invocation invocation, PrintStream out, PrintStream err) {
@@ -51,31 +78,37 @@ final class Commands {
             case "build" -> build(invocation, out, err);
             case "history" -> history(invocation, out, err);
             case "retire" -> retire(invocation, out, err);
-            case "verify" -> new EvidenceCommands(services, databaseSettings).verify(invocation, out, err);
-            case "key" -> new EvidenceCommands(services, databaseSettings).key(invocation, out, err);
-            case "rebuild" -> new EvidenceCommands(services, databaseSettings).rebuild(invocation, out, err);
+            case "verify" -> new EvidenceCommands(services, this::database).verify(invocation, out, err);
+            case "key" -> new EvidenceCommands(services, this::database).key(invocation, out, err);
+            case "rebuild" -> new EvidenceCommands(services, this::database).rebuild(invocation, out, err);
+            case "audit" -> audit(invocation, out, err);
             default -> throw new Invocation.UsageException("unknown command " + invocation.command());
         };
     }
 
     private int validate(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("offline");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         List<String> names = selected(invocation.arguments(), catalog, false);
         List<Problem> problems = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
         for (String name : names) {
             problems.addAll(catalog.problems(name));
             Optional<Stack> stack = catalog.stack(name);
             if (stack.isPresent() && !invocation.flags().contains("offline")) {
                 StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
                 problems.addAll(outcome.problems());
-                locker.staleness(catalog, stack.get()).ifPresent(problems::add);
+                // the same question lock --check asks; a stack that does not resolve is compared offline
+                StackLocker.Currency currency = locker.currency(catalog, stack.get(), outcome.ok() ? outcome : null);
+                problems.addAll(currency.problems());
+                currency.notes().forEach(n -> notes.add("note: " + LockFile.path(catalog.directory(), name) + ": " + n));
             }
         }
         if (names.isEmpty()) {
             problems.addAll(catalog.problems());
         }
         problems.forEach(err::println);
+        notes.forEach(err::println);
         long bad = problems.stream().map(Problem::file).distinct().count();
         if (problems.isEmpty()) {
             out.println("ok: " + names.size() + " stack" + (names.size() == 1 ? "" : "s") + " valid"
@@ -88,12 +121,18 @@ final class Commands {
 
     private int lock(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("all", "check", "download");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         boolean all = invocation.flags().contains("all");
         if (all == !invocation.arguments().isEmpty()) {
             throw new Invocation.UsageException("kiln lock: name the stacks to lock, or --all");
         }
         boolean check = invocation.flags().contains("check");
+        String reason = invocation.options().get("rebase");
+        if (reason != null && (reason.isBlank() || check)) {
+            throw new Invocation.UsageException(check ? "kiln lock: --check writes nothing, so it cannot re-base"
+                    : "kiln lock: --rebase needs a reason, for example --rebase=\"snapshot mirror of 2026-10-01 for an audit\"");
+        }
+        DebianArchive.Rebase rebase = reason == null ? null : new DebianArchive.Rebase("cli:" + System.getProperty("user.name"), reason);
         int failed = 0;
         for (String name : selected(invocation.arguments(), catalog, all)) {
             long start = System.nanoTime();
@@ -104,7 +143,7 @@ final class Commands {
                 failed++;
                 continue;
             }
-            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get());
+            StackLocker.Outcome outcome = locker.resolve(catalog, stack.get(), Optional.empty(), rebase);
             if (!outcome.ok()) {
                 outcome.problems().forEach(err::println);
                 err.println(name + ": not locked");
@@ -112,24 +151,21 @@ final class Commands {
                 continue;
             }
             Path file = LockFile.path(catalog.directory(), name);
-            Optional<Lock> previous;
-            try {
-                previous = LockFile.read(file);
-            } catch (DebianException e) {
-                err.println(e.getMessage() + " (it will be replaced)");
-                previous = Optional.empty();
-            }
             Lock lock = outcome.lock();
-            List<Lock.Change> changes = lock.changesSince(previous.orElse(null));
-            boolean same = previous.isPresent() && previous.get().packages().equals(lock.packages())
-                    && previous.get().stackDigest().equals(lock.stackDigest());
-            String state = previous.isEmpty() ? "new" : same ? "unchanged" : "updated";
+            StackLocker.Currency currency = locker.currency(catalog, stack.get(), outcome);
+            Lock previous = currency.lock();
+            List<Lock.Change> changes = lock.changesSince(previous);
+            String state = previous == null ? "new" : currency.current() ? "unchanged" : "updated";
             if (check) {
-                if (!same) {
-                    err.println(file + ": " + (previous.isEmpty() ? "missing" : "out of date") + "; run 'kiln lock " + name + "'");
+                if (!currency.current()) {
+                    currency.problems().forEach(err::println);
                     failed++;
                 }
+                currency.notes().forEach(n -> err.println("note: " + file + ": " + n));
             } else {
+                if (previous == null && Files.exists(file)) {
+                    currency.problems().forEach(p -> err.println(p + " (it will be replaced)"));
+                }
                 LockFile.write(file, lock);
             }
             int downloaded = 0;
@@ -149,13 +185,16 @@ final class Commands {
                 out.println("  downloaded " + downloaded + " package" + (downloaded == 1 ? "" : "s") + " into the cache");
             }
             changes.forEach(c -> out.println("  " + c));
+            outcome.rebased().forEach(r -> out.println("  re-based " + r.archiveUrl() + " " + r.suite() + ": " + r.from() + " -> " + r.to()
+                    + " by " + rebase.who() + ": " + rebase.why()));
+            outcome.downgrades().forEach(d -> out.println("  downgrade accepted by the re-base: " + d));
         }
         return failed == 0 ? 0 : 1;
     }
 
     private int build(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("all");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
         boolean all = invocation.flags().contains("all");
         if (all == !invocation.arguments().isEmpty()) {
             throw new Invocation.UsageException("kiln build: name the stacks to build, or --all");
@@ -174,7 +213,7 @@ final class Commands {
         if (services.signingKey().isEmpty()) {
             err.println("kiln: no signing key configured (kiln.signing.key): images are published unsigned and recorded as unsigned");
         }
-        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+        try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Rebuilds rebuilds = KilnConfiguration.rebuilds(services, history, cliInstance(), new SimpleMeterRegistry());
             String who = "cli:" + System.getProperty("user.name");
@@ -197,6 +236,7 @@ final class Commands {
                 }
                 Rebuilds.Outcome o = rebuilds.run(new Rebuilds.Request(name, "manual", who, null, null, Optional.of(lock), tag));
                 failed += report(name, o, history, out, err) ? 0 : 1;
+                o.warnings().forEach(w -> err.println(name + ": warning: " + w));
             }
         }
         return failed == 0 ? 0 : 1;
@@ -233,14 +273,15 @@ final class Commands {
                         + (r.published().alreadyPresent() ? "  (already published: same digest, nothing pushed)" : ""));
                 long reused = c.layers().stream().filter(Composition.Layer::cached).count();
                 out.printf(Locale.ROOT, "  build %d, digest %s%n  size %.1f MB in %d layers (%d composed, %d from the layer cache), %d packages, "
-                                + "%.1f MB pushed (%d blobs uploaded, %d mounted), %.1f s%n",
+                                + "%.3f MB pushed (%d blobs uploaded, %d mounted), %.1f s%n",
                         o.build(), r.published().digest(), c.size() / 1e6, c.layers().size(), c.layers().size() - reused, reused,
                         r.lock().packages().size(), r.published().bytesPushed() / 1e6, r.published().blobsUploaded(),
                         r.published().blobsMounted(), r.seconds());
                 Composition.Report report = c.report();
-                out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped; "
+                out.printf(Locale.ROOT, "  hardening: %d setuid/setgid stripped, %d removed, %d tightened, %d files dropped%s; "
                                 + "checked %d ELF files, %d library links%n",
                         report.setuidStripped().size(), report.removed().size(), report.tightened().size(), report.droppedFiles(),
+                        report.trimmed().isEmpty() ? "" : ", " + report.trimmed().size() + " left out of partly kept packages",
                         report.elfFiles(), report.librariesResolved());
                 history.build(o.build()).map(History.Build::packageDiff).filter(d -> d != null && !d.isEmpty())
                         .ifPresent(d -> out.println("  packages changed since the last build: " + d.size()));
@@ -261,7 +302,7 @@ final class Commands {
         } catch (NumberFormatException e) {
             throw new Invocation.UsageException("--limit needs a number, got '" + invocation.options().get("limit") + "'");
         }
-        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+        try (Database database = database(err)) {
             History history = new History(database.dataSource());
             List<History.Build> builds = history.recent(invocation.arguments(), limit <= 0 ? Integer.MAX_VALUE : limit);
             if (builds.isEmpty()) {
@@ -292,18 +333,36 @@ final class Commands {
     private int retire(Invocation invocation, PrintStream out, PrintStream err) {
         invocation.allowFlags("dry-run", "all");
         boolean dryRun = invocation.flags().contains("dry-run");
-        Catalog catalog = Catalog.load(properties.catalog());
-        List<String> names = selected(invocation.arguments(), catalog, invocation.arguments().isEmpty());
+        Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
+        List<String> names = invocation.arguments().isEmpty() ? catalog.names() : invocation.arguments();
         int failed = 0;
-        try (Database database = Database.open(databaseSettings, properties.dataDir(), 2).migrate()) {
+        try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Retirer retirer = new Retirer(history, services.target(), java.time.Clock.systemUTC());
+            Map<String, Retirer.Subject> recorded = new LinkedHashMap<>();
+            retirer.outsideTheCatalog(Set.copyOf(catalog.stacks().stream().map(Stack::name).toList()))
+                    .forEach(s -> recorded.put(s.name(), s));
             for (String name : names) {
-                Optional<Stack> stack = catalog.stack(name);
+                if (!catalog.names().contains(name) && !recorded.containsKey(name)) {
+                    throw new Invocation.UsageException("no stack '" + name + "' in " + catalog.directory() + " or in the history"
+                            + " (stacks: " + String.join(", ", catalog.names()) + ")");
+                }
+            }
+            List<String> subjects = new ArrayList<>(names);
+            if (invocation.arguments().isEmpty()) {
+                // stacks removed from the catalog are still retired, by the policy they last had
+                recorded.keySet().stream().filter(n -> !catalog.names().contains(n)).forEach(subjects::add);
+            }
+            for (String name : subjects) {
+                Optional<Retirer.Subject> stack = catalog.stack(name).map(Retirer.Subject::of).or(() -> Optional.ofNullable(recorded.get(name)));
                 if (stack.isEmpty()) {
                     err.println(name + ": invalid, skipped (" + catalog.problems(name).size() + " problem(s); see 'kiln validate')");
                     failed++;
                     continue;
+                }
+                if (catalog.stack(name).isEmpty()) {
+                    out.println(name + ": " + (catalog.names().contains(name) ? "invalid in the catalog now" : "not in the catalog"
+                            + (stack.get().removedAt() == null ? "" : " since " + stack.get().removedAt())) + "; retired by the policy it last had");
                 }
                 Retirer.Result result = dryRun ? null : retirer.retire(stack.get(), "cli:" + System.getProperty("user.name"));
                 Retirer.Plan plan = dryRun ? retirer.plan(stack.get()) : result.plan();
@@ -326,6 +385,26 @@ final class Commands {
             }
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    private int audit(Invocation invocation, PrintStream out, PrintStream err) {
+        invocation.allowFlags();
+        if (!invocation.arguments().equals(List.of("verify"))) {
+            throw new Invocation.UsageException("kiln audit: the one subcommand is 'verify'");
+        }
+        try (Database database = database(err)) {
+            AuditChain.Verification v = new AuditChain(database.dataSource()).verify();
+            if (v.intact()) {
+                out.printf(Locale.ROOT, "audit chain intact: %d rows, seq 1 to %d, head %s%n", v.rows(), v.headSeq(), v.headHash());
+                return 0;
+            }
+            AuditChain.Break b = v.broken().orElseThrow();
+            err.printf(Locale.ROOT, "audit chain broken at row %d (seq %d, %s, %s %s %s): %s%n", b.id(), b.seq(), b.at(), b.actor(),
+                    b.action(), b.subject(), b.reason());
+            out.printf(Locale.ROOT, "%d rows intact before it; the database records the chain's end at seq %d, head %s%n", v.rows(),
+                    v.headSeq(), v.headHash());
+            return 1;
+        }
     }
 
     private static String abbreviate(String text, int width) {

@@ -34,11 +34,12 @@ final class EvidenceCommands {
             "https://spdx.dev/Document", "spdxjson", "https://cyclonedx.org/bom", "cyclonedx");
 
     private final KilnConfiguration.Services services;
-    private final Database.Settings databaseSettings;
+    private final java.util.function.Function<PrintStream, Database> database;
 
-    EvidenceCommands(KilnConfiguration.Services services, Database.Settings databaseSettings) {
+    /** @param database opens the history's database as the other commands do (migrated, its role checked) */
+    EvidenceCommands(KilnConfiguration.Services services, java.util.function.Function<PrintStream, Database> database) {
         this.services = services;
-        this.databaseSettings = databaseSettings;
+        this.database = database;
     }
 
     /** Prints the signing key's public half (PEM, on stdout, as cosign reads it) and its id. */
@@ -130,7 +131,7 @@ final class EvidenceCommands {
             throw new Invocation.UsageException("kiln rebuild --verify: BUILD is a build id (see 'kiln history'), got '" + invocation.arguments().get(0) + "'");
         }
         long start = System.nanoTime();
-        try (Database database = Database.open(databaseSettings, services.properties().dataDir(), 2).migrate()) {
+        try (Database database = this.database.apply(err)) {
             History history = new History(database.dataSource());
             Reproducer reproducer = KilnConfiguration.reproducer(services, history, Commands.cliInstance());
             Reproducer.Outcome o = reproducer.verify(build, "cli:" + System.getProperty("user.name"), step -> { });

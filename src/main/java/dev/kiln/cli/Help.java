@@ -13,8 +13,9 @@ final class Help {
               --mirror A=URL     fetch archive A from URL instead (repeatable), e.g.
                                  --mirror http://deb.debian.org/debian=http://proxy.internal/debian
               --NAME=VALUE       any Spring property, e.g. --logging.level.dev.kiln=debug
-            Database (build, history, serve): the PostgreSQL of --spring.datasource.url (and .username,
-            .password; or SPRING_DATASOURCE_URL ...); without one, the embedded PostgreSQL under
+            Database (build, history, retire, audit, serve): the PostgreSQL of --spring.datasource.url (and .username,
+            .password; or SPRING_DATASOURCE_URL ...) as the service's role, migrations as the owner role
+            of --spring.flyway.user and .password; without them, the embedded PostgreSQL under
             DATA_DIR/postgres (started on first use, joined when a Kiln service already runs it).
             """;
 
@@ -30,14 +31,18 @@ final class Help {
                     and exits 1 when there is any, 0 when the catalog is clean.
                     """;
             case "lock" -> """
-                    Usage: kiln lock STACK... | --all [--check] [--download]
+                    Usage: kiln lock STACK... | --all [--check] [--download] [--rebase=REASON]
 
                     Resolves each stack's packages to their newest versions in its archives (signatures and
                     SHA-256 verified) and writes catalog/STACK.lock.json. An invalid stack is reported and
-                    skipped; the others are still locked. Exits 1 if any stack failed.
+                    skipped; the others are still locked. Exits 1 if any stack failed. A Release older than
+                    one accepted before (DATA_DIR/state/releases.json, the lock) and a lower version than
+                    the lock's (unless the stack pins it) are refused.
                       --all       every stack in the catalog
                       --check     write nothing; exit 1 if any lock is missing, stale or would change
                       --download  also fetch every locked .deb into the package cache (verified)
+                      --rebase=REASON  accept older Releases and lower versions on purpose (a snapshot
+                                  mirror); recorded with your user name and REASON
                     """;
             case "build" -> """
                     Usage: kiln build STACK... | --all [--target TARGET] [--tag TAG]
@@ -112,6 +117,16 @@ final class Help {
                     image as a signed attestation (https://kiln.dev/reproduction/v1: reproduced by this
                     instance at this time). Exits 0 when the digest is the same, 1 otherwise.
                     """;
+            case "audit" -> """
+                    Usage: kiln audit verify
+
+                    Checks the audit trail's hash chain: every row's hash is recomputed from its contents
+                    and its link to the row before it, from the first row to the end the database recorded.
+                    Prints the number of rows and the head hash (keep it somewhere else to compare later),
+                    or names the first broken row and why: its contents changed, its link does not match
+                    the row before it (that row changed, or rows were removed), or the newest rows are gone.
+                    Exits 1 when the chain is broken.
+                    """;
             default -> """
                     Usage: kiln [serve]
 
@@ -122,7 +137,7 @@ final class Help {
                     --server.port (default 8080); health and Prometheus metrics under /actuator. See
                     docs/service.md and docs/ecr-and-retirement.md.
 
-                    Commands: validate, lock, build, history, retire, verify, key, rebuild, serve.
+                    Commands: validate, lock, build, history, retire, audit, verify, key, rebuild, serve.
                     'kiln COMMAND --help' for each.
                     """;
         } + "\n" + COMMON;

@@ -46,8 +46,10 @@ public final class KilnCommandLine {
             StandardEnvironment environment = environment(invocation.springArgs());
             KilnProperties properties = Binder.get(environment).bindOrCreate("kiln", KilnProperties.class);
             Database.Settings database = new Database.Settings(environment.getProperty("spring.datasource.url"),
-                    environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"));
-            Commands commands = new Commands(KilnConfiguration.services(properties, Clock.systemUTC()), database);
+                    environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"),
+                    environment.getProperty("spring.flyway.user"), environment.getProperty("spring.flyway.password"));
+            Commands commands = new Commands(KilnConfiguration.services(properties, Clock.systemUTC()), database,
+                    environment.getProperty("kiln.database.allow-privileged-role", Boolean.class, false));
             return commands.run(invocation, out, err);
         } catch (Invocation.UsageException e) {
             err.println("kiln: " + e.getMessage());

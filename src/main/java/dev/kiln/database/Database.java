@@ -3,13 +3,20 @@ package dev.kiln.database;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
 /**
  * Kiln's PostgreSQL: the server named by {@code spring.datasource.url}, or with none configured the
  * embedded one under the data directory. The schema comes from the Flyway migrations in
- * {@code db/migration}.
+ * {@code db/migration}, run as the schema's owner role; Kiln itself connects as a service role that
+ * the migrations grant only what it needs (the embedded server has both: {@code kiln_owner} and
+ * {@code kiln_app}).
  */
 public final class Database implements AutoCloseable {
 
@@ -23,10 +30,22 @@ public final class Database implements AutoCloseable {
         this.settings = settings;
     }
 
-    /** A configured server; {@code url} null or blank means the embedded default. */
-    public record Settings(String url, String username, String password) {
+    /**
+     * A configured server; {@code url} null or blank means the embedded default. {@code username} is the
+     * service's role; {@code ownerUsername}, when set, the role migrations run as (Spring's
+     * {@code spring.flyway.user}).
+     */
+    public record Settings(String url, String username, String password, String ownerUsername, String ownerPassword) {
+        public Settings(String url, String username, String password) {
+            this(url, username, password, null, null);
+        }
+
         public boolean embedded() {
             return url == null || url.isBlank();
+        }
+
+        boolean separateOwner() {
+            return ownerUsername != null && !ownerUsername.isBlank();
         }
     }
 
@@ -35,20 +54,21 @@ public final class Database implements AutoCloseable {
         HikariConfig config = new HikariConfig();
         config.setPoolName("kiln");
         config.setMaximumPoolSize(poolSize);
+        failFast(config);
         EmbeddedPostgres embedded = null;
-        if (settings.embedded()) {
-            embedded = EmbeddedPostgres.start(dataDir.resolve("postgres"), binaryCache());
-            config.setJdbcUrl(embedded.jdbcUrl());
-            config.setUsername(EmbeddedPostgres.USER);
-            config.setPassword(embedded.password());
-        } else {
-            config.setJdbcUrl(settings.url());
-            config.setUsername(settings.username());
-            config.setPassword(settings.password());
-        }
+        Settings effective = settings;
         try {
-            return new Database(new HikariDataSource(config), embedded,
-                    new Settings(config.getJdbcUrl(), config.getUsername(), config.getPassword()));
+            if (settings.embedded()) {
+                embedded = EmbeddedPostgres.start(dataDir.resolve("postgres"), binaryCache());
+                EmbeddedRoles.Credentials roles = EmbeddedRoles.ensure(embedded.jdbcUrl(), EmbeddedPostgres.USER, embedded.password(),
+                        dataDir.resolve("postgres"));
+                effective = new Settings(embedded.jdbcUrl(), EmbeddedRoles.APP, roles.appPassword(), EmbeddedRoles.OWNER,
+                        roles.ownerPassword());
+            }
+            config.setJdbcUrl(effective.url());
+            config.setUsername(effective.username());
+            config.setPassword(effective.password());
+            return new Database(new HikariDataSource(config), embedded, effective);
         } catch (RuntimeException e) {
             if (embedded != null) {
                 embedded.close();
@@ -57,19 +77,89 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Brings the schema to the newest migration (what the service's Flyway does at start). */
-    public Database migrate() {
-        migrate(dataSource, null);
+    /**
+     * With the database down, callers fail within seconds instead of hanging: a connection is waited for
+     * 2.5 s at most, a connect attempt 2 s, a silent socket 60 s (no statement of Kiln's runs that long).
+     * The service's pool for a configured server gets the same from application.yaml.
+     */
+    static void failFast(HikariConfig config) {
+        config.setConnectionTimeout(2500);
+        config.setValidationTimeout(1000);
+        config.addDataSourceProperty("connectTimeout", "2");
+        config.addDataSourceProperty("socketTimeout", "60");
+        config.addDataSourceProperty("tcpKeepAlive", "true");
+    }
+
+    /** Supervises the embedded server (the service does): restarted on its port when it dies. No-op for a configured server. */
+    public Database supervise() {
+        if (embedded != null) {
+            embedded.supervise(java.time.Duration.ofSeconds(1));
+        }
         return this;
     }
 
-    /** Migrates to {@code target} (a version such as "1"), or to the newest when null. */
-    public static void migrate(DataSource dataSource, String target) {
-        var config = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration");
+    /** Brings the schema to the newest migration (what the service's Flyway does at start). */
+    public Database migrate() {
+        return migrate(null);
+    }
+
+    /** Migrates, as the owner role when there is one, to {@code target} (a version such as "1"), or to the newest when null. */
+    public Database migrate(String target) {
+        DataSource owner = settings.separateOwner()
+                ? new DriverManagerDataSource(settings.url(), settings.ownerUsername(), settings.ownerPassword()) : dataSource;
+        var config = Flyway.configure().dataSource(owner).locations("classpath:db/migration").placeholders(placeholders(dataSource));
         if (target != null) {
             config.target(target);
         }
         config.load().migrate();
+        return this;
+    }
+
+    /**
+     * The migrations' placeholders: {@code app_role} is the role {@code service} connects as, the one the
+     * migrations grant rows to (the same as the owner's when no separate owner is configured: then they
+     * grant nothing).
+     */
+    public static Map<String, String> placeholders(DataSource service) {
+        String role = JdbcClient.create(service).sql("SELECT current_user").query(String.class).single();
+        return Map.of("app_role", role);
+    }
+
+    /**
+     * Why the role {@code service} connects as could switch off or go around the append-only rule:
+     * superuser, owner (or member of the owner) of a history table, or holding DELETE, TRUNCATE or
+     * TRIGGER on one, or UPDATE on the audit trail. Empty for a role with only the grants the
+     * migrations give.
+     */
+    public static List<String> privileges(DataSource service) {
+        JdbcClient jdbc = JdbcClient.create(service);
+        List<String> found = new ArrayList<>();
+        String role = jdbc.sql("SELECT current_user").query(String.class).single();
+        if (jdbc.sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").query(Boolean.class).single()) {
+            found.add("role " + role + " is a superuser");
+        }
+        found.addAll(jdbc.sql("""
+                        SELECT c.relname || ': ' || string_agg(p.what, ', ' ORDER BY p.what) FROM pg_class c
+                        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+                        CROSS JOIN LATERAL (VALUES
+                            (CASE WHEN pg_has_role(current_user, c.relowner, 'MEMBER') THEN 'owns it (ALTER, DISABLE TRIGGER)' END),
+                            (CASE WHEN has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END),
+                            (CASE WHEN has_table_privilege(c.oid, 'TRUNCATE') THEN 'TRUNCATE' END),
+                            (CASE WHEN has_table_privilege(c.oid, 'TRIGGER') THEN 'TRIGGER' END),
+                            (CASE WHEN c.relname IN ('audit', 'audit_head') AND has_table_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END)) p(what)
+                        WHERE c.relkind = 'r' AND c.relname IN ('stack', 'build', 'image_tag', 'audit', 'audit_head', 'pin', 'retirement')
+                          AND p.what IS NOT NULL
+                        GROUP BY c.relname ORDER BY c.relname""")
+                .query(String.class).list().stream().map(t -> "role " + role + " on " + t).toList());
+        return found;
+    }
+
+    /**
+     * The embedded server's bootstrap superuser, for what only it may do (creating databases in tests,
+     * repairs by hand); null for a configured server.
+     */
+    public Settings superuser() {
+        return embedded == null ? null : new Settings(settings.url(), EmbeddedPostgres.USER, embedded.password());
     }
 
     /** Where it actually connects (for the embedded server: its port and generated password). */

@@ -19,9 +19,11 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -52,6 +54,8 @@ public final class DebianArchive {
     private final Map<String, String> mirrors;
     private final Clock clock;
     private final Duration inReleaseReuse;
+    private final Limits limits;
+    private final ReleaseMemory memory;
     /** The parsed index per distribution shape (architecture and index origins): only the newest is kept. */
     private final Map<List<String>, Memo> loaded = new ConcurrentHashMap<>();
     private final Map<String, Fetched> inReleases = new ConcurrentHashMap<>();
@@ -63,34 +67,108 @@ public final class DebianArchive {
     }
 
     /**
+     * What an archive may send, each limit enforced while the bytes stream in (never read first and
+     * checked later): a stalled or trickling body, an oversized InRelease or index, and a Release too
+     * old to trust (a frozen mirror; off when null).
+     *
+     * @param readTimeout      no byte for this long fails a transfer (the response headers too)
+     * @param transferTimeout  a whole transfer (an index, a .deb) must be done within this
+     * @param maxInReleaseBytes an InRelease larger than this is refused
+     * @param maxIndexBytes    an index (compressed, or decompressed where the Release gives no size) larger than this is refused
+     * @param maxReleaseAge    a Release whose Date is older than this is refused; null: no limit
+     */
+    public record Limits(Duration readTimeout, Duration transferTimeout, long maxInReleaseBytes, long maxIndexBytes,
+                         Duration maxReleaseAge) {
+        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(30), Duration.ofMinutes(30), 16L << 20, 1L << 30, null);
+    }
+
+    /**
+     * What a Release is held to besides its signature: the dates in locks' {@code releases} (no
+     * InRelease may be older than what a lock already used) and, when {@code rebase} is given, a
+     * deliberate move back to older Releases (a snapshot mirror), recorded with who and why.
+     */
+    public record Freshness(Map<String, Floor> floors, Rebase rebase) {
+        public static final Freshness NONE = new Freshness(Map.of(), null);
+
+        /** The newest date a suite's Release had in a lock, and which lock that was. */
+        public record Floor(Instant date, String source) {
+        }
+
+        public Freshness {
+            floors = Map.copyOf(floors);
+        }
+
+        /** The floors of these locks' releases (by where each lock is); null locks are skipped. */
+        public static Freshness of(Map<String, Lock> locks, Rebase rebase) {
+            Map<String, Floor> floors = new java.util.HashMap<>();
+            locks.forEach((source, lock) -> {
+                if (lock != null) {
+                    lock.releases().forEach(r -> floors.merge(key(r.url(), r.suite()), new Floor(Instant.parse(r.date()), source),
+                            (a, b) -> a.date().isAfter(b.date()) ? a : b));
+                }
+            });
+            return new Freshness(floors, rebase);
+        }
+
+        static String key(String archiveUrl, String suite) {
+            return archiveUrl + " " + suite;
+        }
+    }
+
+    /** A deliberate re-base: who asked for it and why. */
+    public record Rebase(String who, String why) {
+    }
+
+    /** A Release that went back in time on purpose: the date it replaced. */
+    public record Rebased(String archiveUrl, String suite, Instant from, Instant to) {
+    }
+
+    /**
+     * For tests and tools: default limits, the release memory in {@code <cacheDir>/../state}.
+     *
      * @param mirrors archive URL prefixes and what to fetch them from instead (a mirror, a snapshot, a
      *                proxy); locks keep the original URL so they stay portable
      */
     public DebianArchive(HttpClient http, Path cacheDir, Map<String, String> mirrors, Clock clock) {
-        this(http, cacheDir, mirrors, clock, Duration.ZERO);
+        this(http, cacheDir, mirrors, clock, Duration.ZERO, Limits.DEFAULT,
+                new JsonFileReleaseMemory(cacheDir.toAbsolutePath().getParent().resolve("state")));
     }
 
     /**
      * @param inReleaseReuse an InRelease fetched this recently is not fetched again (the service's many
      *                       stacks ticking together share one fetch per suite); zero fetches every time
+     * @param memory         the newest Release dates accepted before, which no InRelease may go back on
      */
-    public DebianArchive(HttpClient http, Path cacheDir, Map<String, String> mirrors, Clock clock, Duration inReleaseReuse) {
+    public DebianArchive(HttpClient http, Path cacheDir, Map<String, String> mirrors, Clock clock, Duration inReleaseReuse,
+                         Limits limits, ReleaseMemory memory) {
         this.http = http;
         this.indexCache = cacheDir.resolve("indexes");
         this.mirrors = Map.copyOf(mirrors);
         this.clock = clock;
         this.inReleaseReuse = inReleaseReuse;
+        this.limits = limits;
+        this.memory = memory;
     }
 
-    /** The merged index of a distribution and the Releases it came from. */
-    public record Loaded(PackageIndex index, List<SuiteRelease> releases) {
+    /** The merged index of a distribution, the Releases it came from and those that went back on purpose. */
+    public record Loaded(PackageIndex index, List<SuiteRelease> releases, List<Rebased> rebased) {
         public Loaded {
             releases = List.copyOf(releases);
+            rebased = List.copyOf(rebased);
         }
     }
 
-    /** Loads (or reuses, within this process, when every Release lists the same indexes) a distribution's packages. */
     public Loaded load(Distribution distribution) {
+        return load(distribution, Freshness.NONE);
+    }
+
+    /**
+     * Loads (or reuses, within this process, when every Release lists the same indexes) a distribution's
+     * packages. Each InRelease must be signed by the keyring, be for the suite asked for, be fresh, and
+     * not be older than any Release accepted before (remembered, or in {@code freshness}); only when
+     * every suite passed are their dates remembered.
+     */
+    public Loaded load(Distribution distribution, Freshness freshness) {
         long start = System.nanoTime();
         List<String> key = new ArrayList<>();
         key.add(distribution.architecture());
@@ -104,25 +182,22 @@ public final class DebianArchive {
         String shape = "snapshot-" + hex(String.join("\n", key)).substring(0, 16) + "-";
         // the network first, every suite at once; a new process meanwhile reads its newest snapshot on the
         // guess that the indexes did not change (checked below against the signed Releases)
-        List<CompletableFuture<byte[]>> fetches = suites.stream()
-                .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
         CompletableFuture<Snapshot> guess = loaded.containsKey(key) ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> newestSnapshot(shape), POOL);
-        Keyring keyring = Keyring.load(distribution.keyring());
+        List<Verified> verifiedReleases = releases(distribution, suites, freshness);
         List<SuiteRelease> releases = new ArrayList<>();
+        List<Rebased> rebased = new ArrayList<>();
         List<IndexFile> files = new ArrayList<>();
-        for (int i = 0; i < suites.size(); i++) {
-            String url = suites.get(i)[0];
-            String suite = suites.get(i)[1];
-            String what = url + " " + suite;
-            String text = InReleaseVerifier.verify(join(fetches.get(i)), keyring, clock.instant(), what);
-            ReleaseFile release = ReleaseFile.parse(text, what);
-            release.checkFreshness(clock.instant(), what);
-            releases.add(new SuiteRelease(url, suite, release.codename(), release.version(), release.date(), release.validUntil()));
+        for (Verified v : verifiedReleases) {
+            releases.add(v.summary());
+            if (v.rebased() != null) {
+                rebased.add(v.rebased());
+            }
             for (Distribution.Archive archive : distribution.archives()) {
-                if (archive.url().equals(url) && archive.suites().contains(suite)) {
+                if (archive.url().equals(v.summary().archiveUrl()) && archive.suites().contains(v.summary().suite())) {
                     for (String component : archive.components()) {
-                        files.add(indexFile(url, suite, component, distribution.architecture(), release, what));
+                        files.add(indexFile(v.summary().archiveUrl(), v.summary().suite(), component, distribution.architecture(),
+                                v.release(), v.summary().archiveUrl() + " " + v.summary().suite()));
                     }
                 }
             }
@@ -130,7 +205,8 @@ public final class DebianArchive {
         List<String> hashes = files.stream().map(IndexFile::sha256).toList();
         Memo cached = loaded.get(key);
         if (cached != null && cached.hashes().equals(hashes)) {
-            return new Loaded(cached.loaded().index(), releases);
+            remember(releases, rebased, freshness);
+            return new Loaded(cached.loaded().index(), releases, rebased);
         }
         Path snapshot = indexCache.resolve(shape + hex(String.join("\n", hashes)).substring(0, 32) + ".bin");
         long verified = System.nanoTime();
@@ -163,9 +239,114 @@ public final class DebianArchive {
             LOG.debug("{} packages: Releases fetched and verified in {} ms, snapshot read in {} ms",
                     index.size(), (verified - start) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
         }
-        Loaded result = new Loaded(index, releases);
+        Loaded result = new Loaded(index, releases, rebased);
         loaded.put(List.copyOf(key), new Memo(hashes, result));
+        remember(releases, rebased, freshness);
         return result;
+    }
+
+    /** A suite's InRelease, fetched and verified: its parsed Release, its summary for the lock, and a re-base it needed. */
+    private record Verified(ReleaseFile release, SuiteRelease summary, Rebased rebased) {
+    }
+
+    /**
+     * Every suite's InRelease, fetched all at once and each verified: signed by the keyring, for the suite
+     * asked for, fresh, and not older than any Release accepted before.
+     */
+    private List<Verified> releases(Distribution distribution, List<String[]> suites, Freshness freshness) {
+        List<CompletableFuture<byte[]>> fetches = suites.stream()
+                .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
+        Keyring keyring = Keyring.load(distribution.keyring());
+        List<Verified> out = new ArrayList<>();
+        for (int i = 0; i < suites.size(); i++) {
+            String url = suites.get(i)[0];
+            String suite = suites.get(i)[1];
+            String what = url + " " + suite;
+            byte[] inRelease = join(fetches.get(i));
+            String text = InReleaseVerifier.verify(inRelease, keyring, clock.instant(), what);
+            ReleaseFile release = ReleaseFile.parse(text, what);
+            release.checkSuite(suite, what);
+            release.checkFreshness(clock.instant(), what);
+            checkAge(release, what);
+            Instant floor = checkRollback(url, suite, release.date(), freshness, what);
+            out.add(new Verified(release, new SuiteRelease(url, suite, release.codename(), release.version(), release.date(),
+                    release.validUntil(), release.origin(), HexFormat.of().formatHex(sha256().digest(inRelease))),
+                    floor == null ? null : new Rebased(url, suite, floor, release.date())));
+        }
+        return out;
+    }
+
+    /**
+     * Whether the archive is, byte for byte, what {@code lock} was resolved from: every suite's InRelease
+     * (fetched and verified as {@link #load} does) has the SHA-256 the lock recorded. The signed Release
+     * fixes every index's hash, and resolution is deterministic, so the same InReleases resolve to the
+     * same lock: a build can say "current" after fetching three small files instead of every index.
+     * False when any differs, or the lock predates recorded InRelease hashes.
+     */
+    public boolean unchangedSince(Distribution distribution, Lock lock) {
+        List<String[]> suites = new ArrayList<>();
+        distribution.archives().forEach(a -> a.suites().forEach(s -> suites.add(new String[] {a.url(), s})));
+        Map<String, String> locked = new LinkedHashMap<>();
+        lock.releases().forEach(r -> locked.put(r.url() + " " + r.suite(), r.inReleaseSha256()));
+        if (locked.size() != suites.size() || locked.containsValue(null)) {
+            return false;
+        }
+        for (Verified v : releases(distribution, suites, Freshness.NONE)) {
+            if (!v.summary().inReleaseSha256().equals(locked.get(v.summary().archiveUrl() + " " + v.summary().suite()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Refuses a Release older than {@code maxReleaseAge}: a mirror that stopped updating (a freeze) serves one. */
+    private void checkAge(ReleaseFile release, String what) {
+        Duration max = limits.maxReleaseAge();
+        if (max != null && release.date().isBefore(clock.instant().minus(max))) {
+            throw new DebianException(what + ": the Release is dated " + release.date() + ", older than " + max
+                    + " (kiln.archive.max-release-age): the mirror may have stopped updating (a freeze); refusing it");
+        }
+    }
+
+    /**
+     * Refuses a Release dated before the newest accepted for its suite, remembered or in a lock: a
+     * mirror replaying an old, validly signed Release (a rollback) would otherwise bring back packages
+     * with known holes. With a re-base it is accepted; the date it replaced is returned.
+     */
+    private Instant checkRollback(String url, String suite, Instant date, Freshness freshness, String what) {
+        Instant remembered = memory.newest(url, suite).orElse(null);
+        Freshness.Floor locked = freshness.floors().get(Freshness.key(url, suite));
+        Instant floor = null;
+        String source = null;
+        if (remembered != null && date.isBefore(remembered)) {
+            floor = remembered;
+            source = "remembered in " + memory.where();
+        }
+        if (locked != null && date.isBefore(locked.date()) && (floor == null || locked.date().isAfter(floor))) {
+            floor = locked.date();
+            source = "used by " + locked.source();
+        }
+        if (floor == null) {
+            return null;
+        }
+        if (freshness.rebase() == null) {
+            throw new DebianException(what + ": the InRelease is dated " + date + ", before " + floor
+                    + ", the newest Release Kiln accepted for this suite (" + source + "): an old Release served again"
+                    + " (a rollback); refusing it. If the archive was re-based on purpose (a snapshot mirror), lock with --rebase=REASON");
+        }
+        return floor;
+    }
+
+    private void remember(List<SuiteRelease> releases, List<Rebased> rebased, Freshness freshness) {
+        for (SuiteRelease r : releases) {
+            Rebased back = rebased.stream().filter(b -> b.archiveUrl().equals(r.archiveUrl()) && b.suite().equals(r.suite()))
+                    .findFirst().orElse(null);
+            if (back == null) {
+                memory.accepted(r.archiveUrl(), r.suite(), r.date());
+            } else {
+                memory.rebased(r.archiveUrl(), r.suite(), back.from(), back.to(), freshness.rebase().who(), freshness.rebase().why());
+            }
+        }
     }
 
     /** An index to read: the compressed file to download and, when the Release lists it, the plain one to cache. */
@@ -219,6 +400,14 @@ public final class DebianArchive {
         }
     }
 
+    /** A cache file: named only by a hash the Release signed and Kiln checked is one, so always inside the cache. */
+    private Path cacheFile(String sha256) {
+        if (!Names.isSha256(sha256)) {
+            throw new IllegalStateException("not a SHA-256: " + Names.quote(sha256));
+        }
+        return indexCache.resolve(sha256);
+    }
+
     private static String hex(String text) {
         return HexFormat.of().formatHex(sha256().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
@@ -245,6 +434,13 @@ public final class DebianArchive {
 
     private IndexFile indexFile(String url, String suite, String component, String arch, ReleaseFile release, String what) {
         String base = component + "/binary-" + arch + "/Packages";
+        for (String ext : COMPRESSIONS) {
+            ReleaseFile.Entry entry = release.sha256().get(base + ext);
+            if (entry != null && entry.size() > limits.maxIndexBytes()) {
+                throw new DebianException(what + ": the Release gives " + entry.path() + " as " + entry.size() + " bytes, more than "
+                        + limits.maxIndexBytes() + " (kiln.archive.max-index-bytes); refusing it");
+            }
+        }
         ReleaseFile.Entry plain = release.sha256().get(base);
         List<ReleaseFile.Entry> candidates = new ArrayList<>();
         for (String ext : COMPRESSIONS) {
@@ -272,7 +468,7 @@ public final class DebianArchive {
      */
     private void parse(IndexFile f, PackageIndex.Builder builder) {
         for (ReleaseFile.Entry candidate : f.candidates()) {
-            Path cached = indexCache.resolve(candidate.sha256());
+            Path cached = cacheFile(candidate.sha256());
             if (Files.exists(cached)) {
                 try (InputStream in = Files.newInputStream(cached)) {
                     read(f, candidate, in, null, builder, f.what() + ": cached " + candidate.path());
@@ -295,7 +491,7 @@ public final class DebianArchive {
             }
             urls.add(dir + path);
             for (String url : urls) {
-                HttpResponse<InputStream> response;
+                InputStream response;
                 try {
                     response = send(url);
                 } catch (NotFound e) {
@@ -307,10 +503,10 @@ public final class DebianArchive {
                     Files.createDirectories(indexCache);
                     Path tmp = Files.createTempFile(indexCache, ".part-", "");
                     try {
-                        try (InputStream body = response.body(); OutputStream copy = Files.newOutputStream(tmp)) {
+                        try (InputStream body = response; OutputStream copy = Files.newOutputStream(tmp)) {
                             read(f, candidate, body, copy, builder, what);
                         }
-                        Files.move(tmp, indexCache.resolve(candidate.sha256()), StandardCopyOption.ATOMIC_MOVE,
+                        Files.move(tmp, cacheFile(candidate.sha256()), StandardCopyOption.ATOMIC_MOVE,
                                 StandardCopyOption.REPLACE_EXISTING);
                     } finally {
                         Files.deleteIfExists(tmp);
@@ -349,23 +545,32 @@ public final class DebianArchive {
         join(inflating);
     }
 
-    private static void inflate(IndexFile f, ReleaseFile.Entry form, InputStream raw, OutputStream copy, Pipe pipe, String what) {
+    private void inflate(IndexFile f, ReleaseFile.Entry form, InputStream raw, OutputStream copy, Pipe pipe, String what) {
         MessageDigest compressedSha = sha256();
         long plainSize = 0;
+        // the decompressed size the Release vouches for, or the configured cap: a bomb stops at the first byte over
+        long plainLimit = f.plain() != null ? f.plain().size() : limits.maxIndexBytes();
+        boolean overflow = false;
         Counting counted = new Counting(new DigestInputStream(raw, compressedSha), copy, form.size());
         String broken = null;
         try (InputStream plain = decompress(new BufferedInputStream(counted, 1 << 16), form.path())) {
             byte[] chunk = new byte[1 << 16];
             int n;
-            while ((n = plain.readNBytes(chunk, 0, chunk.length)) > 0) {
+            while ((n = plain.readNBytes(chunk, 0, (int) Math.min(chunk.length, plainLimit + 1 - plainSize))) > 0) {
                 plainSize += n;
+                if (plainSize > plainLimit) {
+                    overflow = true;
+                    break;
+                }
                 pipe.put(chunk, n);
             }
             counted.transferTo(OutputStream.nullOutputStream()); // hash whatever follows the compressed stream too
         } catch (IOException e) {
             broken = e.getMessage();
             try {
-                counted.transferTo(OutputStream.nullOutputStream());
+                if (counted.transport == null) {
+                    counted.transferTo(OutputStream.nullOutputStream());
+                }
             } catch (IOException ignored) {
                 // reported below as the broken stream it is
             }
@@ -373,10 +578,16 @@ public final class DebianArchive {
         boolean tooLong = counted.count > form.size();
         String actual = HexFormat.of().formatHex(compressedSha.digest());
         DebianException failure = null;
-        if (counted.count != form.size() || !actual.equals(form.sha256())) {
+        if (counted.transport != null) {
+            failure = new DebianException(what + ": download failed after " + counted.count + " of " + form.size() + " bytes: "
+                    + describe(counted.transport) + "; nothing was kept");
+        } else if (counted.count != form.size() || !actual.equals(form.sha256())) {
             failure = new DebianException(what + ": got " + (tooLong ? "more than " + form.size() : counted.count)
                     + " bytes" + (tooLong ? "" : " with SHA-256 " + actual) + ", expected " + form.size()
                     + " bytes with SHA-256 " + form.sha256() + "; nothing was kept");
+        } else if (overflow) {
+            failure = new DebianException(what + " decompresses to more than " + plainLimit + " bytes, "
+                    + (f.plain() != null ? "the size the Release gives" : "kiln.archive.max-index-bytes") + "; stopped there, nothing was kept");
         } else if (broken != null) {
             failure = new DebianException(what + ": cannot decompress: " + broken);
         } else if (f.plain() != null && form != f.plain() && plainSize != f.plain().size()) {
@@ -396,6 +607,8 @@ public final class DebianArchive {
         private final OutputStream copy;
         private final long limit;
         long count;
+        /** What the network (not the decompressor) failed with. */
+        IOException transport;
 
         Counting(InputStream in, OutputStream copy, long expected) {
             super(in);
@@ -414,7 +627,13 @@ public final class DebianArchive {
             if (count > limit) {
                 return -1;
             }
-            int n = super.read(buf, off, (int) Math.min(len, limit + 1 - count));
+            int n;
+            try {
+                n = super.read(buf, off, (int) Math.min(len, limit + 1 - count));
+            } catch (IOException e) {
+                transport = e;
+                throw e;
+            }
             if (n > 0) {
                 if (copy != null) {
                     copy.write(buf, off, n);
@@ -526,32 +745,56 @@ public final class DebianArchive {
 
     /** Downloads and verifies; a 404 escapes as {@link NotFound} for the caller to try elsewhere. */
     private void fetch(String url, long size, String sha256, Path target, String what) {
-        try (InputStream body = send(url).body()) {
-            store(body, size, sha256, target, what + " (from " + mirrored(url) + ")");
+        String from = what + " (from " + mirrored(url) + ")";
+        Path tmp;
+        try {
+            Files.createDirectories(target.getParent());
+            tmp = Files.createTempFile(target.getParent(), ".part-", "");
         } catch (IOException e) {
-            throw new DebianException(what + ": download from " + mirrored(url) + " failed: " + e.getMessage(), e);
+            throw new DebianException(what + ": cannot store " + target + ": " + e.getMessage(), e);
+        }
+        try {
+            try (InputStream body = send(url)) {
+                store(body, size, sha256, tmp, from);
+            } catch (IOException e) {
+                throw new DebianException(what + ": download from " + mirrored(url) + " failed: " + describe(e), e);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new DebianException(what + ": cannot store " + target + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // a leftover .part- file is never read: only hash-named files are
+            }
         }
     }
 
-    /** Copies {@code in} to {@code target} only if it has exactly this size and SHA-256; otherwise keeps nothing. */
-    private static void store(InputStream in, long size, String sha256, Path target, String what) {
-        try {
-            Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), ".part-", "");
-            try {
-                MessageDigest sha = sha256();
-                long n = Files.copy(new DigestInputStream(in, sha), tmp, StandardCopyOption.REPLACE_EXISTING);
-                String actual = HexFormat.of().formatHex(sha.digest());
-                if (n != size || !actual.equals(sha256)) {
-                    throw new DebianException(what + ": got " + n + " bytes with SHA-256 " + actual
-                            + ", expected " + size + " bytes with SHA-256 " + sha256 + "; nothing was kept");
-                }
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
+    /**
+     * Copies {@code in} to {@code tmp} and checks it has exactly this size and SHA-256. Reading stops at
+     * the first byte past the size: an endless body costs one byte more than the package, not a full disk.
+     */
+    private static void store(InputStream in, long size, String sha256, Path tmp, String what) throws IOException {
+        MessageDigest sha = sha256();
+        long n = 0;
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            byte[] buf = new byte[1 << 16];
+            int r;
+            while (n <= size && (r = in.read(buf, 0, (int) Math.min(buf.length, size + 1 - n))) >= 0) {
+                sha.update(buf, 0, r);
+                out.write(buf, 0, r);
+                n += r;
             }
-        } catch (IOException e) {
-            throw new DebianException(what + ": cannot store " + target + ": " + e.getMessage(), e);
+        }
+        if (n > size) {
+            throw new DebianException(what + ": got more than " + size + " bytes, expected " + size + " bytes with SHA-256 " + sha256
+                    + "; stopped at the first byte over, nothing was kept");
+        }
+        String actual = HexFormat.of().formatHex(sha.digest());
+        if (n != size || !actual.equals(sha256)) {
+            throw new DebianException(what + ": got " + n + " bytes with SHA-256 " + actual
+                    + ", expected " + size + " bytes with SHA-256 " + sha256 + "; nothing was kept");
         }
     }
 
@@ -566,13 +809,19 @@ public final class DebianArchive {
                 ? old : new Fetched(downloadInRelease(url, suite, what), now)).body();
     }
 
+    /** The InRelease, read up to its cap: one byte over and it is refused without reading on. */
     private byte[] downloadInRelease(String url, String suite, String what) {
-        try (InputStream body = send(url).body()) {
-            return body.readAllBytes();
+        try (InputStream body = send(url)) {
+            byte[] bytes = body.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limits.maxInReleaseBytes() + 1));
+            if (bytes.length > limits.maxInReleaseBytes()) {
+                throw new DebianException(what + ": the InRelease at " + mirrored(url) + " is larger than " + limits.maxInReleaseBytes()
+                        + " bytes (kiln.archive.max-in-release-bytes); refusing it");
+            }
+            return bytes;
         } catch (NotFound e) {
             throw new DebianException(what + ": no InRelease at " + e.getMessage() + " (is '" + suite + "' a suite of this archive?)");
         } catch (IOException e) {
-            throw new DebianException(what + ": cannot read " + url + ": " + e.getMessage(), e);
+            throw new DebianException(what + ": cannot read " + mirrored(url) + ": " + describe(e), e);
         }
     }
 
@@ -582,26 +831,70 @@ public final class DebianArchive {
         }
     }
 
-    private HttpResponse<InputStream> send(String originalUrl) {
+    /**
+     * The body of a 200 answer, read under the read and transfer timeouts; a 404 or 410 escapes as
+     * {@link NotFound}. The request timeout covers the wait for the headers.
+     */
+    private InputStream send(String originalUrl) {
         String url = mirrored(originalUrl);
+        TimedBody body = new TimedBody(url, limits.readTimeout(), limits.transferTimeout());
         try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(2)).GET().build();
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(limits.readTimeout()).GET().build();
+            HttpResponse<java.util.concurrent.Flow.Publisher<List<java.nio.ByteBuffer>>> response =
+                    http.send(request, HttpResponse.BodyHandlers.ofPublisher());
+            response.body().subscribe(body);
             if (response.statusCode() == 404 || response.statusCode() == 410) {
-                response.body().close();
+                body.close();
                 throw new NotFound(url);
             }
             if (response.statusCode() != 200) {
-                response.body().close();
+                body.close();
                 throw new DebianException("GET " + url + " answered HTTP " + response.statusCode());
             }
-            return response;
+            return body;
         } catch (IOException e) {
-            throw new DebianException("GET " + url + " failed: " + e.getMessage(), e);
+            body.close();
+            throw new DebianException("GET " + url + " failed: " + describe(e), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DebianException("GET " + url + " interrupted", e);
         }
+    }
+
+    /**
+     * Why a transfer failed, in words: the JDK's client often throws a ConnectException with no message
+     * at all ("failed: null"), so the cause chain is searched for what happened.
+     */
+    static String describe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.http.HttpConnectTimeoutException) {
+                return "timed out connecting";
+            }
+            if (t instanceof java.net.http.HttpTimeoutException) {
+                return "timed out waiting for the response (kiln.archive.read-timeout)";
+            }
+            if (t instanceof java.net.SocketTimeoutException && t.getMessage() != null) {
+                return t.getMessage();
+            }
+            if (t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+                return "unknown host" + (t.getMessage() == null ? "" : " " + t.getMessage());
+            }
+            if (t instanceof java.net.ConnectException) {
+                return "connection refused" + (t.getMessage() == null || t.getMessage().equalsIgnoreCase("connection refused") ? "" : " (" + t.getMessage() + ")");
+            }
+            if (t instanceof javax.net.ssl.SSLException) {
+                return "TLS failed: " + t.getMessage();
+            }
+            if (t instanceof java.io.EOFException || t instanceof java.nio.channels.ClosedChannelException) {
+                return "the connection closed early" + (t.getMessage() == null ? "" : " (" + t.getMessage() + ")");
+            }
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                return t.getMessage();
+            }
+        }
+        return e.getClass().getSimpleName();
     }
 
     String mirrored(String url) {

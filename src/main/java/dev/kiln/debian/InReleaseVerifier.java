@@ -39,9 +39,18 @@ final class InReleaseVerifier {
             throw new DebianException(what + ": not a clearsigned InRelease (no '" + BEGIN + "' line)");
         }
         i++;
+        java.util.Set<Integer> hashes = new java.util.TreeSet<>();
         while (i < lines.size() && !lines.get(i).isEmpty()) {
             if (!lines.get(i).startsWith("Hash:")) {
                 throw new DebianException(what + ": unexpected armor header '" + lines.get(i) + "'");
+            }
+            // the hashes the signer says it used (RFC 4880 section 7): a signature over another one does not count
+            for (String name : lines.get(i).substring(5).split(",")) {
+                int id = OpenPgp.hashId(name.strip());
+                if (id < 0) {
+                    throw new DebianException(what + ": the armor header names an unknown hash " + Names.quote(name.strip()));
+                }
+                hashes.add(id);
             }
             i++;
         }
@@ -53,6 +62,10 @@ final class InReleaseVerifier {
         }
         if (i == lines.size()) {
             throw new DebianException(what + ": the InRelease has no signature block");
+        }
+        if (hashes.isEmpty()) {
+            // RFC 4880 then implies MD5, and gpg refuses; Debian's InRelease files always name their hash
+            throw new DebianException(what + ": the InRelease has no 'Hash:' armor header; refusing it");
         }
         StringBuilder armor = new StringBuilder();
         while (i < lines.size()) {
@@ -68,7 +81,7 @@ final class InReleaseVerifier {
             }
         }
         byte[] signed = canonical(text);
-        List<String> keys = checkSignatures(signed, armor.toString(), keyring, now, what);
+        List<String> keys = checkSignatures(signed, armor.toString(), hashes, keyring, now, what);
         return new Verified(String.join("\n", text) + "\n", keys);
     }
 
@@ -89,7 +102,8 @@ final class InReleaseVerifier {
         return out.toByteArray();
     }
 
-    private static List<String> checkSignatures(byte[] signed, String armor, Keyring keyring, Instant now, String what) {
+    private static List<String> checkSignatures(byte[] signed, String armor, java.util.Set<Integer> hashes, Keyring keyring, Instant now,
+                                                String what) {
         List<OpenPgp.Packet> packets;
         try {
             packets = OpenPgp.packets(OpenPgp.dearmor(armor));
@@ -119,7 +133,9 @@ final class InReleaseVerifier {
                 ignored.add(keyId + " (not in " + keyring.path().getFileName() + ")");
                 continue;
             }
-            String flaw = sig.type() != OpenPgp.TEXT ? "is not a text signature (type " + sig.type() + ")" : sig.unusable(now);
+            String flaw = sig.type() != OpenPgp.TEXT ? "is not a text signature (type " + sig.type() + ")"
+                    : !hashes.contains(sig.hash()) ? "uses hash algorithm " + sig.hash()
+                    + ", which the armor's Hash: header does not name" : sig.unusable(now, signer.key());
             if (flaw != null) {
                 ignored.add(keyId + " (signature " + flaw + ")");
                 continue;

@@ -26,7 +26,7 @@ import java.util.zip.CheckedOutputStream;
  */
 final class IndexSnapshot {
 
-    private static final byte[] MAGIC = "KILN-IDX-4\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC = "KILN-IDX-5\n".getBytes(StandardCharsets.US_ASCII);
 
     private IndexSnapshot() {
     }

@@ -42,7 +42,7 @@ public final class Keyring {
     }
 
     /** A primary key with what the keyring says about it. */
-    private record Cert(Key primary, List<Sig> direct, List<UserId> userIds, List<Subkey> subkeys) {
+    private record Cert(Key primary, List<Sig> direct, List<UserId> userIds, List<Subkey> subkeys, List<String> unreadableRevocations) {
     }
 
     /** The key a signature names and, when it may not sign now, why. */
@@ -65,7 +65,13 @@ public final class Keyring {
         }
         try {
             if (new String(data, 0, Math.min(data.length, 4096), StandardCharsets.ISO_8859_1).contains(ARMOR)) {
-                data = OpenPgp.dearmor(new String(data, StandardCharsets.US_ASCII));
+                // every block: keyrings made by concatenating exported keys hold several
+                String text = new String(data, StandardCharsets.US_ASCII);
+                List<byte[]> blocks = new ArrayList<>();
+                for (int at = text.indexOf(ARMOR); at >= 0; at = text.indexOf(ARMOR, at + ARMOR.length())) {
+                    blocks.add(OpenPgp.dearmor(text.substring(at)));
+                }
+                data = OpenPgp.concat(blocks.toArray(byte[][]::new));
             }
             List<Cert> certs = parse(OpenPgp.packets(data));
             if (certs.isEmpty()) {
@@ -85,12 +91,14 @@ public final class Keyring {
     private static List<Cert> parse(List<Packet> packets) throws Malformed {
         List<Cert> certs = new ArrayList<>();
         Cert cert = null;
+        Subkey subkey = null;
         List<Sig> sigs = null;
         for (Packet packet : packets) {
             switch (packet.tag()) {
                 case OpenPgp.PUBLIC_KEY -> {
                     Key key = readableKey(packet);
-                    cert = key == null ? null : new Cert(key, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+                    cert = key == null ? null : new Cert(key, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+                    subkey = null;
                     if (cert != null) {
                         certs.add(cert);
                     }
@@ -106,20 +114,39 @@ public final class Keyring {
                 }
                 case OpenPgp.PUBLIC_SUBKEY -> {
                     sigs = null;
+                    subkey = null;
                     Key key = cert == null ? null : readableKey(packet);
                     if (key != null) {
-                        Subkey subkey = new Subkey(key, new ArrayList<>());
+                        subkey = new Subkey(key, new ArrayList<>());
                         cert.subkeys().add(subkey);
                         sigs = subkey.sigs();
                     }
                 }
                 case OpenPgp.SIGNATURE -> {
-                    if (sigs != null) {
-                        try {
-                            sigs.add(Sig.parse(packet.body()));
-                        } catch (Malformed unreadable) {
-                            // a signature Kiln cannot read cannot vouch for anything; the key may have others
+                    if (cert == null) {
+                        continue;
+                    }
+                    Sig sig;
+                    try {
+                        sig = Sig.parse(packet.body());
+                    } catch (Malformed unreadable) {
+                        // a signature Kiln cannot read cannot vouch for anything, but a revocation it cannot read
+                        // (a v3 one, say) still revokes: failing closed
+                        if (revocationType(packet.body()) == OpenPgp.KEY_REVOCATION) {
+                            cert.unreadableRevocations().add(unreadable.getMessage());
                         }
+                        continue;
+                    }
+                    // revocations and direct-key signatures belong to their key wherever they stand: a revocation
+                    // placed after a user ID or another subkey must not be read as something else and ignored
+                    if (sig.type() == OpenPgp.KEY_REVOCATION || sig.type() == OpenPgp.DIRECT_KEY) {
+                        cert.direct().add(sig);
+                    } else if (sig.type() == OpenPgp.SUBKEY_REVOCATION || sig.type() == OpenPgp.SUBKEY_BINDING) {
+                        if (subkey != null) {
+                            subkey.sigs().add(sig);
+                        }
+                    } else if (sigs != null) {
+                        sigs.add(sig);
                     }
                 }
                 // user attributes (photos) and anything else: their signatures are not Kiln's concern
@@ -127,6 +154,14 @@ public final class Keyring {
             }
         }
         return certs;
+    }
+
+    /** The signature type of a v3 or v4 signature body, without parsing the rest; -1 when neither. */
+    private static int revocationType(byte[] body) {
+        if (body.length > 2 && body[0] == 4) {
+            return body[1] & 0xFF;
+        }
+        return body.length > 3 && body[0] == 3 ? body[2] & 0xFF : -1;
     }
 
     private static Key readableKey(Packet packet) throws Malformed {
@@ -161,20 +196,27 @@ public final class Keyring {
         if (primary.unsupported() != null) {
             return primary.unsupported();
         }
+        if (primary.created().isAfter(now.plus(OpenPgp.CLOCK_SKEW))) {
+            return "was created " + primary.created() + ", in the future";
+        }
+        if (!cert.unreadableRevocations().isEmpty()) {
+            return "is revoked (by a revocation signature Kiln cannot read: " + cert.unreadableRevocations().get(0) + ")";
+        }
         byte[] key = primary.hashed();
         for (Sig sig : cert.direct()) {
-            // a designated revoker's revocation cannot be checked without its key: believed, failing closed
-            if (sig.type() == OpenPgp.KEY_REVOCATION && (!sig.issuedBy(primary) || verified(sig, primary, key))) {
+            // whatever its hash: a revocation is never ignored for being weak. One Kiln cannot check at all
+            // (a designated revoker's, whose key is not here, or an unknown algorithm) is believed: failing closed
+            if (sig.type() == OpenPgp.KEY_REVOCATION && (!sig.issuedBy(primary) || !Boolean.FALSE.equals(sig.revokes(primary, key)))) {
                 return "is revoked";
             }
         }
         Sig direct = newest(cert.direct().stream().filter(s -> s.type() == OpenPgp.DIRECT_KEY && s.issuedBy(primary)
-                && usable(s, now) && verified(s, primary, key)).toList(), null);
+                && usable(s, now, primary) && verified(s, primary, key)).toList(), null);
         Sig certification = null;
         for (UserId uid : cert.userIds()) {
             byte[] text = OpenPgp.hashedUserId(uid.text());
             certification = newest(uid.sigs().stream().filter(s -> s.type() >= 0x10 && s.type() <= 0x13 && s.issuedBy(primary)
-                    && usable(s, now) && verified(s, primary, key, text)).toList(), certification);
+                    && usable(s, now, primary) && verified(s, primary, key, text)).toList(), certification);
         }
         if (certification == null && direct == null) {
             return "has no valid self-signature";
@@ -205,15 +247,19 @@ public final class Keyring {
         if (key.unsupported() != null) {
             return key.unsupported();
         }
+        if (key.created().isAfter(now.plus(OpenPgp.CLOCK_SKEW))) {
+            return "was created " + key.created() + ", in the future";
+        }
         byte[] primaryBytes = primary.hashed();
         byte[] keyBytes = key.hashed();
         for (Sig sig : subkey.sigs()) {
-            if (sig.type() == OpenPgp.SUBKEY_REVOCATION && (!sig.issuedBy(primary) || verified(sig, primary, primaryBytes, keyBytes))) {
+            if (sig.type() == OpenPgp.SUBKEY_REVOCATION
+                    && (!sig.issuedBy(primary) || !Boolean.FALSE.equals(sig.revokes(primary, primaryBytes, keyBytes)))) {
                 return "is revoked";
             }
         }
         Sig binding = newest(subkey.sigs().stream().filter(s -> s.type() == OpenPgp.SUBKEY_BINDING && s.issuedBy(primary)
-                && usable(s, now) && verified(s, primary, primaryBytes, keyBytes)).toList(), null);
+                && usable(s, now, primary, key) && verified(s, primary, primaryBytes, keyBytes)).toList(), null);
         if (binding == null) {
             return "is not bound to its primary key by a valid signature";
         }
@@ -225,19 +271,21 @@ public final class Keyring {
             return "may not sign data";
         }
         // a signing subkey must also sign its binding back, or anyone could claim someone else's subkey (gpg insists too)
-        boolean crossCertified = checked.computeIfAbsent(new Check(binding, true), c -> {
-            try {
-                Sig back = binding.embedded() == null ? null : Sig.parse(binding.embedded());
-                return back != null && back.type() == OpenPgp.PRIMARY_KEY_BINDING && back.verifiedBy(key, primaryBytes, keyBytes);
-            } catch (Malformed e) {
-                return false;
-            }
-        });
+        Sig back;
+        try {
+            back = binding.embedded() == null ? null : Sig.parse(binding.embedded());
+        } catch (Malformed e) {
+            back = null;
+        }
+        Sig backSig = back;
+        // its times count too: not before the subkey existed, not in the future, not expired
+        boolean crossCertified = backSig != null && backSig.type() == OpenPgp.PRIMARY_KEY_BINDING && backSig.unusable(now, key) == null
+                && checked.computeIfAbsent(new Check(binding, true), c -> backSig.verifiedBy(key, primaryBytes, keyBytes));
         return crossCertified ? null : "is not cross-certified (no valid primary key binding signature)";
     }
 
-    private static boolean usable(Sig sig, Instant now) {
-        return sig.unusable(now) == null;
+    private static boolean usable(Sig sig, Instant now, Key... keys) {
+        return sig.unusable(now, keys) == null;
     }
 
     private boolean verified(Sig sig, Key key, byte[]... data) {

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Optional;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
@@ -28,15 +29,20 @@ public final class LockFile {
 
     public static void write(Path file, Lock lock) {
         try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, JSON.writeValueAsString(lock) + "\n");
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            replace(file, JSON.writeValueAsString(lock) + "\n");
         } catch (IOException e) {
             throw new DebianException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Replaces a file's content atomically: readers see the old file or the new one, never half of one. */
+    static void replace(Path file, String content) throws IOException {
+        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
+        try {
+            Files.writeString(tmp, content);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
@@ -55,6 +61,10 @@ public final class LockFile {
             Lock lock = JSON.readValue(Files.readString(file), Lock.class);
             if (lock.lockVersion() != Lock.VERSION) {
                 throw new DebianException(file + ": lockVersion " + lock.lockVersion() + " is not supported (expected " + Lock.VERSION + ")");
+            }
+            List<String> problems = lock.problems();
+            if (!problems.isEmpty()) {
+                throw new DebianException(file + ": " + String.join("; " + file + ": ", problems));
             }
             return Optional.of(lock);
         } catch (NoSuchFileException e) {

@@ -43,6 +43,10 @@ final class OpenPgp {
     /** DER of an Ed25519 SubjectPublicKeyInfo up to the 32 key bytes (RFC 8410). */
     private static final byte[] ED25519_SPKI = {0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00};
     private static final int MIN_RSA_BITS = 2048;
+    /** How far ahead of this machine's clock a signature or key may be dated: the same allowance as a Release's Date. */
+    static final java.time.Duration CLOCK_SKEW = java.time.Duration.ofMinutes(10);
+    /** Larger moduli are refused: each signature check costs the cube of the size, and no archive key is this big. */
+    private static final int MAX_RSA_BITS = 16384;
 
     private OpenPgp() {
     }
@@ -121,20 +125,45 @@ final class OpenPgp {
             i++;
         }
         StringBuilder base64 = new StringBuilder();
+        String checksum = null;
         for (i++; i < lines.size(); i++) {
             String line = lines.get(i);
             if (line.startsWith("-----END PGP ")) {
+                byte[] data;
                 try {
-                    return Base64.getDecoder().decode(base64.toString());
+                    data = Base64.getDecoder().decode(base64.toString());
                 } catch (IllegalArgumentException e) {
                     throw new Malformed("the armored data is not base64: " + e.getMessage());
                 }
+                // optional, but when present it must match: gpg refuses a block whose checksum does not
+                if (checksum != null && !checksum.equals(crc24(data))) {
+                    throw new Malformed("the armor checksum =" + checksum + " does not match its data");
+                }
+                return data;
             }
-            if (!line.startsWith("=")) {
+            if (line.startsWith("=")) {
+                checksum = line.substring(1);
+            } else {
                 base64.append(line);
             }
         }
         throw new Malformed("no '-----END PGP' armor line");
+    }
+
+    /** The CRC-24 of RFC 4880 section 6.1, base64 as an armor checksum line carries it. */
+    private static String crc24(byte[] data) {
+        int crc = 0xB704CE;
+        for (byte b : data) {
+            crc ^= (b & 0xFF) << 16;
+            for (int k = 0; k < 8; k++) {
+                crc <<= 1;
+                if ((crc & 0x1000000) != 0) {
+                    crc ^= 0x1864CFB;
+                }
+            }
+        }
+        crc &= 0xFFFFFF;
+        return Base64.getEncoder().encodeToString(new byte[] {(byte) (crc >> 16), (byte) (crc >> 8), (byte) crc});
     }
 
     /** A version 4 public key or subkey. {@code jca} is null when Kiln cannot verify with it; {@code unsupported} says why. */
@@ -161,6 +190,12 @@ final class OpenPgp {
                         BigInteger e = new BigInteger(1, r.mpi());
                         if (n.bitLength() < MIN_RSA_BITS) {
                             unsupported = "is RSA of " + n.bitLength() + " bits, fewer than " + MIN_RSA_BITS;
+                        } else if (n.bitLength() > MAX_RSA_BITS || !n.testBit(0)) {
+                            unsupported = "has an RSA modulus that is " + (n.testBit(0) ? "longer than " + MAX_RSA_BITS + " bits" : "even");
+                        } else if (!e.testBit(0) || e.compareTo(BigInteger.valueOf(3)) < 0 || e.bitLength() > 256 || e.compareTo(n) >= 0) {
+                            // e = 1 makes every value its own signature; even or huge exponents are not RSA keys anyone made
+                            unsupported = "has RSA public exponent " + (e.bitLength() > 64 ? "of " + e.bitLength() + " bits" : e.toString())
+                                    + ", not an odd number from 3 to 2^256";
                         } else {
                             jca = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(n, e));
                         }
@@ -219,8 +254,19 @@ final class OpenPgp {
             byte[] hashedPart = Arrays.copyOfRange(body, 0, hashedEnd);
             int unhashedLength = r.u16();
             int unhashedEnd = r.at + unhashedLength;
-            String unhashedFlaw = sub.read(r, unhashedEnd, false);
+            // the unhashed area is anyone's to edit: it may only fill in hints the hashed one lacks
+            Subpackets unhashed = new Subpackets();
+            String unhashedFlaw = unhashed.read(r, unhashedEnd, false);
             flaw = flaw != null ? flaw : unhashedFlaw;
+            if (sub.issuer == 0) {
+                sub.issuer = unhashed.issuer;
+            }
+            if (sub.issuerFingerprint == null) {
+                sub.issuerFingerprint = unhashed.issuerFingerprint;
+            }
+            if (sub.embedded == null) {
+                sub.embedded = unhashed.embedded;
+            }
             byte[] left16 = r.bytes(2);
             byte[] value = switch (algorithm) {
                 case RSA, RSA_SIGN_ONLY -> r.mpi();
@@ -256,10 +302,36 @@ final class OpenPgp {
             if (flaw != null) {
                 return flaw;
             }
+            if (created.isAfter(now.plus(CLOCK_SKEW))) {
+                return "is dated " + created + ", in the future";
+            }
             if (expiresAfter > 0 && created.plusSeconds(expiresAfter).isBefore(now)) {
                 return "expired on " + created.plusSeconds(expiresAfter);
             }
             return null;
+        }
+
+        /** As {@link #unusable(Instant)}, and not made before the newest of {@code keys} existed. */
+        String unusable(Instant now, Key... keys) {
+            String why = unusable(now);
+            for (Key key : keys) {
+                if (why == null && created.isBefore(key.created())) {
+                    why = "was made " + created + ", before its key " + hexId(key.id()) + " was created (" + key.created() + ")";
+                }
+            }
+            return why;
+        }
+
+        /**
+         * For revocations: whether {@code key} made this signature, whatever hash it uses (a revocation
+         * over SHA-1 still revokes: ignoring it would fail open). Null when Kiln cannot check it at all.
+         */
+        Boolean revokes(Key key, byte[]... data) {
+            if (key.jca() == null || value == null || !(algorithm == key.algorithm() || isRsa(algorithm) && isRsa(key.algorithm()))
+                    || anyHash(hash) == null) {
+                return null;
+            }
+            return check(key, anyHash(hash), data);
         }
 
         /**
@@ -271,10 +343,14 @@ final class OpenPgp {
                     && !(isRsa(algorithm) && isRsa(key.algorithm()))) {
                 return false;
             }
+            return check(key, jcaHash(hash), data);
+        }
+
+        private boolean check(Key key, String digestName, byte[]... data) {
             byte[] trailer = {4, (byte) 0xFF, (byte) (hashedPart.length >>> 24), (byte) (hashedPart.length >>> 16),
                     (byte) (hashedPart.length >>> 8), (byte) hashedPart.length};
             try {
-                MessageDigest md = MessageDigest.getInstance(jcaHash(hash));
+                MessageDigest md = MessageDigest.getInstance(digestName);
                 for (byte[] d : data) {
                     md.update(d);
                 }
@@ -286,7 +362,7 @@ final class OpenPgp {
                 }
                 if (isRsa(algorithm)) {
                     // PKCS #1 v1.5 over the same bytes; the JDK wants the value as long as the modulus
-                    Signature rsa = Signature.getInstance(jcaHash(hash).replace("-", "") + "withRSA");
+                    Signature rsa = Signature.getInstance(digestName.replace("-", "") + "withRSA");
                     rsa.initVerify(key.jca());
                     for (byte[] d : data) {
                         rsa.update(d);
@@ -316,8 +392,9 @@ final class OpenPgp {
         long issuer;
         byte[] issuerFingerprint;
         byte[] embedded;
+        private final java.util.Set<Integer> seen = new java.util.HashSet<>();
 
-        /** Reads up to {@code end}; returns a flaw (an unknown critical subpacket) or null. */
+        /** Reads up to {@code end}; returns a flaw (an unknown critical subpacket, a repeated validity subpacket) or null. */
         String read(Reader r, int end, boolean hashed) throws Malformed {
             if (end > r.data.length) {
                 throw new Malformed("subpacket area runs past the signature");
@@ -340,13 +417,22 @@ final class OpenPgp {
                 int type = r.u8();
                 boolean critical = (type & 0x80) != 0;
                 type &= 0x7F;
+                if (hashed && (type == 2 || type == 3 || type == 9 || type == 27) && !seen.add(type) && flaw == null) {
+                    // readers differ on which of two creation times or expiries wins: such a signature counts for nothing
+                    flaw = "has two hashed subpackets of type " + type;
+                }
                 Reader body = new Reader(r.bytes((int) length - 1), 0);
                 // only hashed subpackets may say anything about validity; the issuer is a hint either way
                 switch (type) {
                     case 2 -> created = hashed ? Instant.ofEpochSecond(body.u32()) : created;
                     case 3 -> expiresAfter = hashed ? body.u32() : expiresAfter;
                     case 9 -> keyExpiresAfter = hashed ? body.u32() : keyExpiresAfter;
-                    case 27 -> keyFlags = hashed && body.data.length > 0 ? body.data[0] & 0xFF : keyFlags;
+                    case 27 -> {
+                        // not a conditional expression: it would unbox a null keyFlags when the flags are unhashed
+                        if (hashed && body.data.length > 0) {
+                            keyFlags = body.data[0] & 0xFF;
+                        }
+                    }
                     case 16 -> issuer = uint64(body.bytes(8));
                     case 33 -> issuerFingerprint = body.u8() == 4 ? body.bytes(20) : null;
                     case 32 -> embedded = body.data;
@@ -406,6 +492,31 @@ final class OpenPgp {
 
     private static boolean isRsa(int algorithm) {
         return algorithm == RSA || algorithm == RSA_SIGN_ONLY;
+    }
+
+    /** The JDK's name of any hash a signature may name, weak ones too (for revocations only); null if unknown. */
+    private static String anyHash(int algorithm) {
+        return switch (algorithm) {
+            case 1 -> "MD5";
+            case 2 -> "SHA-1";
+            default -> jcaHash(algorithm);
+        };
+    }
+
+    /** The hash algorithm an armor {@code Hash:} header names (RFC 4880 section 9.4), or -1. */
+    static int hashId(String name) {
+        return switch (name) {
+            case "MD5" -> 1;
+            case "SHA1" -> 2;
+            case "RIPEMD160" -> 3;
+            case "SHA256" -> 8;
+            case "SHA384" -> 9;
+            case "SHA512" -> 10;
+            case "SHA224" -> 11;
+            case "SHA3-256" -> 12;
+            case "SHA3-512" -> 14;
+            default -> -1;
+        };
     }
 
     private static String jcaHash(int algorithm) {

@@ -33,7 +33,7 @@ public final class PackageIndex {
     private static final int[] TEXT_FIELDS = {PackagesParser.PACKAGE, PackagesParser.VERSION, PackagesParser.ARCHITECTURE,
             PackagesParser.FILENAME, PackagesParser.SHA256, PackagesParser.PRIORITY, PackagesParser.MULTI_ARCH,
             PackagesParser.PRE_DEPENDS, PackagesParser.DEPENDS, PackagesParser.PROVIDES, PackagesParser.CONFLICTS,
-            PackagesParser.BREAKS};
+            PackagesParser.BREAKS, PackagesParser.SECTION};
 
     private final String architecture;
     private final List<String> suites;
@@ -42,6 +42,8 @@ public final class PackageIndex {
     private final byte[] data;
     private final Map<String, int[]> byName;
     private final Map<String, int[]> providers;
+    /** Each name's versions, decoded and sorted once: an index with thousands of one name stays linear. */
+    private final Map<String, List<PackageRecord>> sorted = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * The parts an index is made of; what a snapshot stores. Record offsets index {@code data};
@@ -90,13 +92,15 @@ public final class PackageIndex {
         if (offsets == null) {
             return List.of();
         }
-        List<PackageRecord> records = new ArrayList<>(offsets.length);
-        for (int offset : offsets) {
-            records.add(record(data, offset, origins));
-        }
-        // sorted here, not when built: a resolution asks for a few hundred names of ~70,000
-        records.sort(Comparator.comparing(PackageRecord::version).reversed());
-        return List.copyOf(records);
+        return sorted.computeIfAbsent(name, n -> {
+            List<PackageRecord> records = new ArrayList<>(offsets.length);
+            for (int offset : offsets) {
+                records.add(record(data, offset, origins));
+            }
+            // sorted here, not when built: a resolution asks for a few hundred names of ~70,000
+            records.sort(Comparator.comparing(PackageRecord::version).reversed());
+            return List.copyOf(records);
+        });
     }
 
     /** The newest version of each package that provides {@code name}. */
@@ -155,7 +159,7 @@ public final class PackageIndex {
         String name = c.text();
         String version = c.text();
         return new PackageRecord(name, DebianVersion.parse(version), c.text(), origin, c.text(), size, c.text(), c.text(),
-                essential, c.text(), c.text(), c.text(), c.text(), c.text(), c.text());
+                essential, c.text(), c.text(), c.text(), c.text(), c.text(), c.text(), c.text());
     }
 
     private static final class Cursor {
@@ -197,8 +201,8 @@ public final class PackageIndex {
         private final List<String> suites = new ArrayList<>();
         private final List<PackageRecord.Origin> origins = new ArrayList<>();
         private final List<String> sources = new ArrayList<>();
-        private final Map<String, int[]> byName = new HashMap<>(1 << 17);
-        private final Map<String, int[]> provides = new HashMap<>(1 << 14);
+        private final Map<String, Offsets> byName = new HashMap<>(1 << 17);
+        private final Map<String, Offsets> provides = new HashMap<>(1 << 14);
         private byte[] data = new byte[1 << 20];
         private int length;
 
@@ -317,16 +321,18 @@ public final class PackageIndex {
             }
         }
 
-        /** Adds an offset to a name's list, once. */
-        private static void append(Map<String, int[]> table, String name, int offset) {
-            int[] offsets = table.get(name);
-            if (offsets == null) {
-                table.put(name, new int[] {offset});
-            } else if (offsets[offsets.length - 1] != offset) {
-                int[] more = Arrays.copyOf(offsets, offsets.length + 1);
-                more[offsets.length] = offset;
-                table.put(name, more);
-            }
+        /**
+         * Adds an offset to a name's list, once. The list grows by doubling: an index that repeats one
+         * name in every stanza (a hostile one, say) must cost what its size costs, not its square.
+         */
+        private static void append(Map<String, Offsets> table, String name, int offset) {
+            table.computeIfAbsent(name, k -> new Offsets()).add(offset);
+        }
+
+        private static Map<String, int[]> frozen(Map<String, Offsets> table) {
+            Map<String, int[]> out = new HashMap<>(Math.max(16, table.size() * 4 / 3 + 1));
+            table.forEach((name, offsets) -> out.put(name, Arrays.copyOf(offsets.values, offsets.size)));
+            return out;
         }
 
         private static boolean isYes(PackagesParser.Stanza stanza) {
@@ -351,7 +357,24 @@ public final class PackageIndex {
         }
 
         public PackageIndex build() {
-            return new PackageIndex(new Parts(architecture, suites, origins, sources, Arrays.copyOf(data, length), byName, provides));
+            return new PackageIndex(new Parts(architecture, suites, origins, sources, Arrays.copyOf(data, length), frozen(byName),
+                    frozen(provides)));
+        }
+    }
+
+    /** A growable list of record offsets. */
+    private static final class Offsets {
+        int[] values = new int[1];
+        int size;
+
+        void add(int offset) {
+            if (size > 0 && values[size - 1] == offset) {
+                return;
+            }
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = offset;
         }
     }
 }

@@ -22,7 +22,8 @@ public record PackageRecord(
         String depends,
         String provides,
         String conflicts,
-        String breaks) {
+        String breaks,
+        String section) {
 
     /** Where a stanza came from: archive, suite, component. Shared by every stanza of one index. */
     public record Origin(String archiveUrl, String suite, String component) {
@@ -33,6 +34,15 @@ public record PackageRecord(
         List<List<Relation>> all = new java.util.ArrayList<>(Relation.parseField(preDepends));
         all.addAll(Relation.parseField(depends));
         return all;
+    }
+
+    /**
+     * Whether this is a shared library package: in section libs (or oldlibs), or {@code Multi-Arch:
+     * same}, which Debian gives packages whose files are loaded by programs of their architecture.
+     */
+    public boolean sharedLibrary() {
+        String area = section == null ? "" : section.substring(section.indexOf('/') + 1);
+        return area.equals("libs") || area.equals("oldlibs") || "same".equals(multiArch);
     }
 
     public String url() {

@@ -162,11 +162,29 @@ public final class PackageResolver {
             }
             String text = groupText(group);
             if (allExcluded) {
+                neededLibrary(group, path);
                 dropped.add(new Dropped(pkg.name(), text));
                 return;
             }
             throw new Unsatisfiable(String.join(" → ", path) + " → "
                     + (group.size() == 1 ? reasons.get(0) : text + ": " + String.join("; ", reasons)));
+        }
+
+        /**
+         * Refuses to drop a dependency on a shared library: excludes are for what a runtime does not
+         * need (maintainer-script tools, interpreters), and a program whose library is left out cannot
+         * start; the image checks would only find it at build time, without naming the exclude.
+         */
+        private void neededLibrary(List<Relation> group, List<String> path) {
+            for (Relation alternative : group) {
+                List<PackageRecord> versions = index.versions(alternative.name());
+                if (!versions.isEmpty() && versions.get(0).sharedLibrary()) {
+                    PackageRecord lib = versions.get(0);
+                    throw new Unsatisfiable(path.get(0) + " needs " + lib.name() + ", which the stack excludes (" + String.join(" → ", path)
+                            + " → " + alternative + "; " + lib.name() + " is a shared library, " + (lib.section() != null
+                            ? "section " + lib.section() : "Multi-Arch: same") + "): remove it from excludes");
+                }
+            }
         }
 
         /** The package apt would install for one alternative, or null with the reason added. */

@@ -30,9 +30,10 @@ final class PackagesParser {
     static final int PROVIDES = 11;
     static final int CONFLICTS = 12;
     static final int BREAKS = 13;
+    static final int SECTION = 14;
 
     private static final String[] KEPT = {"Package", "Version", "Architecture", "Filename", "Size", "SHA256",
-            "Priority", "Essential", "Multi-Arch", "Pre-Depends", "Depends", "Provides", "Conflicts", "Breaks"};
+            "Priority", "Essential", "Multi-Arch", "Pre-Depends", "Depends", "Provides", "Conflicts", "Breaks", "Section"};
     private static final byte[][] KEPT_BYTES = Arrays.stream(KEPT).map(f -> f.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
 
     private final PackageRecord.Origin origin;

@@ -5,7 +5,6 @@ import dev.kiln.debian.Lock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,27 +33,35 @@ public final class Composer {
     private final int maxLayers;
     private final long largeBytes;
     private final LayerCache cache;
+    private final UnpackCache unpacks;
 
-    public Composer(int maxLayers, long largeBytes, LayerCache cache) {
+    public Composer(int maxLayers, long largeBytes, LayerCache cache, UnpackCache unpacks) {
         this.maxLayers = maxLayers;
         this.largeBytes = largeBytes;
         this.cache = cache;
+        this.unpacks = unpacks;
     }
 
     /**
      * @param debs       package name → its verified .deb
-     * @param work       an empty directory for staging; the caller removes it
      * @param sourceDate SOURCE_DATE_EPOCH, or null to use the newest file time in the packages (the
      *                   image's creation time: it goes into the config, never into a layer)
      */
-    public Composition compose(Stack stack, Lock lock, Map<String, Path> debs, Path work, Instant sourceDate) {
+    public Composition compose(Stack stack, Lock lock, Map<String, Path> debs, Instant sourceDate) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()));
         try {
-            Files.createDirectories(work.resolve("staged"));
             List<Callable<StagedPackage>> staging = new ArrayList<>();
+            FileDigests digests = cache.digests();
             for (Lock.Package p : lock.packages()) {
                 Path deb = debs.get(p.name());
-                staging.add(() -> StagedPackage.stage(p.name(), p.version(), p.sha256(), deb, work.resolve("staged/" + p.sha256())));
+                staging.add(() -> {
+                    Map<String, String[]> known = digests.read(p.sha256()).orElse(null);
+                    StagedPackage s = StagedPackage.stage(p.name(), p.version(), p.sha256(), deb, unpacks, known);
+                    if (known == null) {
+                        digests.write(p.sha256(), s.items());
+                    }
+                    return s;
+                });
             }
             Map<String, StagedPackage> staged = new LinkedHashMap<>();
             for (StagedPackage s : all(pool, staging)) {
@@ -73,14 +80,24 @@ public final class Composer {
             }
             long created = sourceDate != null ? sourceDate.getEpochSecond() : newest;
 
-            Hardening hardening = new Hardening(stack.hardening());
-            Map<String, List<Item>> contents = new LinkedHashMap<>();
-            List<String> kilnFiles = new ArrayList<>();
+            Map<String, List<String>> only = new LinkedHashMap<>();
+            lock.packages().stream().filter(p -> p.only() != null).forEach(p -> only.put(p.name(), p.only()));
+            Hardening hardening = new Hardening(stack, only);
+            Map<String, List<Item>> applied = new LinkedHashMap<>();
             for (StagedPackage s : staged.values()) {
-                List<Item> kept = new ArrayList<>(hardening.apply(s, links));
+                applied.put(s.name(), hardening.apply(s, links));
+            }
+            List<Item> base = SystemFiles.base(stack.user(), BASE_TIME);
+            Map<String, List<Item>> contents = hardening.settle(applied, base);
+            List<String> kilnFiles = new ArrayList<>();
+            List<Item> kilnItems = new ArrayList<>();
+            for (StagedPackage s : staged.values()) {
+                List<Item> kept = new ArrayList<>(contents.get(s.name()));
+                // dated by the package's own files: the layer depends on nothing but the package
                 long packageTime = s.items().stream().mapToLong(Item::mtime).max().orElse(BASE_TIME);
                 List<Item> status = SystemFiles.status(s, kept, packageTime);
                 status.forEach(i -> kilnFiles.add("/" + i.path()));
+                kilnItems.addAll(status);
                 kept.addAll(status);
                 contents.put(s.name(), kept);
             }
@@ -89,8 +106,10 @@ public final class Composer {
             lock.packages().forEach(p -> sizes.put(p.name(), p.size()));
             LayerPlan plan = LayerPlan.plan(sizes, maxLayers, largeBytes);
 
-            List<Item> base = SystemFiles.base(stack.user(), BASE_TIME);
-            base.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(i -> kilnFiles.add("/" + i.path()));
+            base.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(i -> {
+                kilnFiles.add("/" + i.path());
+                kilnItems.add(i);
+            });
             Rootfs fs = new Rootfs();
             base.forEach(fs::add);
             List<List<Item>> groupItems = new ArrayList<>();
@@ -103,7 +122,7 @@ public final class Composer {
             List<Item> derived = SystemFiles.derived(fs);
             derived.forEach(fs::add);
 
-            Verifier.Result verified = Verifier.verify(fs, stack);
+            Verifier.Result verified = Verifier.verify(fs, stack, ImageEnv.of(stack, lock));
             if (!verified.problems().isEmpty()) {
                 int n = verified.problems().size();
                 throw new ImageException(stack.name() + ": the image fails " + n + " check" + (n == 1 ? "" : "s") + ": "
@@ -122,19 +141,37 @@ public final class Composer {
             }
             List<Composition.Layer> layers = all(pool, writes);
             cache.prune();
+            unpacks.prune();
             List<String> generated = derived.stream().filter(i -> i.type() != Item.Type.DIRECTORY).map(i -> "/" + i.path()).toList();
             kilnFiles.addAll(generated);
+            derived.stream().filter(i -> i.type() != Item.Type.DIRECTORY).forEach(kilnItems::add);
+            Map<String, Item> files = new java.util.HashMap<>();
+            fs.items().stream().filter(i -> i.type() == Item.Type.FILE).forEach(i -> files.put(i.path(), i));
+            List<Composition.FileEntry> kilnEntries = kilnItems.stream().map(i -> entry(i, files))
+                    .sorted(java.util.Comparator.comparing(Composition.FileEntry::path)).toList();
             return new Composition(layers, Instant.ofEpochSecond(created), hardening.report(verified, generated),
-                    packages(lock, staged, contents, plan, layers), kilnFiles.stream().sorted().toList());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+                    packages(lock, staged, contents, plan, layers, files), kilnFiles.stream().sorted().toList(), kilnEntries);
         } finally {
             pool.shutdownNow();
         }
     }
 
+    /** A non-directory item as an SBOM entry: a hardlink carries its target's digests. */
+    private static Composition.FileEntry entry(Item item, Map<String, Item> files) {
+        String path = "/" + item.path();
+        return switch (item.type()) {
+            case SYMLINK -> new Composition.FileEntry(path, null, null, item.link());
+            case HARDLINK -> {
+                Item target = files.get(item.link());
+                yield target == null ? new Composition.FileEntry(path, null, null, null)
+                        : new Composition.FileEntry(path, target.content().sha1(), target.content().sha256(), null);
+            }
+            default -> new Composition.FileEntry(path, item.content().sha1(), item.content().sha256(), null);
+        };
+    }
+
     private static List<Composition.Package> packages(Lock lock, Map<String, StagedPackage> staged, Map<String, List<Item>> contents,
-                                                      LayerPlan plan, List<Composition.Layer> layers) {
+                                                      LayerPlan plan, List<Composition.Layer> layers, Map<String, Item> fsFiles) {
         Map<String, String> layerOf = new LinkedHashMap<>();
         for (int i = 0; i < plan.groups().size(); i++) {
             for (String name : plan.groups().get(i).packages()) {
@@ -153,19 +190,32 @@ public final class Composer {
                 source = source.substring(0, paren);
             }
             List<String> files = new ArrayList<>();
+            List<Composition.FileEntry> entries = new ArrayList<>();
             String copyright = null;
+            String docLink = null;
             for (Item item : contents.get(p.name())) {
                 if (item.type() == Item.Type.DIRECTORY || item.path().startsWith("var/lib/dpkg/status.d/")) {
                     continue;
                 }
                 files.add("/" + item.path());
+                entries.add(entry(item, fsFiles));
                 if (item.type() == Item.Type.FILE && item.path().equals("usr/share/doc/" + p.name() + "/copyright")) {
                     copyright = text(item);
+                } else if (item.type() == Item.Type.SYMLINK && item.path().equals("usr/share/doc/" + p.name())) {
+                    docLink = item.link();
                 }
             }
+            if (copyright == null && docLink != null) {
+                // packages built from one source often point their doc directory at a sibling's (libstdc++6 → gcc-14-base)
+                String dir = docLink.startsWith("/") ? StagedPackage.normalize(docLink) : "usr/share/doc/" + StagedPackage.normalize(docLink);
+                Item shared = fsFiles.get(dir + "/copyright");
+                copyright = shared == null ? null : text(shared);
+            }
             files.sort(null);
+            entries.sort(java.util.Comparator.comparing(Composition.FileEntry::path));
             out.add(new Composition.Package(p.name(), p.version(), control.getOrDefault("Architecture", p.architecture()), p.sha256(),
-                    source, sourceVersion, control.get("Maintainer"), control.get("Homepage"), layerOf.get(p.name()), files, copyright));
+                    source, sourceVersion, control.get("Maintainer"), control.get("Homepage"), layerOf.get(p.name()), files, copyright,
+                    entries));
         }
         return out;
     }

@@ -3,7 +3,19 @@ package dev.kiln.image;
 import com.github.luben.zstd.ZstdInputStream;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,13 +27,38 @@ import org.apache.commons.compress.archivers.ar.ArArchiveEntry;
 import org.apache.commons.compress.archivers.ar.ArArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarFile;
+import org.tukaani.xz.SeekableFileInputStream;
+import org.tukaani.xz.SeekableXZInputStream;
 import org.tukaani.xz.XZInputStream;
 
 /**
- * Reads a {@code .deb} (an ar archive of debian-binary, control.tar.* and data.tar.*) in one streaming
- * pass. The control members are small and kept; data.tar is handed to the caller entry by entry.
+ * Reads a {@code .deb} (an ar archive of debian-binary, control.tar.* and data.tar.*) in two steps.
+ * {@link #unpack} decompresses the control and data members once into plain tar files (what the
+ * {@link UnpackCache} keeps); {@link #read} then reads the control data and hands the caller every
+ * data.tar entry with the offset of its bytes in the unpacked data tar, so nothing is copied again:
+ * layers and checks read ranges of that file. An xz data member with several blocks (what dpkg-deb
+ * writes for a large package) is decompressed block by block on every core.
+ *
+ * <p>A package is hostile until read: the members must come once each and in dpkg's order, the control
+ * file must hold one stanza, and decompression is capped while it streams (control.tar at
+ * {@link #CONTROL_MAX}; data.tar at twice the Installed-Size the package states plus 16 MiB, or
+ * {@link #DATA_MAX} when it states none; an xz stream whose index states more is refused before a
+ * byte is decoded, and an xz dictionary larger than {@link #XZ_MEMORY_KIB} KiB is refused), so a bomb
+ * stops at the first byte over, before it fills a disk or the heap.
  */
 final class DebFile {
+
+    static final long CONTROL_MAX = 16L << 20;
+    static final long DATA_MAX = 8L << 30;
+    /** Decoder memory for one xz stream: dpkg-deb's presets need 8 to 64 MiB. */
+    static final int XZ_MEMORY_KIB = 256 << 10;
+    private static final int THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private static final ExecutorService POOL = Executors.newFixedThreadPool(THREADS, r -> {
+        Thread t = new Thread(r, "kiln-unpack");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** The control member's files that Kiln uses: {@code control} and {@code md5sums}. */
     record Control(String paragraph, Map<String, String> md5sums) {
@@ -39,52 +76,237 @@ final class DebFile {
         }
     }
 
+    /** The two members of a package, decompressed into plain tar files. */
+    record Unpacked(Path controlTar, Path dataTar) {
+    }
+
     interface DataVisitor {
-        void entry(TarArchiveEntry entry, InputStream content) throws IOException;
+        /** {@code offset}: where the entry's bytes start in the unpacked data tar (meaningful for regular files). */
+        void entry(TarArchiveEntry entry, long offset) throws IOException;
     }
 
     private DebFile() {
     }
 
-    static Control read(Path deb, String label, DataVisitor visitor) {
-        Control control = null;
+    /** Decompresses the package's control.tar and data.tar into {@code into}'s two files, refusing a malformed or oversized package. */
+    static void unpack(Path deb, String label, Unpacked into) {
+        boolean control = false;
         boolean data = false;
         try (ArArchiveInputStream ar = new ArArchiveInputStream(new BufferedInputStream(Files.newInputStream(deb), 1 << 16))) {
             ArArchiveEntry member;
             boolean first = true;
+            long installed = -1;
             while ((member = ar.getNextEntry()) != null) {
                 String name = member.getName();
                 if (first && !name.equals("debian-binary")) {
                     throw new ImageException(label + ": not a Debian package (first member is '" + name + "', not debian-binary)");
                 }
+                if (first) {
+                    String version = new String(ar.readNBytes(16), StandardCharsets.US_ASCII);
+                    if (!version.startsWith("2.")) {
+                        throw new ImageException(label + ": debian-binary says format '" + version.strip() + "', not 2.x");
+                    }
+                }
                 first = false;
                 if (name.startsWith("control.tar")) {
-                    control = control(new TarArchiveInputStream(decompress(ar, name, label)), label);
+                    if (control || data) {
+                        throw new ImageException(label + ": corrupt package: " + (data ? "control.tar after data.tar" : "a second control.tar")
+                                + " (dpkg reads one control.tar, then one data.tar)");
+                    }
+                    // not closed: closing would close the ar stream the next member comes from
+                    Files.copy(capped(decompress(ar, name, label), CONTROL_MAX, name, "16 MiB, Kiln's limit for control data", label),
+                            into.controlTar(), StandardCopyOption.REPLACE_EXISTING);
+                    control = true;
+                    installed = installedSize(read(into, label, null).paragraph());
                 } else if (name.startsWith("data.tar")) {
-                    TarArchiveInputStream tar = new TarArchiveInputStream(decompress(ar, name, label));
-                    TarArchiveEntry entry;
-                    while ((entry = tar.getNextEntry()) != null) {
-                        visitor.entry(entry, tar);
+                    if (!control || data) {
+                        throw new ImageException(label + ": corrupt package: " + (data ? "a second data.tar" : "data.tar before control.tar")
+                                + " (dpkg reads one control.tar, then one data.tar)");
+                    }
+                    long max = installed < 0 ? DATA_MAX : Math.min(DATA_MAX, installed * 1024 * 2 + (16 << 20));
+                    String why = installed < 0 ? "Kiln's limit for a package that states no Installed-Size"
+                            : "twice the Installed-Size it states (" + installed + " KiB) plus 16 MiB";
+                    if (name.endsWith(".xz")) {
+                        xz(ar, into.dataTar(), max, name, why, label);
+                    } else {
+                        Files.copy(capped(decompress(ar, name, label), max, name, why, label), into.dataTar(), StandardCopyOption.REPLACE_EXISTING);
                     }
                     data = true;
                 }
             }
         } catch (IOException | RuntimeException e) {
-            if (e instanceof ImageException ie) {
-                throw ie;
+            throw refusal(e, label, deb);
+        }
+        if (!control || !data) {
+            throw new ImageException(label + ": corrupt package " + deb.getFileName() + ": no " + (!control ? "control" : "data") + " member");
+        }
+    }
+
+    /**
+     * Reads an unpacked package: its control data, and (when {@code visitor} is given) every data.tar
+     * entry in archive order with the offset of its bytes in the data tar.
+     */
+    static Control read(Unpacked unpacked, String label, DataVisitor visitor) {
+        try {
+            Control control;
+            try (TarArchiveInputStream tar = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(unpacked.controlTar()), 1 << 16))) {
+                control = control(tar, label);
             }
-            throw new ImageException(label + ": corrupt package " + deb.getFileName() + ": " + e.getMessage());
+            if (visitor != null) {
+                long size = Files.size(unpacked.dataTar());
+                try (TarFile tar = new TarFile(unpacked.dataTar())) {
+                    for (TarArchiveEntry entry : tar.getEntries()) {
+                        if (entry.isFile() && entry.getDataOffset() + entry.getSize() > size) {
+                            throw new ImageException(label + ": corrupt package: " + entry.getName() + " is truncated");
+                        }
+                        visitor.entry(entry, entry.getDataOffset());
+                    }
+                }
+            }
+            return control;
+        } catch (IOException | RuntimeException e) {
+            throw refusal(e, label, unpacked.dataTar());
         }
-        if (control == null || !data) {
-            throw new ImageException(label + ": corrupt package " + deb.getFileName() + ": no " + (control == null ? "control" : "data") + " member");
+    }
+
+    private static ImageException refusal(Exception e, String label, Path file) {
+        if (e instanceof ImageException ie) {
+            return ie;
         }
-        return control;
+        if (e.getCause() instanceof ImageException ie) {
+            return ie;
+        }
+        return new ImageException(label + ": corrupt package " + file.getFileName() + ": " + e.getMessage());
+    }
+
+    /**
+     * An xz data member: its index says how large it decompresses (refused over {@code max} before a
+     * byte is decoded) and where its blocks are; several blocks are decoded in parallel, each straight
+     * to its place in the data tar. The compressed member is copied to a file first, since the ar
+     * reader streams and the blocks need random access.
+     */
+    private static void xz(InputStream member, Path dataTar, long max, String name, String why, String label) throws IOException {
+        Path compressed = Files.createTempFile(dataTar.getParent(), ".member", ".xz");
+        try {
+            Files.copy(member, compressed, StandardCopyOption.REPLACE_EXISTING);
+            int blocks;
+            long total;
+            try (SeekableXZInputStream xz = new SeekableXZInputStream(new SeekableFileInputStream(compressed.toFile()), XZ_MEMORY_KIB)) {
+                blocks = xz.getBlockCount();
+                total = xz.length();
+            }
+            if (total > max) {
+                throw new ImageException(label + ": corrupt package: " + name + " decompresses to more than " + max + " bytes, " + why
+                        + "; stopped there");
+            }
+            if (blocks <= 1) {
+                try (InputStream in = capped(new XZInputStream(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), XZ_MEMORY_KIB),
+                        max, name, why, label)) {
+                    Files.copy(in, dataTar, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return;
+            }
+            try (FileChannel out = FileChannel.open(dataTar, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                List<Future<Void>> decoded = new ArrayList<>();
+                for (int b = 0; b < blocks; b++) {
+                    int block = b;
+                    decoded.add(POOL.submit(() -> {
+                        block(compressed, block, out);
+                        return null;
+                    }));
+                }
+                try {
+                    for (Future<Void> f : decoded) {
+                        f.get();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("interrupted while decompressing " + name);
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                } finally {
+                    decoded.forEach(f -> f.cancel(true));
+                }
+                if (out.size() != total) {
+                    throw new ImageException(label + ": corrupt package: " + name + " decompressed to " + out.size() + " bytes, its index says "
+                            + total);
+                }
+            }
+        } finally {
+            Files.deleteIfExists(compressed);
+        }
+    }
+
+    /** Decodes one block of an xz file into its place; reading one byte on checks the block's own integrity check. */
+    private static void block(Path compressed, int block, FileChannel out) throws IOException {
+        try (SeekableXZInputStream in = new SeekableXZInputStream(new SeekableFileInputStream(compressed.toFile()), XZ_MEMORY_KIB)) {
+            in.seekToBlock(block);
+            long position = in.getBlockPos(block);
+            long size = in.getBlockSize(block);
+            byte[] buffer = new byte[1 << 16];
+            long done = 0;
+            while (done < size) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, size - done));
+                if (n < 0) {
+                    throw new EOFException("xz block " + block + " ends after " + done + " of " + size + " bytes");
+                }
+                ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
+                while (chunk.hasRemaining()) {
+                    out.write(chunk, position + done + chunk.position());
+                }
+                done += n;
+            }
+            in.read();
+        }
+    }
+
+    /** The Installed-Size field in KiB, or -1 when there is none (or it is not a number). */
+    static long installedSize(String paragraph) {
+        for (String line : paragraph.split("\n")) {
+            if (line.regionMatches(true, 0, "Installed-Size:", 0, 15)) {
+                String v = line.substring(15).strip();
+                return v.matches("[0-9]{1,15}") ? Long.parseLong(v) : -1;
+            }
+        }
+        return -1;
+    }
+
+    /** A stream that fails at the first byte past {@code max}: decompression bombs stop there. */
+    private static InputStream capped(InputStream in, long max, String member, String why, String label) {
+        return new java.io.FilterInputStream(in) {
+            private long count;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, (int) Math.min(len, max + 1 - count));
+                if (n > 0) {
+                    count += n;
+                    if (count > max) {
+                        throw new IOException(new ImageException(label + ": corrupt package: " + member + " decompresses to more than " + max
+                                + " bytes, " + why + "; stopped there"));
+                    }
+                }
+                return n;
+            }
+
+            @Override
+            public long skip(long n) throws IOException {
+                return read(new byte[(int) Math.min(n, 1 << 16)], 0, (int) Math.min(n, 1 << 16));
+            }
+        };
     }
 
     private static InputStream decompress(InputStream in, String member, String label) throws IOException {
         InputStream shielded = new BufferedInputStream(in, 1 << 16);
         if (member.endsWith(".xz")) {
-            return new XZInputStream(shielded);
+            return new XZInputStream(shielded, XZ_MEMORY_KIB);
         } else if (member.endsWith(".zst")) {
             return new ZstdInputStream(shielded);
         } else if (member.endsWith(".gz")) {
@@ -100,9 +322,16 @@ final class DebFile {
         Map<String, String> md5sums = new LinkedHashMap<>();
         TarArchiveEntry entry;
         while ((entry = tar.getNextEntry()) != null) {
-            String name = entry.getName().startsWith("./") ? entry.getName().substring(2) : entry.getName();
+            String name = StagedPackage.normalize(entry.getName());
             if (name.equals("control")) {
+                if (paragraph != null) {
+                    throw new ImageException(label + ": control.tar holds two control files");
+                }
                 paragraph = text(tar).strip();
+                // a second stanza would be a second package's fields, read by scanners from status.d as this one's
+                if (paragraph.replace("\r", "").matches("(?s).*\n[ \t]*\n.*")) {
+                    throw new ImageException(label + ": the control file holds more than one stanza; a binary package's holds one");
+                }
             } else if (name.equals("md5sums")) {
                 for (String line : text(tar).split("\n")) {
                     if (line.length() > 34) {

@@ -37,14 +37,27 @@ public final class LayerCache {
     private final Path dir;
     private final Duration keep;
     private final Clock clock;
+    private final int level;
+    private final FileDigests digests;
     private final AtomicReference<Instant> lastPrune = new AtomicReference<>(Instant.EPOCH);
     // builds in this JVM read and write layers while at most one prune runs
     private final java.util.concurrent.locks.ReadWriteLock pruning = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
-    public LayerCache(Path dir, Duration keep, Clock clock) {
+    /** @param level the gzip level of new layers (1, what go-containerregistry and so ko and apko use, to 9) */
+    public LayerCache(Path dir, Duration keep, Clock clock, int level) {
+        if (level < 1 || level > 9) {
+            throw new IllegalArgumentException("gzip level " + level + ": expected 1 (fastest) to 9 (smallest)");
+        }
         this.dir = dir;
         this.keep = keep;
         this.clock = clock;
+        this.level = level;
+        this.digests = new FileDigests(dir.resolve("digests"));
+    }
+
+    /** Each package's file digests, kept and pruned with the layers. */
+    FileDigests digests() {
+        return digests;
     }
 
     /** The layer for these entries: from the cache, or written now and kept. */
@@ -59,7 +72,7 @@ public final class LayerCache {
 
     private Composition.Layer cached(String name, List<String> packages, List<Item> items) {
         List<Item> ordered = LayerWriter.order(items);
-        String key = key(ordered);
+        String key = key(ordered, level);
         Path index = dir.resolve("index").resolve(key);
         Optional<Composition.Layer> hit = read(index, name, packages);
         if (hit.isPresent()) {
@@ -72,7 +85,7 @@ public final class LayerCache {
             Path tmp = Files.createTempFile(dir.resolve("blobs/sha256"), ".layer", ".tmp");
             Composition.Layer written;
             try {
-                written = LayerWriter.write(name, packages, ordered, tmp);
+                written = LayerWriter.write(name, packages, ordered, level, tmp);
                 Path blob = dir.resolve("blobs/sha256").resolve(written.digest().substring("sha256:".length()));
                 Files.move(tmp, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 written = new Composition.Layer(name, packages, blob, written.diffId(), written.digest(), written.size(),
@@ -112,10 +125,10 @@ public final class LayerCache {
     }
 
     /** The recipe's hash: everything that decides the layer's bytes, and nothing else. */
-    static String key(List<Item> ordered) {
+    static String key(List<Item> ordered, int level) {
         MessageDigest sha = dev.kiln.image.Hashes.sha256();
         StringBuilder line = new StringBuilder(256);
-        sha.update((FORMAT + "\n").getBytes(StandardCharsets.UTF_8));
+        sha.update((FORMAT + " gzip-" + level + " block-" + ParallelGzip.BLOCK + "\n").getBytes(StandardCharsets.UTF_8));
         HexFormat hex = HexFormat.of();
         for (Item item : ordered) {
             line.setLength(0);
@@ -163,6 +176,7 @@ public final class LayerCache {
     private void prune(Instant cutoff) {
         java.util.Set<String> live = new java.util.HashSet<>();
         try (Stream<Path> keys = Files.list(dir.resolve("index"))) {
+            digests.prune(cutoff);
             for (Path key : keys.toList()) {
                 if (key.getFileName().toString().startsWith(".")) {
                     continue;

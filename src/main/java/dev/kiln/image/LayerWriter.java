@@ -16,12 +16,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.zip.Deflater;
-import java.util.zip.GZIPOutputStream;
 
 /**
  * Writes one layer as a gzip-compressed tar straight to disk, hashing both the tar (the diff ID) and
- * the compressed blob (the digest) on the way: nothing of a layer is held in memory.
+ * the compressed blob (the digest) on the way: nothing of a layer is held in memory beyond the few
+ * blocks {@link ParallelGzip} has in flight.
  */
 final class LayerWriter {
 
@@ -29,16 +28,12 @@ final class LayerWriter {
     }
 
     /** Writes {@code ordered} (from {@link #order}) as a gzip-compressed tar to {@code file}. */
-    static Composition.Layer write(String name, List<String> packages, List<Item> ordered, Path file) {
+    static Composition.Layer write(String name, List<String> packages, List<Item> ordered, int level, Path file) {
         try {
             MessageDigest compressed = MessageDigest.getInstance("SHA-256");
             MessageDigest uncompressed = MessageDigest.getInstance("SHA-256");
             Counting counting = new Counting(new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16), compressed));
-            GZIPOutputStream gzip = new GZIPOutputStream(counting, 1 << 16) {
-                {
-                    def.setLevel(Deflater.DEFAULT_COMPRESSION);
-                }
-            };
+            OutputStream gzip = new java.io.BufferedOutputStream(new ParallelGzip(counting, level), 1 << 16);
             Counting tarBytes = new Counting(new DigestOutputStream(gzip, uncompressed));
             try (TarWriter tar = new TarWriter(tarBytes)) {
                 for (Item item : ordered) {

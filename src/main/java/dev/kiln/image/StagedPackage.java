@@ -1,72 +1,177 @@
 package dev.kiln.image;
 
-import java.io.BufferedOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import dev.kiln.debian.Names;
 
 /**
- * A package unpacked once: its control data, its entries in archive order, and the bytes of its regular
- * files laid end to end in one staging file. Decompressing a {@code .deb} is the slow part of a build,
- * so it happens once; layers and checks then read ranges of the staging file.
+ * A package ready to compose: its control data and its entries in archive order, each regular file's
+ * bytes a range of the package's unpacked data tar ({@link UnpackCache}); layers and checks read those
+ * ranges in place.
  */
 record StagedPackage(String name, String version, String sha256, DebFile.Control control, List<Item> items) {
+
+    private static final HexFormat HEX = HexFormat.of();
 
     StagedPackage {
         items = List.copyOf(items);
     }
 
-    static StagedPackage stage(String name, String version, String sha256, Path deb, Path staging) {
-        String label = name + " " + version;
-        List<Item> items = new ArrayList<>();
-        long[] offset = {0};
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(staging), 1 << 16)) {
-            DebFile.Control control = DebFile.read(deb, label, (entry, content) -> {
-                String path = normalize(entry.getName());
-                if (path.isEmpty()) {
-                    return;
-                }
-                long mtime = entry.getModTime().toInstant().getEpochSecond();
-                int mode = entry.getMode() & 07777;
-                Item item;
-                if (entry.isDirectory()) {
-                    item = new Item(path, Item.Type.DIRECTORY, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null, null);
-                } else if (entry.isSymbolicLink()) {
-                    item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, entry.getLinkName(), null);
-                } else if (entry.isLink()) {
-                    item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, normalize(entry.getLinkName()), null);
-                } else if (entry.isFile()) {
-                    long copied = content.transferTo(out);
-                    if (copied != entry.getSize()) {
-                        throw new ImageException(label + ": corrupt package: " + path + " is truncated");
-                    }
-                    item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
-                            Item.Content.staged(staging, offset[0], copied));
-                    offset[0] += copied;
-                } else {
-                    // device nodes and fifos have no place in an image; Debian packages do not ship them
-                    return;
-                }
-                items.add(item);
-            });
-            return new StagedPackage(name, version, sha256, control, items);
-        } catch (IOException e) {
-            throw new UncheckedIOException("staging " + label + " into " + staging, e);
-        }
+    static StagedPackage stage(String name, String version, String sha256, Path deb, UnpackCache unpacks) {
+        return stage(name, version, sha256, deb, unpacks, null);
     }
 
+    /**
+     * @param known each regular file's {sha1, sha256} by path from an earlier staging of the same .deb, or
+     *              null to hash the files (read in place from the unpacked data tar)
+     */
+    static StagedPackage stage(String name, String version, String sha256, Path deb, UnpackCache unpacks, Map<String, String[]> known) {
+        String label = name + " " + version;
+        DebFile.Unpacked unpacked = unpacks.unpack(deb, sha256, label);
+        List<Item> items = new ArrayList<>();
+        byte[] buffer = new byte[1 << 16];
+        MessageDigest sha1 = Hashes.sha1();
+        MessageDigest sha256sum = Hashes.sha256();
+        DebFile.Control control = DebFile.read(unpacked, label, (entry, offset) -> {
+            String path = entryPath(entry.getName(), label);
+            if (path.isEmpty()) {
+                return; // the root itself ('./', or './tmp/..')
+            }
+            if (!KNOWN_TYPES.contains(entry.getLinkFlag()) || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()
+                    || entry.isSparse()) {
+                // checked first: commons-compress calls any entry that is not a directory a "file", so a device
+                // node would otherwise become an empty regular file. Debian Policy 10.6 forbids them in packages
+                throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
+                        + "; a package may not ship device files, FIFOs or sockets (Debian Policy 10.6); refusing the package");
+            }
+            long mtime = entry.getModTime().toInstant().getEpochSecond();
+            int mode = entry.getMode() & 07777;
+            Item item;
+            if (entry.isDirectory()) {
+                item = new Item(path, Item.Type.DIRECTORY, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null, null);
+            } else if (entry.isSymbolicLink()) {
+                item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, entry.getLinkName(), null);
+            } else if (entry.isLink()) {
+                item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, entryPath(entry.getLinkName(), label), null);
+            } else if (entry.isFile()) {
+                String[] sums = known == null ? null : known.get(path);
+                if (sums == null) {
+                    sums = hash(unpacked.dataTar(), offset, entry.getSize(), buffer, sha1, sha256sum);
+                }
+                item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
+                        Item.Content.staged(unpacked.dataTar(), offset, entry.getSize(), sums[0], sums[1]));
+            } else {
+                throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
+                        + ", which Kiln does not read; refusing the package");
+            }
+            items.add(item);
+        });
+        checkIdentity(control.paragraph(), name, version, label);
+        return new StagedPackage(name, version, sha256, control, items);
+    }
+
+    /** SHA-1 and SHA-256 (hex) of a range of the data tar, for the SBOMs. */
+    private static String[] hash(Path file, long offset, long size, byte[] buffer, MessageDigest sha1, MessageDigest sha256)
+            throws java.io.IOException {
+        sha1.reset();
+        sha256.reset();
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file)) {
+            long done = 0;
+            while (done < size) {
+                java.nio.ByteBuffer chunk = java.nio.ByteBuffer.wrap(buffer, 0, (int) Math.min(buffer.length, size - done));
+                int n = channel.read(chunk, offset + done);
+                if (n < 0) {
+                    throw new java.io.EOFException(file + ": ends inside a file at " + (offset + done));
+                }
+                sha1.update(buffer, 0, n);
+                sha256.update(buffer, 0, n);
+                done += n;
+            }
+        }
+        return new String[] {HEX.formatHex(sha1.digest()), HEX.formatHex(sha256.digest())};
+    }
+
+    /**
+     * A path relative to the root, resolved lexically everywhere: no {@code .}, {@code ..}, empty or
+     * leading components ({@code ./usr//bin/bash/.} is {@code usr/bin/bash}; {@code ./tmp/..} is the
+     * root, ""). A {@code ..} at the root stays at the root, as the kernel has it.
+     */
+    /** Tar types a package may use: regular (old and new), contiguous, hard link, symlink, directory. */
+    private static final java.util.Set<Byte> KNOWN_TYPES = java.util.Set.of(org.apache.commons.compress.archivers.tar.TarConstants.LF_OLDNORM,
+            org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL, org.apache.commons.compress.archivers.tar.TarConstants.LF_CONTIG,
+            org.apache.commons.compress.archivers.tar.TarConstants.LF_LINK, org.apache.commons.compress.archivers.tar.TarConstants.LF_SYMLINK,
+            org.apache.commons.compress.archivers.tar.TarConstants.LF_DIR);
+
     static String normalize(String name) {
-        String path = name;
-        while (path.startsWith("./") || path.startsWith("/")) {
-            path = path.startsWith("./") ? path.substring(2) : path.substring(1);
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (String part : name.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(part);
+            }
         }
-        if (path.equals(".")) {
-            return "";
+        return String.join("/", parts);
+    }
+
+    /**
+     * A data.tar entry's path (or hardlink target), normalised; refused when a {@code ..} would climb
+     * above the root or it holds a control character (dpkg's file lists and md5sums are line-based).
+     */
+    static String entryPath(String name, String label) {
+        int depth = 0;
+        for (String part : name.split("/")) {
+            if (part.equals("..")) {
+                if (--depth < 0) {
+                    throw new ImageException(label + ": data.tar entry " + Names.quote(name) + " climbs above the root; refusing the package");
+                }
+            } else if (!part.isEmpty() && !part.equals(".")) {
+                depth++;
+            }
         }
-        return path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        if (name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new ImageException(label + ": data.tar entry " + Names.quote(name) + " holds a control character; refusing the package");
+        }
+        return normalize(name);
+    }
+
+    private static String kind(org.apache.commons.compress.archivers.tar.TarArchiveEntry entry) {
+        if (entry.isCharacterDevice()) {
+            return "a character device";
+        }
+        if (entry.isBlockDevice()) {
+            return "a block device";
+        }
+        if (entry.isFIFO()) {
+            return "a FIFO";
+        }
+        if (entry.isSparse()) {
+            return "a sparse file";
+        }
+        return "of tar type '" + (char) entry.getLinkFlag() + "'";
+    }
+
+    /** The control file must be this package's: the lock's name and version, or the .deb is some other package. */
+    private static void checkIdentity(String paragraph, String name, String version, String label) {
+        String pkg = null;
+        String ver = null;
+        for (String line : paragraph.split("\n")) {
+            if (line.regionMatches(true, 0, "Package:", 0, 8)) {
+                pkg = line.substring(8).strip();
+            } else if (line.regionMatches(true, 0, "Version:", 0, 8)) {
+                ver = line.substring(8).strip();
+            }
+        }
+        if (!name.equals(pkg) || !version.equals(ver)) {
+            throw new ImageException(label + ": the package's control file says " + (pkg == null ? "no Package" : "Package " + Names.quote(pkg))
+                    + ", " + (ver == null ? "no Version" : "Version " + Names.quote(ver)) + "; refusing it");
+        }
     }
 }

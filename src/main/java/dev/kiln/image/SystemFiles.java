@@ -1,6 +1,7 @@
 package dev.kiln.image;
 
 import dev.kiln.catalog.Stack;
+import dev.kiln.catalog.SystemAccounts;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -20,23 +21,28 @@ import java.util.TreeMap;
 
 /**
  * The files Kiln writes itself, because maintainer scripts never run: the user database, dpkg's view of
- * the installed packages, and what {@code update-ca-certificates}, {@code ca-certificates-java} and
- * {@code update-alternatives} would have produced.
+ * the installed packages, and what {@code update-ca-certificates}, {@code ca-certificates-java},
+ * {@code update-alternatives} and tzdata's {@code /etc/localtime} would have produced.
  */
 final class SystemFiles {
 
     static final String CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt";
     static final String JAVA_CACERTS = "etc/ssl/certs/java/cacerts";
+    static final String LOCALTIME = "etc/localtime";
+    static final String UTC_ZONE = "usr/share/zoneinfo/Etc/UTC";
 
     private SystemFiles() {
     }
 
     /** The bottom layer: users, groups, name service switch, /tmp and the home directory. */
     static List<Item> base(Stack.User user, long mtime) {
-        String passwd = "root:x:0:0:root:/root:/usr/sbin/nologin\n"
-                + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-                + user.name() + ":x:" + user.uid() + ":" + user.gid() + ":" + user.name() + ":/home/" + user.name() + ":/usr/sbin/nologin\n";
-        String group = "root:x:0:\nnogroup:x:65534:\n" + user.name() + ":x:" + user.gid() + ":\n";
+        // the catalog refuses a user that collides with these, so no entry is there twice
+        StringBuilder passwd = new StringBuilder();
+        SystemAccounts.USERS.forEach(u -> passwd.append(u.line()).append('\n'));
+        passwd.append(new SystemAccounts.User(user.name(), user.uid(), user.gid(), "/home/" + user.name()).line()).append('\n');
+        StringBuilder group = new StringBuilder();
+        SystemAccounts.GROUPS.forEach(g -> group.append(g.line()).append('\n'));
+        group.append(new SystemAccounts.Group(user.name(), user.gid()).line()).append('\n');
         String nsswitch = """
                 passwd:         files
                 group:          files
@@ -50,8 +56,8 @@ final class SystemFiles {
                 """;
         List<Item> items = new ArrayList<>();
         items.add(Item.directory("etc", 0755, mtime));
-        items.add(Item.file("etc/passwd", 0644, mtime, passwd.getBytes(StandardCharsets.UTF_8)));
-        items.add(Item.file("etc/group", 0644, mtime, group.getBytes(StandardCharsets.UTF_8)));
+        items.add(Item.file("etc/passwd", 0644, mtime, passwd.toString().getBytes(StandardCharsets.UTF_8)));
+        items.add(Item.file("etc/group", 0644, mtime, group.toString().getBytes(StandardCharsets.UTF_8)));
         items.add(Item.file("etc/nsswitch.conf", 0644, mtime, nsswitch.getBytes(StandardCharsets.UTF_8)));
         items.add(Item.directory("home", 0755, mtime));
         // the one thing not owned by root: the user's own home, as in distroless
@@ -89,8 +95,9 @@ final class SystemFiles {
     }
 
     /**
-     * The top layer: files derived from several packages at once, dated by the newest file they are made
-     * from (the certificates, the JVM's tools), so the layer changes only when those do.
+     * The top layer: files derived from several packages at once. They carry Kiln's fixed time, not the
+     * time of what they are made from, so the layer changes only when its content does: a JVM update
+     * that keeps the tools' names leaves the alternatives links, and so this layer, as they were.
      */
     static List<Item> derived(Rootfs fs) {
         List<Item> items = new ArrayList<>();
@@ -99,9 +106,6 @@ final class SystemFiles {
         for (Item item : fs.items()) {
             if (item.type() == Item.Type.FILE && item.path().startsWith("usr/share/ca-certificates/") && item.path().endsWith(".crt")) {
                 certificates.put(item.path(), item);
-                mtime = Math.max(mtime, item.mtime());
-            } else if (item.type() == Item.Type.FILE && (item.mode() & 0111) != 0 && item.path().matches("usr/lib/jvm/[^/]+/bin/[^/]+")) {
-                mtime = Math.max(mtime, item.mtime());
             }
         }
         if (!certificates.isEmpty()) {
@@ -134,6 +138,10 @@ final class SystemFiles {
             }
         }
         items.addAll(alternatives(fs, mtime));
+        // tzdata's postinst: /etc/localtime names the zone (UTC); tzdata's own zoneinfo/localtime points here
+        if (fs.get(LOCALTIME).isEmpty() && fs.resolve(UTC_ZONE).filter(i -> i.type() == Item.Type.FILE).isPresent()) {
+            items.add(Item.symlink(LOCALTIME, "/" + UTC_ZONE, mtime));
+        }
         return items;
     }
 

@@ -23,13 +23,15 @@ final class Verifier {
             "s390x", "s390x-linux-gnu", "riscv64", "riscv64-linux-gnu");
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    record Result(List<String> problems, int elfFiles, int librariesResolved) {
+    /** {@code checks}: every check that ran, in words; all of them passed when {@code problems} is empty. */
+    record Result(List<String> problems, int elfFiles, int librariesResolved, List<String> checks) {
     }
 
     private Verifier() {
     }
 
-    static Result verify(Rootfs fs, Stack stack) {
+    /** @param env the environment the image runs with ({@link ImageEnv}) */
+    static Result verify(Rootfs fs, Stack stack, Map<String, String> env) {
         List<String> problems = new ArrayList<>();
         if (stack.user().uid() == 0) {
             problems.add("user: runs as root (uid 0); images must run as a non-root user");
@@ -56,9 +58,103 @@ final class Verifier {
                 problems.add(path + ": a package manager, but the stack sets hardening.removePackageManagers");
             }
         }
+        checkAccounts(fs, "etc/passwd", "uid", problems);
+        checkAccounts(fs, "etc/group", "gid", problems);
+        checkLocales(fs, env, problems);
         checkEntrypoint(fs, stack, problems);
         int[] counts = checkLibraries(fs, stack, problems);
-        return new Result(problems, counts[0], counts[1]);
+        List<String> checks = new ArrayList<>();
+        checks.add("runs as " + stack.user().name() + " (uid " + stack.user().uid() + ", gid " + stack.user().gid() + "), not root");
+        if (stack.hardening().stripSetuid()) {
+            checks.add("no setuid or setgid file");
+        }
+        checks.add("every entry owned by root (the user's home aside) and not writable by group or others (sticky /tmp and /var/tmp aside)");
+        if (stack.hardening().removeShells()) {
+            checks.add("no shell (hardening.removeShells)");
+        }
+        if (stack.hardening().removePackageManagers()) {
+            checks.add("no package manager (hardening.removePackageManagers)");
+        }
+        List<String> command = !stack.entrypoint().isEmpty() ? stack.entrypoint() : stack.cmd();
+        if (!command.isEmpty()) {
+            checks.add((!stack.entrypoint().isEmpty() ? "entrypoint " : "cmd ") + command.get(0) + " exists and is executable by uid "
+                    + stack.user().uid());
+        }
+        checks.add(counts[0] + " ELF files: every interpreter and all " + counts[1] + " needed libraries present in the image");
+        return new Result(problems, counts[0], counts[1], checks);
+    }
+
+    /**
+     * A locale named in {@code LANG} or {@code LC_*} must be in the image, or glibc falls back to ASCII
+     * without a word. glibc looks for {@code /usr/lib/locale/NAME} with the codeset as written and
+     * normalized ({@code C.UTF-8} → {@code C.utf8}), then in {@code locale-archive}.
+     */
+    private static void checkLocales(Rootfs fs, Map<String, String> env, List<String> problems) {
+        boolean archive = fs.resolve("usr/lib/locale/locale-archive").isPresent();
+        env.forEach((name, value) -> {
+            if (!(name.equals("LANG") || name.startsWith("LC_")) || value.isEmpty() || value.equals("C") || value.equals("POSIX")
+                    || value.contains("/") || archive) {
+                return;
+            }
+            String normalized = normalizeCodeset(value);
+            boolean present = fs.resolve("usr/lib/locale/" + value + "/LC_CTYPE").isPresent()
+                    || fs.resolve("usr/lib/locale/" + normalized + "/LC_CTYPE").isPresent();
+            if (!present) {
+                problems.add("env: " + name + "=" + value + " names a locale the image does not have (no /usr/lib/locale/" + normalized + ")");
+            }
+        });
+    }
+
+    /** glibc's _nl_normalize_codeset: the codeset lower-cased, alphanumerics only. */
+    static String normalizeCodeset(String locale) {
+        int dot = locale.indexOf('.');
+        if (dot < 0) {
+            return locale;
+        }
+        int at = locale.indexOf('@', dot);
+        String codeset = locale.substring(dot + 1, at < 0 ? locale.length() : at);
+        StringBuilder normal = new StringBuilder();
+        boolean digitsOnly = true;
+        for (char c : codeset.toCharArray()) {
+            if (Character.isLetterOrDigit(c)) {
+                normal.append(Character.toLowerCase(c));
+                digitsOnly &= Character.isDigit(c);
+            }
+        }
+        return locale.substring(0, dot + 1) + (digitsOnly ? "iso" : "") + normal + (at < 0 ? "" : locale.substring(at));
+    }
+
+    /** Every name and id once: a second entry is ignored or, worse, wins, depending on who reads the file. */
+    private static void checkAccounts(Rootfs fs, String file, String idName, List<String> problems) {
+        Optional<Item> item = fs.resolve(file).filter(i -> i.type() == Item.Type.FILE);
+        if (item.isEmpty()) {
+            return;
+        }
+        Map<String, List<String>> byName = new java.util.TreeMap<>();
+        Map<String, List<String>> byId = new java.util.TreeMap<>();
+        try {
+            String text = new String(item.get().content().read(0, (int) item.get().size()), java.nio.charset.StandardCharsets.UTF_8);
+            for (String line : text.split("\n")) {
+                String[] fields = line.split(":", -1);
+                if (line.isBlank() || line.startsWith("#") || fields.length < 3) {
+                    continue;
+                }
+                byName.computeIfAbsent(fields[0], k -> new ArrayList<>()).add(fields[0]);
+                byId.computeIfAbsent(fields[2], k -> new ArrayList<>()).add(fields[0]);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        byName.forEach((name, entries) -> {
+            if (entries.size() > 1) {
+                problems.add("/" + file + ": '" + name + "' appears " + entries.size() + " times");
+            }
+        });
+        byId.forEach((id, names) -> {
+            if (names.size() > 1) {
+                problems.add("/" + file + ": " + idName + " " + id + " belongs to " + String.join(", ", names));
+            }
+        });
     }
 
     private static void checkEntrypoint(Rootfs fs, Stack stack, List<String> problems) {

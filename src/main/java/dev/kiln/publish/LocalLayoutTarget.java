@@ -227,7 +227,11 @@ public final class LocalLayoutTarget implements ImageTarget {
         });
     }
 
-    /** Copies the manifest's blobs, its child manifests and itself into the layout; returns bytes written. */
+    /**
+     * Copies the manifest's blobs, its child manifests and itself into the layout; returns bytes written.
+     * {@code counts} counts blobs written and blobs already there (manifests are not counted, as a
+     * registry push does not upload them as blobs).
+     */
     private long copy(Manifest manifest, int[] counts) throws IOException {
         long written = 0;
         for (Manifest child : manifest.manifests()) {
@@ -236,7 +240,7 @@ public final class LocalLayoutTarget implements ImageTarget {
         for (Blob blob : manifest.blobs()) {
             written += put(blob.digest(), blob, counts);
         }
-        written += put(manifest.digest(), Blob.of(manifest.mediaType(), manifest.bytes()), counts);
+        written += put(manifest.digest(), Blob.of(manifest.mediaType(), manifest.bytes()), new int[2]);
         return written;
     }
 

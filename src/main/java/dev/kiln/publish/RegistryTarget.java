@@ -48,6 +48,11 @@ public final class RegistryTarget implements ImageTarget {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     static final long MAX_MANIFEST = 4 << 20;
     private static final String FALLBACK_PREFIX = "sha256-";
+    private static final java.util.concurrent.ExecutorService PUSHERS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "kiln-push");
+        t.setDaemon(true);
+        return t;
+    });
     /** Artifact uploads side by side: they are small, so round trips are what they cost. */
     private static final java.util.concurrent.ExecutorService UPLOADS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
         Thread t = new Thread(r, "kiln-attach");
@@ -441,8 +446,34 @@ public final class RegistryTarget implements ImageTarget {
             session.client().pushManifest(new RawManifest(child), child.digest());
             counts.bytes.addAndGet(child.bytes().length);
         }
+        // blobs go up a few at a time, as jib and docker push do: one stream rarely fills the link
+        List<java.util.concurrent.Future<Void>> pushes = new ArrayList<>();
         for (Blob blob : manifest.blobs()) {
-            pushBlob(session, repository, blob, counts);
+            pushes.add(PUSHERS.submit(() -> {
+                pushBlob(session, repository, blob, counts);
+                return null;
+            }));
+        }
+        try {
+            for (java.util.concurrent.Future<Void> push : pushes) {
+                push.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            pushes.forEach(p -> p.cancel(true));
+            throw new PublishException("interrupted while pushing to " + host + "/" + repository, e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            pushes.forEach(p -> p.cancel(true));
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RegistryException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new PublishException("pushing to " + host + "/" + repository + ": " + e.getCause(), e.getCause());
         }
     }
 
@@ -505,7 +536,7 @@ public final class RegistryTarget implements ImageTarget {
             return client;
         }
 
-        RegistryClient mounting(String source) throws IOException, RegistryException {
+        synchronized RegistryClient mounting(String source) throws IOException, RegistryException {
             RegistryClient c = mounting.get(source);
             if (c == null) {
                 c = newClient(source);

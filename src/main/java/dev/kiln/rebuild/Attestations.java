@@ -20,11 +20,18 @@ public interface Attestations {
      *
      * @param subject      the image's name in statements: {@code HOST/REPOSITORY} where it is pulled from a registry
      * @param previousLock the lock of the stack's approved image before this build (null: none), for the package diff
-     * @param report       the checks and hardening record, as the build history keeps it
+     * @param catalogSource the catalog's origin as a public URL, or null
+     * @param buildSettings the settings that shape the image besides the stack, as the fingerprint spells them
+     * @param previous      the stack's approved image on this target before this build, or null
      */
     record Facts(long build, Stack stack, String stackDigest, String catalogCommit, Lock lock, Lock previousLock, Composition composition,
                  String target, String repository, String subject, String imageDigest, String tag, String kilnVersion, String instance,
-                 String trigger, String who, Instant startedAt, Instant finishedAt) {
+                 String trigger, String who, Instant startedAt, Instant finishedAt, String catalogSource, String buildSettings,
+                 Previous previous) {
+    }
+
+    /** The approved image a build follows: its build, digest and reference. */
+    record Previous(long build, String digest, String reference) {
     }
 
     List<Claim> claims(Facts facts);

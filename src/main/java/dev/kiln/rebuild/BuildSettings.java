@@ -6,12 +6,12 @@ import java.util.Optional;
 
 /**
  * The settings that shape an image besides its stack and lock: the layer budget, the large-package
- * threshold and SOURCE_DATE_EPOCH. Part of every build's fingerprint, and recorded with each build (with
+ * threshold, the layers' gzip level and SOURCE_DATE_EPOCH. Part of every build's fingerprint, and recorded with each build (with
  * the catalog's source URL, which becomes a label) so an independent rebuild uses the same.
  *
  * @param sourceDateEpoch SOURCE_DATE_EPOCH as given, or "" when unset
  */
-public record BuildSettings(int maxLayers, long largePackageBytes, String sourceDateEpoch) {
+public record BuildSettings(int maxLayers, long largePackageBytes, int compressionLevel, String sourceDateEpoch) {
 
     public BuildSettings {
         sourceDateEpoch = sourceDateEpoch == null ? "" : sourceDateEpoch.strip();
@@ -19,7 +19,8 @@ public record BuildSettings(int maxLayers, long largePackageBytes, String source
 
     /** How the fingerprint spells them. */
     public String text() {
-        return "maxLayers=" + maxLayers + " largePackageBytes=" + largePackageBytes + " sourceDateEpoch=" + sourceDateEpoch;
+        return "maxLayers=" + maxLayers + " largePackageBytes=" + largePackageBytes + " gzip=" + compressionLevel
+                + " sourceDateEpoch=" + sourceDateEpoch;
     }
 
     /** What a build records for its rebuild. */
@@ -27,6 +28,7 @@ public record BuildSettings(int maxLayers, long largePackageBytes, String source
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("maxLayers", maxLayers);
         out.put("largePackageBytes", largePackageBytes);
+        out.put("compressionLevel", compressionLevel);
         out.put("sourceDateEpoch", sourceDateEpoch);
         out.put("sourceUrl", sourceUrl.orElse(null));
         return out;

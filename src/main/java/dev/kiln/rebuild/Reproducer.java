@@ -128,7 +128,7 @@ public final class Reproducer {
         Lock lock = LockFile.fromJson(recipe.lock());
         JsonNode settings = JSON.readTree(recipe.buildSettings());
         BuildSettings buildSettings = new BuildSettings(settings.path("maxLayers").asInt(), settings.path("largePackageBytes").asLong(),
-                settings.path("sourceDateEpoch").asString(""));
+                settings.path("compressionLevel").asInt(1), settings.path("sourceDateEpoch").asString(""));
         Optional<String> sourceUrl = settings.hasNonNull("sourceUrl") ? Optional.of(settings.get("sourceUrl").asString()) : Optional.empty();
         Path dir;
         try {

@@ -9,6 +9,7 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.image.Composer;
 import dev.kiln.image.Composition;
+import dev.kiln.image.ImageEnv;
 import dev.kiln.publish.ImageAssembler;
 import dev.kiln.publish.ImageConfig;
 import dev.kiln.publish.ImageTarget;
@@ -30,23 +31,27 @@ import java.util.stream.Stream;
 
 /**
  * The build step of the pipeline: a stack and its current lock in, a published image out. Packages come
- * from the verified cache, composition and checks run in a scratch directory that is always removed, and
- * nothing is tagged unless every check passed.
+ * from the verified cache, composition and checks read them unpacked in place, and nothing is tagged
+ * unless every check passed.
  */
 public final class StackBuilder {
 
     private final PackageCache packages;
     private final Composer composer;
     private final Publisher publisher;
-    private final Path workRoot;
     private final Instant sourceDate;
 
+    private static final java.util.concurrent.ExecutorService DOWNLOADS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "kiln-fetch");
+        t.setDaemon(true);
+        return t;
+    });
+
     /** @param sourceDate SOURCE_DATE_EPOCH when set, else null (the newest package file time is used) */
-    public StackBuilder(PackageCache packages, Composer composer, Publisher publisher, Path workRoot, Instant sourceDate) {
+    public StackBuilder(PackageCache packages, Composer composer, Publisher publisher, Instant sourceDate) {
         this.packages = packages;
         this.composer = composer;
         this.publisher = publisher;
-        this.workRoot = workRoot;
         this.sourceDate = sourceDate;
     }
 
@@ -88,22 +93,29 @@ public final class StackBuilder {
      * publishing).
      */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
-        return build(catalog, stack, lock, target, tag, progress, Evidence.NONE);
+        return build(catalog, stack, lock, target, tag, java.util.Set.of(), progress);
+    }
+
+    /** @param usedTags tags the repository's images had before, retired ones included: never given again */
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
+                        Consumer<String> progress) {
+        return build(catalog, stack, lock, target, tag, usedTags, progress, Evidence.NONE);
     }
 
     /** As above, with {@code evidence} attached to the image before it is tagged. */
-    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress,
-                        Evidence evidence) {
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
+                        Consumer<String> progress, Evidence evidence) {
         long start = System.nanoTime();
         Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
-        return composed(stack, lock, sourceUrl, progress, (composition, image) -> {
-            progress.accept("publishing");
-            String repository = target.repository(stack.target().repository());
-            Publisher.Published published = publisher.publish(image, target, repository,
-                    new Publisher.Tagging(stack.version(), stack.tag(), tag),
-                    chosen -> evidence.attach(new Staged(repository, chosen, image, composition)));
-            return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
-        });
+        Assembled assembled = assemble(stack, lock, sourceUrl, progress);
+        Manifest image = assembled.image();
+        Composition composition = assembled.composition();
+        progress.accept("publishing");
+        String repository = target.repository(stack.target().repository());
+        Publisher.Published published = publisher.publish(image, target, repository,
+                new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags),
+                chosen -> evidence.attach(new Staged(repository, chosen, image, composition)));
+        return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
     }
 
     /** An image composed and assembled but not published: what an independent rebuild compares. */
@@ -115,34 +127,36 @@ public final class StackBuilder {
      * {@code sourceUrl} is the catalog's source label the build used.
      */
     public Assembled assemble(Stack stack, Lock lock, Optional<String> sourceUrl, Consumer<String> progress) {
-        return composed(stack, lock, sourceUrl, progress, (composition, image) -> new Assembled(image, composition));
+        progress.accept("fetching");
+        Map<String, Path> debs = fetch(stack, lock);
+        progress.accept("composing");
+        Composition composition = composer.compose(stack, lock, debs, sourceDate);
+        return new Assembled(ImageAssembler.assemble(composition, config(sourceUrl, stack, lock, composition.created())), composition);
     }
 
-    private <T> T composed(Stack stack, Lock lock, Optional<String> sourceUrl, Consumer<String> progress,
-                           java.util.function.BiFunction<Composition, Manifest, T> then) {
-        progress.accept("fetching");
-        Map<String, Path> debs = new LinkedHashMap<>();
+    /** The locked packages from the verified cache, downloading the missing ones four at a time. */
+    private Map<String, Path> fetch(Stack stack, Lock lock) {
+        Map<String, java.util.concurrent.Future<Path>> pending = new LinkedHashMap<>();
         for (Lock.Package p : lock.packages()) {
-            try {
-                debs.put(p.name(), packages.fetch(p));
-            } catch (DebianException e) {
-                throw new BuildException(stack.name() + ": " + e.getMessage());
+            pending.put(p.name(), DOWNLOADS.submit(() -> packages.fetch(p)));
+        }
+        Map<String, Path> debs = new LinkedHashMap<>();
+        try {
+            for (var e : pending.entrySet()) {
+                debs.put(e.getKey(), e.getValue().get());
             }
-        }
-        Path work;
-        try {
-            Files.createDirectories(workRoot);
-            work = Files.createTempDirectory(workRoot, stack.name() + "-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        try {
-            progress.accept("composing");
-            Composition composition = composer.compose(stack, lock, debs, work.resolve("compose"), sourceDate);
-            Manifest image = ImageAssembler.assemble(composition, config(sourceUrl, stack, lock, composition.created()));
-            return then.apply(composition, image);
+            return debs;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BuildException(stack.name() + ": interrupted while fetching packages", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof DebianException d) {
+                // the cause stays: an archive outage is told from a bad package by it (Outage)
+                throw new BuildException(stack.name() + ": " + d.getMessage(), d);
+            }
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } finally {
-            delete(work);
+            pending.values().forEach(f -> f.cancel(true));
         }
     }
 
@@ -172,17 +186,10 @@ public final class StackBuilder {
         facts.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
         Map<String, String> labels = new TreeMap<>(stack.labels());
         labels.putAll(facts);
-        Map<String, String> env = new TreeMap<>(stack.env());
+        Map<String, String> env = new TreeMap<>(ImageEnv.of(stack, lock));
         env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         return new ImageConfig(stack.source().architecture(), stack.user().uid(), stack.user().gid(), env, stack.entrypoint(), stack.cmd(),
                 stack.workdir(), labels, facts);
     }
 
-    private static void delete(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // best effort: a leftover scratch directory is harmless
-        }
-    }
 }

@@ -32,7 +32,7 @@ class CatalogTest {
     @BeforeEach
     void keyring() throws IOException {
         Files.createDirectories(dir.resolve("keys"));
-        Files.writeString(dir.resolve("keys/test.gpg"), "placeholder: only its presence is checked here");
+        Files.copy(Path.of("catalog/keys/debian-trixie.gpg"), dir.resolve("keys/test.gpg"));
     }
 
     private Path write(String name, String yaml) throws IOException {
@@ -43,7 +43,7 @@ class CatalogTest {
     void theExampleCatalogIsValid() {
         Catalog catalog = Catalog.load(Path.of("catalog"));
         assertThat(catalog.problems()).isEmpty();
-        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("cc", "java", "python3", "static");
+        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("cc", "java", "postgresql", "python3", "registry", "static");
     }
 
     @Test
@@ -89,13 +89,13 @@ class CatalogTest {
                 file + ": colour: unknown key; expected one of description, owner, version, source, packages, excludes, user, hardening, env, entrypoint, cmd, workdir, labels, schedule, target, tag, retention (line 20)",
                 file + ": source.architecture: unknown Debian architecture 'amd65'; one of [amd64, arm64, armel, armhf, i386, ppc64el, riscv64, s390x] (line 5)",
                 file + ": source.keyring: no such file " + dir.resolve("keys/missing.gpg") + " (line 6)",
-                file + ": source.archives[0].url: must be an http:// or https:// URL, found 'ftp://example.org/debian' (line 8)",
+                file + ": source.archives[0].url: must be an http:// or https:// URL without user, query, fragment, '.' or '..', found 'ftp://example.org/debian' (line 8)",
                 file + ": source.archives[0].suites: must not be empty (line 9)",
                 file + ": packages[1]: 'Not A Package' is not a package name, optionally with a version relation such as 'tzdata (>= 2025a)'",
                 file + ": packages[2]: 'tzdata' is listed twice",
                 file + ": excludes[0]: 'tzdata' is also in packages; a stack cannot both want and exclude it",
-                file + ": user.name: images run as a non-root user; choose another name (line 13)",
-                file + ": user.uid: must be between 1 and 2147483647, found 0 (line 13)",
+                file + ": user.name: 'root' is already a user in every image (/etc/passwd: root:x:0:0:root:/root:/usr/sbin/nologin); images run as a non-root user; choose another name (line 13)",
+                file + ": user.uid: 0 is already the uid of 'root' in every image (/etc/passwd: root:x:0:0:root:/root:/usr/sbin/nologin); images run as a non-root user; choose another (line 13)",
                 file + ": hardening.stripSetuid: must be true or false, found 'maybe' (line 14)",
                 file + ": hardening.dropPaths[0]: must be a normalized absolute path, found 'usr/share/doc'",
                 file + ": entrypoint[0]: the program must be an absolute path (there is no shell to search PATH), found 'java'",
@@ -105,6 +105,31 @@ class CatalogTest {
                 file + ": tag: unknown placeholder {date}; use {version}, {yyyymmdd} and {n} (line 18)",
                 file + ": tag: must contain {n}, so that a second build on the same day gets a new tag (tags are immutable) (line 18)",
                 file + ": retention.keepLast: must be between 1 and 100000, found 0 (line 19)");
+    }
+
+    @Test
+    void aUserCollidingWithAnEntryEveryImageHasIsRefusedNamingThatEntry() throws IOException {
+        Path nobody = write("nobody.yaml", VALID + "user: {name: nobody, uid: 65534}\n");
+        Path nogroup = write("nogroup.yaml", VALID + "user: {name: nogroup, uid: 1000, gid: 65534}\n");
+        Path uid = write("uid.yaml", VALID + "user:\n  name: app\n  uid: 65534\n  gid: 1000\n");
+        Path gid = write("gid.yaml", VALID + "user: {name: app, uid: 1000, gid: 65534}\n");
+        write("fine.yaml", VALID + "user: {name: app, uid: 1000}\n");
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("fine");
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                gid + ": user.gid: 65534 is already the gid of group 'nogroup' in every image (/etc/group: nogroup:x:65534:); choose another (line 12)",
+                nobody + ": user.name: 'nobody' is already a user in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another name (line 12)",
+                nobody + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 12)",
+                nogroup + ": user.name: 'nogroup' is already a group in every image (/etc/group: nogroup:x:65534:) and the user's group takes its name; choose another name (line 12)",
+                nogroup + ": user.gid: 65534 is already the gid of group 'nogroup' in every image (/etc/group: nogroup:x:65534:); choose another (line 12)",
+                uid + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 14)");
+    }
+
+    @Test
+    void aUidCollisionIsNamedOnceWhenTheGidOnlyDefaultsToIt() throws IOException {
+        Path file = write("app.yaml", VALID + "user: {name: app, uid: 65534}\n");
+        assertThat(Catalog.load(dir).problems()).extracting(Problem::toString).containsExactly(
+                file + ": user.uid: 65534 is already the uid of 'nobody' in every image (/etc/passwd: nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin); choose another (line 12)");
     }
 
     @Test
@@ -149,5 +174,75 @@ class CatalogTest {
     private static Stack renamed(Stack s, String name) {
         return new Stack(name, s.description(), s.owner(), s.version(), s.source(), s.packages(), s.excludes(), s.user(),
                 s.hardening(), s.env(), s.entrypoint(), s.cmd(), s.workdir(), s.labels(), s.schedule(), s.target(), s.tag(), s.retention());
+    }
+
+    @Test
+    void aTimeZoneMeansWhatTheSchedulerRunsAndAnUnknownOneIsNamed() throws IOException {
+        write("east.yaml", VALID + "schedule: {cron: \"0 0 3 * * ?\", timeZone: \"UTC+5\"}\n");
+        Stack east = Catalog.load(dir).stack("east").orElseThrow();
+        // TimeZone.getTimeZone("UTC+5") is GMT: the scheduler would have run it five hours late
+        assertThat(east.schedule().zone().getRawOffset()).isEqualTo(5 * 3600_000);
+        assertThat(Stack.Schedule.zoneOf("Europe/Paris").getID()).isEqualTo("Europe/Paris");
+        Path file = write("nowhere.yaml", VALID + "schedule: {cron: \"0 0 3 * * ?\", timeZone: \"UTC+5:99\"}\n");
+        assertThat(Catalog.load(dir).problems("nowhere")).extracting(Problem::toString)
+                .containsExactly(file + ": schedule.timeZone: unknown time zone 'UTC+5:99' (line 12)");
+    }
+
+    @Test
+    void aCronThatFiresMoreOftenThanTheMinimumIsRefused() throws IOException {
+        Path file = write("busy.yaml", VALID + "schedule: {cron: \"0 */5 * * * ?\"}\n");
+        write("hourly.yaml", VALID + "schedule: {cron: \"0 0 * * * ?\", timeZone: Europe/Paris}\n");
+        Path twice = write("twice.yaml", VALID + "schedule: {cron: \"0,30 0 3 * * ?\"}\n");
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                file + ": schedule.cron: '0 */5 * * * ?' fires every 5 minutes at its most frequent; the minimum is 1 hour"
+                        + " (kiln.min-schedule-interval) (line 12)",
+                twice + ": schedule.cron: '0,30 0 3 * * ?' fires every 30 seconds at its most frequent; the minimum is 1 hour"
+                        + " (kiln.min-schedule-interval) (line 12)");
+        assertThat(catalog.stack("hourly")).as("hourly, across daylight-saving changes").isPresent();
+        assertThat(Catalog.load(dir, new Catalog.Rules(java.time.Duration.ofMinutes(5))).stack("busy")).isPresent();
+    }
+
+    @Test
+    void aKeyringThatIsNotOneOrLeavesTheCatalogIsNamedAsSourceKeyring() throws IOException {
+        Files.writeString(dir.resolve("keys/notes.gpg"), "not a key");
+        Path file = write("notkey.yaml", VALID.replace("keys/test.gpg", "keys/notes.gpg"));
+        Path outside = Files.copy(Path.of("catalog/keys/debian-trixie.gpg"), Files.createTempFile("outside", ".gpg"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.createSymbolicLink(dir.resolve("keys/link.gpg"), outside);
+        Path linked = write("linked.yaml", VALID.replace("keys/test.gpg", "keys/link.gpg"));
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                linked + ": source.keyring: is a symbolic link to " + outside.toRealPath() + ", outside the catalog directory (line 6)",
+                file + ": source.keyring: keyring keys/notes.gpg is not an OpenPGP public keyring: no packet header at byte 0 (line 6)");
+        Files.delete(outside);
+    }
+
+    @Test
+    void aStackFileThatLinksOutsideTheCatalogIsRefused() throws IOException {
+        Path elsewhere = Files.writeString(Files.createTempFile("stack", ".yaml"), VALID);
+        Files.createSymbolicLink(dir.resolve("sneaky.yaml"), elsewhere);
+        write("real.yaml", VALID);
+        Files.createSymbolicLink(dir.resolve("alias.yaml"), dir.resolve("real.yaml"));
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                dir.resolve("sneaky.yaml") + ": is a symbolic link to " + elsewhere.toRealPath() + ", outside the catalog directory; refusing it");
+        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("alias", "real");
+        Files.delete(elsewhere);
+    }
+
+    @Test
+    void aFileThatIsNotUtf8NamesItsLineAndAYamlTagIsNamed() throws IOException {
+        Path latin = dir.resolve("latin.yaml");
+        Files.write(latin, VALID.replace("Test stack", "Caf\u00e9").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        Path tagged = write("tagged.yaml", VALID.replace("description: Test stack", "description: !!binary aGVsbG8="));
+        Path suite = write("suite.yaml", VALID.replace("[stable]", "[\"stable/../../x\"]"));
+        Catalog catalog = Catalog.load(dir);
+        assertThat(catalog.problems()).extracting(Problem::toString).containsExactly(
+                latin + ": not UTF-8: byte 0xE9 at line 1, column 17",
+                suite + ": source.archives[0].suites[0]: 'stable/../../x' is not a suite or component name (segments of letters,"
+                        + " digits and ._+~@=- separated by '/', none '.' or '..')",
+                tagged + ": description: must be a string, found a value with the YAML tag !!binary (tags are not allowed in a stack"
+                        + " file) (line 1)");
     }
 }

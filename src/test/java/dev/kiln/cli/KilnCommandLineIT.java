@@ -105,7 +105,12 @@ class KilnCommandLineIT {
         repo.deb("stable", "tzdata", "2026a-1");
         repo.publish("stable", Instant.now().minus(Duration.ofHours(1)), Instant.now().plus(Duration.ofDays(7)));
         assertThat(kiln("lock", "good", "--check")).isEqualTo(1);
-        assertThat(err()).contains("good.lock.json: out of date; run 'kiln lock good'");
+        String outOfDate = catalog.resolve("good.lock.json")
+                + ": packages: out of date: locking now would change 1 package (~ tzdata 2025b-4 -> 2026a-1); run 'kiln lock good'";
+        assertThat(err()).contains(outOfDate);
+        // online validate asks the same question and gets the same answer
+        assertThat(kiln("validate", "good")).isEqualTo(1);
+        assertThat(err()).contains(outOfDate);
         assertThat(kiln("lock", "good")).isZero();
         assertThat(out()).contains("updated").contains("~ tzdata 2025b-4 -> 2026a-1");
     }
@@ -119,7 +124,8 @@ class KilnCommandLineIT {
                 .contains(catalog.resolve("missing.yaml") + ": packages[1]: no package 'openjdk-99-jre' in stable")
                 .contains(catalog.resolve("missing.lock.json") + ": missing; run 'kiln lock missing'")
                 .contains(catalog.resolve("broken.yaml") + ": colour: unknown key");
-        assertThat(out()).contains("8 problems in 4 files");
+        assertThat(err()).contains(catalog.resolve("good.lock.json") + ": packages: out of date: locking now would change 1 package (- tzdata 2025b-4)");
+        assertThat(out()).contains("9 problems in 4 files");
         assertThat(kiln("validate", "--offline")).isEqualTo(1);
         assertThat(err()).doesNotContain("openjdk-99-jre").contains("colour");
         assertThat(kiln("lock", "good")).isZero();
@@ -146,5 +152,58 @@ class KilnCommandLineIT {
         assertThat(err()).contains("expected 'local', 'ecr[/NAMESPACE]' or HOST[:PORT][/NAMESPACE]");
         assertThat(kiln("retire", "good", "--dry-run")).as(err()).isZero();
         assertThat(out()).contains("good  good on local").contains("dry run: 0 to retire, nothing deleted");
+    }
+
+    @Test
+    void aDowngradeIsRefusedUnlessPinnedAndAnOlderReleaseOnlyWithARecordedReBase() throws IOException {
+        repo.deb("stable", "tzdata", "2026a-1");
+        repo.publish("stable", Instant.now().minus(Duration.ofHours(2)), Instant.now().plus(Duration.ofDays(7)));
+        assertThat(kiln("lock", "good")).isZero();
+        String locked = Files.readString(catalog.resolve("good.lock.json"));
+
+        // the archive goes back: an older Release (a replay) without tzdata 2026a-1
+        Files.delete(repo.root().resolve("pool/stable/main/tzdata_2026a-1_amd64.deb"));
+        repo.publish("stable", Instant.now().minus(Duration.ofDays(3)), Instant.now().plus(Duration.ofDays(7)));
+        assertThat(kiln("lock", "good")).isEqualTo(1);
+        assertThat(err()).contains(catalog.resolve("good.yaml") + ": source: " + repo.url() + " stable: the InRelease is dated ")
+                .contains("(remembered in " + tmp.resolve("data/state/releases.json") + "): an old Release served again (a rollback)")
+                .contains("good: not locked");
+        assertThat(Files.readString(catalog.resolve("good.lock.json"))).isEqualTo(locked);
+
+        // a newer Release that lowers tzdata: a downgrade, refused until the stack pins it
+        repo.publish("stable", Instant.now().minus(Duration.ofMinutes(1)), Instant.now().plus(Duration.ofDays(7)));
+        assertThat(kiln("lock", "good")).isEqualTo(1);
+        assertThat(err()).contains(catalog.resolve("good.yaml") + ": packages: tzdata would go down from 2026a-1 (in "
+                + catalog.resolve("good.lock.json") + ") to 2025b-4: a downgrade, refused unless the stack pins it (for example"
+                + " 'tzdata (= 2025b-4)' in packages) or the lock is re-based (--rebase=REASON)");
+        assertThat(Files.readString(catalog.resolve("good.lock.json"))).isEqualTo(locked);
+        stack("good", "[app, \"tzdata (= 2025b-4)\"]");
+        assertThat(kiln("lock", "good")).as(err()).isZero();
+        assertThat(out()).contains("~ tzdata 2026a-1 -> 2025b-4");
+    }
+
+    @Test
+    void aReBaseAcceptsAnOlderReleaseAndIsRecordedWithWhoAndWhy() throws IOException {
+        assertThat(kiln("lock", "good")).isZero();
+        repo.publish("stable", Instant.now().minus(Duration.ofDays(5)), Instant.now().plus(Duration.ofDays(7)));
+        assertThat(kiln("lock", "good")).isEqualTo(1);
+        assertThat(kiln("lock", "good", "--rebase", "snapshot mirror for the 2026-11 audit")).as(err()).isZero();
+        assertThat(out()).contains("re-based " + repo.url() + " stable: ").contains(" by cli:" + System.getProperty("user.name")
+                + ": snapshot mirror for the 2026-11 audit");
+        assertThat(Files.readString(tmp.resolve("data/state/releases.json"))).contains("\"reason\" : \"snapshot mirror for the 2026-11 audit\"");
+        assertThat(kiln("lock", "good", "--rebase=")).isEqualTo(64);
+        assertThat(err()).contains("kiln lock: --rebase needs a reason");
+    }
+
+    @Test
+    void anExcludeThatRemovesASharedLibraryARequestedPackageNeedsFailsTheLock() throws IOException {
+        repo.deb("stable", "libz1", "1.3", "Section: libs", "Multi-Arch: same");
+        repo.deb("stable", "tool", "1.0", "Depends: libz1, libc6");
+        repo.publish("stable", Instant.now().minus(Duration.ofMinutes(30)), Instant.now().plus(Duration.ofDays(7)));
+        Files.writeString(catalog.resolve("needy.yaml"), repo.stackHead("test") + "packages: [tool]\nexcludes: [libz1]\n");
+        assertThat(kiln("lock", "needy")).isEqualTo(1);
+        assertThat(err()).contains(catalog.resolve("needy.yaml") + ": packages[0]: tool needs libz1, which the stack excludes"
+                + " (tool → libz1; libz1 is a shared library, section libs): remove it from excludes");
+        assertThat(catalog.resolve("needy.lock.json")).doesNotExist();
     }
 }

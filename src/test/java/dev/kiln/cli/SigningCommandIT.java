@@ -109,7 +109,11 @@ class SigningCommandIT {
         assertThat(out()).isEqualTo(Files.readString(tmp.resolve("kiln.pub")));
         assertThat(err()).contains("key " + build.signingKeyId() + " (ECDSA P-256, file " + tmp.resolve("kiln.key") + ")");
 
-        // the layout names the signature's manifest with the image as its subject
+        // the CLI attests what dev.kiln.evidence makes: provenance, both SBOMs and the rebuild record, then the signature
+        assertThat(history.evidence(build.id())).extracting(History.Evidence::predicateType).containsExactly("https://slsa.dev/provenance/v1",
+                "https://spdx.dev/Document", "https://cyclonedx.org/bom", "https://kiln.dev/rebuild-record/v1", "https://sigstore.dev/cosign/sign/v1");
+
+        // the layout names the signature's and the attestations' manifests with the image as their subject
         JsonNode index = JSON.readTree(tmp.resolve("data/store/index.json").toFile());
         List<JsonNode> referrers = new ArrayList<>();
         index.path("manifests").forEach(m -> {
@@ -117,7 +121,7 @@ class SigningCommandIT {
                 referrers.add(m);
             }
         });
-        assertThat(referrers).singleElement().satisfies(m -> {
+        assertThat(referrers).hasSize(5).allSatisfy(m -> {
             assertThat(m.path("artifactType").asString()).isEqualTo("application/vnd.dev.sigstore.bundle.v0.3+json");
             assertThat(m.path("annotations").path("dev.kiln.repository").asString()).isEqualTo("golden/app");
         });

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The archive client against a real signed repository served on loopback. */
 class DebianArchiveIT {
 
-    private static final Instant NOW = Instant.parse("2026-11-20T12:00:00Z");
+    private static final Instant NOW = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
 
     @TempDir
     Path tmp;
@@ -75,6 +75,30 @@ class DebianArchiveIT {
         assertThat(lock.releases()).extracting(Lock.Release::suite, Lock.Release::validUntil)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("stable", null),
                         org.assertj.core.groups.Tuple.tuple("stable-security", NOW.plus(Duration.ofDays(6)).toString()));
+        // provenance names the exact signed file each suite was trusted from
+        for (Lock.Release release : lock.releases()) {
+            Path inRelease = repo.root().resolve("dists/" + release.suite() + "/InRelease");
+            assertThat(release.inReleaseSha256()).isEqualTo(TestArchive.sha256(Files.readAllBytes(inRelease)));
+            assertThat(release.inReleaseUrl()).isEqualTo(repo.url() + "/dists/" + release.suite() + "/InRelease");
+            assertThat(release.origin()).isEqualTo("Kiln Test");
+        }
+    }
+
+    @Test
+    void aLockIsKnownCurrentFromItsInReleasesAloneAndNotOnceOneChanged() throws IOException {
+        DebianArchive.Loaded loaded = archive(NOW).load(distribution());
+        Lock lock = Lock.of("test", "sha256:x", "amd64", loaded,
+                new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("app")), Set.of()));
+        cache = tmp.resolve("cold/cache");  // a data directory that has no index
+        repo.paths.clear();
+        assertThat(archive(NOW).unchangedSince(distribution(), lock)).isTrue();
+        assertThat(repo.paths).as("the two InReleases, no index").hasSize(2).allMatch(p -> p.endsWith("/InRelease"));
+        repo.publish("stable-security", NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(6)));
+        assertThat(archive(NOW).unchangedSince(distribution(), lock)).as("stable-security re-signed").isFalse();
+        Lock old = new Lock(lock.lockVersion(), lock.stack(), lock.stackDigest(), lock.architecture(), lock.releases().stream()
+                .map(r -> new Lock.Release(r.url(), r.suite(), r.codename(), r.version(), r.date(), r.validUntil(), r.origin(), null)).toList(),
+                lock.packages(), lock.dropped());
+        assertThat(archive(NOW).unchangedSince(distribution(), old)).as("a lock that predates InRelease hashes").isFalse();
     }
 
     @Test

@@ -26,6 +26,23 @@ class LockTest {
     }
 
     @Test
+    void aLockWrittenBeforeReleasesCarriedTheirOriginAndInReleaseHashStillReads() {
+        Lock old = LockFile.fromJson("""
+                {"lockVersion": 1, "stack": "s", "stackDigest": "sha256:d", "architecture": "amd64",
+                 "releases": [{"url": "http://deb.debian.org/debian", "suite": "trixie", "codename": "trixie", "version": "13.2",
+                               "date": "2026-11-21T09:15:44Z", "validUntil": null}],
+                 "packages": [], "dropped": []}
+                """);
+        assertThat(old.releases()).containsExactly(new Lock.Release("http://deb.debian.org/debian", "trixie", "trixie", "13.2",
+                "2026-11-21T09:15:44Z", null, null, null));
+        assertThat(old.releases().get(0).inReleaseUrl()).isEqualTo("http://deb.debian.org/debian/dists/trixie/InRelease");
+        Lock now = LockFile.fromJson(LockFile.toJson(new Lock(Lock.VERSION, "s", "sha256:d", "amd64", List.of(new Lock.Release(
+                "http://deb.debian.org/debian", "trixie", "trixie", "13.2", "2026-11-21T09:15:44Z", null, "Debian", "ab12")), List.of(), List.of())));
+        assertThat(now.releases().get(0).origin()).isEqualTo("Debian");
+        assertThat(now.releases().get(0).inReleaseSha256()).isEqualTo("ab12");
+    }
+
+    @Test
     void theDigestCoversPackagesAndTheStackButNotTheirOrder() {
         Lock a = lock("d", pkg("a", "1", "x"), pkg("b", "1", "y"));
         assertThat(lock("d", pkg("b", "1", "y"), pkg("a", "1", "x")).digest()).isEqualTo(a.digest());

@@ -14,7 +14,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -65,12 +64,7 @@ class EcrBuildIT {
         System.setProperty("aws.secretAccessKey", "test");
 
         repo = new TestArchive(tmp.resolve("repo"));
-        Path hello = tmp.resolve("hello");
-        Files.createDirectories(hello.resolve("usr/bin"));
-        Files.writeString(tmp.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
-        TestArchive.run(List.of("gcc", "-static", "-Os", "-o", hello.resolve("usr/bin/hello").toString(), tmp.resolve("hello.c").toString()));
-        Files.setPosixFilePermissions(hello.resolve("usr/bin/hello"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        repo.deb("stable", "hello-static", "1.0", hello);
+        repo.helloStatic("stable");
         publish(1);
         catalog = Files.createDirectories(tmp.resolve("catalog"));
         repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());

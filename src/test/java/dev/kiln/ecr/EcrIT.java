@@ -191,7 +191,7 @@ class EcrIT {
         ecr.ensureRepository(repository);
         Path catalog = Files.createDirectories(tmp.resolve("catalog"));
         Files.createDirectories(catalog.resolve("keys"));
-        Files.write(catalog.resolve("keys/test.gpg"), new byte[] {1});
+        Files.copy(Path.of("catalog/keys/debian-trixie.gpg"), catalog.resolve("keys/test.gpg")); // the catalog checks it is a keyring
         Files.writeString(catalog.resolve("retiring.yaml"), """
                 description: retirement on ECR
                 owner: team@example.com

@@ -21,20 +21,16 @@ import software.amazon.awssdk.services.ecr.EcrClient;
 
 /**
  * ECR made of two real parts for an end-to-end test: Debian's docker-registry holds the images, moto
- * the ECR API. This loopback proxy forwards the registry protocol to the registry and, when a manifest is
- * stored (by tag or by digest), records it in moto with PutImage, which is what ECR's API shows after a
- * push. ECR serves the OCI 1.1 referrers API and Debian's registry does not, so the bridge answers it as
- * ECR does: from the manifests stored with a {@code subject} that ECR (moto) still holds.
+ * the ECR API. This loopback proxy forwards the registry protocol to the registry and, when a tagged
+ * manifest is stored, records it in moto with PutImage, which is what ECR's API shows after a push.
+ * ECR serves the OCI 1.1 referrers API, which docker-registry 2.8 lacks: the bridge answers it from
+ * what moto records (the manifests whose {@code subject} is the digest asked for).
  */
 final class EcrRegistryBridge implements AutoCloseable {
 
     private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding");
     private static final Pattern MANIFEST = Pattern.compile("^/v2/(.+)/manifests/([^/]+)$");
     private static final Pattern REFERRERS = Pattern.compile("^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$");
-    private static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder().build();
-    /** repository + subject digest -> the referrers' descriptors, in push order */
-    private final java.util.Map<String, java.util.Map<String, tools.jackson.databind.node.ObjectNode>> referrers =
-            new java.util.concurrent.ConcurrentHashMap<>();
 
     private final HttpServer server;
     private final ServerSocket front;
@@ -104,14 +100,14 @@ final class EcrRegistryBridge implements AutoCloseable {
     }
 
     private void forward(HttpExchange exchange) throws IOException {
+        Matcher referrers = REFERRERS.matcher(exchange.getRequestURI().getPath());
+        if (exchange.getRequestMethod().equals("GET") && referrers.matches()) {
+            referrers(exchange, referrers.group(1), referrers.group(2));
+            return;
+        }
         try {
             byte[] body = exchange.getRequestBody().readAllBytes();
             String method = exchange.getRequestMethod();
-            Matcher r = REFERRERS.matcher(exchange.getRequestURI().getPath());
-            if (method.equals("GET") && r.matches()) {
-                referrers(exchange, r.group(1), r.group(2));
-                return;
-            }
             URI target = URI.create("http://" + registry + exchange.getRequestURI());
             HttpRequest.Builder request = HttpRequest.newBuilder(target)
                     .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -123,17 +119,12 @@ final class EcrRegistryBridge implements AutoCloseable {
             HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             Matcher m = MANIFEST.matcher(exchange.getRequestURI().getPath());
             if (method.equals("PUT") && response.statusCode() == 201 && m.matches()) {
+                // ECR lists every manifest pushed, tagged or not (referrers are pushed by digest)
                 String digest = response.headers().firstValue("Docker-Content-Digest").orElseThrow();
                 String mediaType = exchange.getRequestHeaders().getFirst("Content-Type");
-                String manifest = new String(body, StandardCharsets.UTF_8);
                 boolean byDigest = m.group(2).startsWith("sha256:");
-                ecr.putImage(p -> {
-                    p.repositoryName(m.group(1)).imageDigest(digest).imageManifest(manifest).imageManifestMediaType(mediaType);
-                    if (!byDigest) {
-                        p.imageTag(m.group(2));
-                    }
-                });
-                remember(m.group(1), digest, mediaType, body);
+                ecr.putImage(r -> r.repositoryName(m.group(1)).imageTag(byDigest ? null : m.group(2)).imageDigest(digest)
+                        .imageManifest(new String(body, StandardCharsets.UTF_8)).imageManifestMediaType(mediaType));
             }
             response.headers().map().forEach((name, values) -> {
                 if (!HOP.contains(name.toLowerCase()) && !name.startsWith(":")) {
@@ -162,47 +153,38 @@ final class EcrRegistryBridge implements AutoCloseable {
         }
     }
 
-    /** A manifest with a subject is one of that subject's referrers (its descriptor as the referrers API lists it). */
-    private void remember(String repository, String digest, String mediaType, byte[] body) {
-        tools.jackson.databind.JsonNode manifest = JSON.readTree(body);
-        String subject = manifest.path("subject").path("digest").asString("");
-        if (subject.isEmpty()) {
-            return;
-        }
-        tools.jackson.databind.node.ObjectNode d = JSON.createObjectNode();
-        d.put("mediaType", manifest.path("mediaType").asString(mediaType));
-        d.put("digest", digest);
-        d.put("size", body.length);
-        String artifactType = manifest.path("artifactType").asString(manifest.path("config").path("mediaType").asString(""));
-        d.put("artifactType", artifactType);
-        if (manifest.path("annotations").isObject()) {
-            d.set("annotations", manifest.get("annotations"));
-        }
-        referrers.computeIfAbsent(repository + "@" + subject, k -> new java.util.concurrent.ConcurrentSkipListMap<>()).put(digest, d);
-    }
-
-    /** GET /v2/REPO/referrers/DIGEST as ECR answers it: an image index of the referrers ECR still holds. */
-    private void referrers(HttpExchange exchange, String repository, String subject) throws IOException {
-        java.util.Set<String> held = new java.util.HashSet<>();
-        try {
-            ecr.listImagesPaginator(q -> q.repositoryName(repository)).imageIds().forEach(i -> held.add(i.imageDigest()));
-        } catch (software.amazon.awssdk.services.ecr.model.RepositoryNotFoundException e) {
-            // no repository: no referrers
-        }
-        tools.jackson.databind.node.ObjectNode index = JSON.createObjectNode();
+    private void referrers(HttpExchange exchange, String repository, String digest) throws IOException {
+        tools.jackson.databind.json.JsonMapper json = tools.jackson.databind.json.JsonMapper.builder().build();
+        tools.jackson.databind.node.ObjectNode index = json.createObjectNode();
         index.put("schemaVersion", 2);
         index.put("mediaType", "application/vnd.oci.image.index.v1+json");
-        tools.jackson.databind.node.ArrayNode list = index.putArray("manifests");
-        referrers.getOrDefault(repository + "@" + subject, java.util.Map.of()).forEach((digest, d) -> {
-            if (held.contains(digest)) {
-                list.add(d);
+        tools.jackson.databind.node.ArrayNode manifests = index.putArray("manifests");
+        List<software.amazon.awssdk.services.ecr.model.ImageIdentifier> ids = new java.util.ArrayList<>();
+        ecr.describeImagesPaginator(r -> r.repositoryName(repository)).imageDetails()
+                .forEach(d -> ids.add(software.amazon.awssdk.services.ecr.model.ImageIdentifier.builder().imageDigest(d.imageDigest()).build()));
+        for (int from = 0; from < ids.size(); from += 100) {
+            List<software.amazon.awssdk.services.ecr.model.ImageIdentifier> batch = ids.subList(from, Math.min(ids.size(), from + 100));
+            for (var image : ecr.batchGetImage(r -> r.repositoryName(repository).imageIds(batch)).images()) {
+                tools.jackson.databind.JsonNode manifest = json.readTree(image.imageManifest());
+                if (digest.equals(manifest.path("subject").path("digest").asString(""))) {
+                    tools.jackson.databind.node.ObjectNode d = manifests.addObject();
+                    d.put("mediaType", manifest.path("mediaType").asString());
+                    d.put("digest", image.imageId().imageDigest());
+                    d.put("size", image.imageManifest().getBytes(StandardCharsets.UTF_8).length);
+                    if (manifest.hasNonNull("artifactType")) {
+                        d.put("artifactType", manifest.get("artifactType").asString());
+                    }
+                    if (manifest.has("annotations")) {
+                        d.set("annotations", manifest.get("annotations"));
+                    }
+                }
             }
-        });
-        byte[] bytes = JSON.writeValueAsBytes(index);
+        }
+        byte[] body = json.writeValueAsBytes(index);
         exchange.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.index.v1+json");
-        exchange.sendResponseHeaders(200, bytes.length);
+        exchange.sendResponseHeaders(200, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
+            out.write(body);
         }
         exchange.close();
     }

@@ -81,15 +81,17 @@ class EcrSigningIT {
         history = new History(database.dataSource());
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
         KilnProperties properties = new KilnProperties(catalog, tmp.resolve("data"), null,
-                new KilnProperties.Build("ecr", null, null, null, null), new KilnProperties.Service(null, null, null, null, null, Duration.ZERO),
-                null, new KilnProperties.Ecr("eu-central-1", moto.endpoint(), bridge.address(), null, null, null, null, null, null), null,
+                new KilnProperties.Build("ecr", null, null, null, null, null),
+                new KilnProperties.Service(null, null, null, null, null, Duration.ZERO, null, null),
+                null, new KilnProperties.Ecr("eu-central-1", moto.endpoint(), bridge.address(), null, null, null, null, null, null), null, null, null,
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));
         KilnConfiguration.Services services = KilnConfiguration.services(properties, Clock.systemUTC());
         SigningKey key = services.signingKey().orElseThrow();
         pub = Files.writeString(tmp.resolve("kiln.pub"), Keys.pem(key.publicKey()));
         target = services.target();
         rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-ecr", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, ""), new SimpleMeterRegistry(), Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of));
+                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
+                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of));
     }
 
     @AfterAll

@@ -15,10 +15,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
 /**
  * The schema and the history on a real PostgreSQL (the embedded server Kiln runs by default): the
  * migrations from empty and from the previous version, the append-only rule, and the build lifecycle.
+ * Migrations run as the owner role, the history as the service role, as in the service.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HistoryIT {
@@ -29,7 +31,8 @@ class HistoryIT {
     @BeforeAll
     void start(@TempDir Path dir) {
         server = Database.open(new Database.Settings(null, null, null), dir, 4);
-        admin = JdbcClient.create(server.dataSource());
+        Database.Settings superuser = server.superuser();
+        admin = JdbcClient.create(new DriverManagerDataSource(superuser.url(), superuser.username(), superuser.password()));
     }
 
     @AfterAll
@@ -39,11 +42,30 @@ class HistoryIT {
         }
     }
 
-    /** A fresh database on the server, so each test starts from empty. */
+    /** A fresh database on the server, owned by the owner role, so each test starts from empty. */
     private Database fresh(String name) {
-        admin.sql("CREATE DATABASE " + name).update();
+        admin.sql("CREATE DATABASE " + name + " OWNER kiln_owner").update();
         Database.Settings s = server.settings();
-        return Database.open(new Database.Settings(s.url().replaceFirst("/kiln$", "/" + name), s.username(), s.password()), null, 2);
+        return Database.open(new Database.Settings(s.url().replaceFirst("/kiln$", "/" + name), s.username(), s.password(),
+                s.ownerUsername(), s.ownerPassword()), null, 2);
+    }
+
+    /** The owner role on the same database: what migrations run as. */
+    private static JdbcClient owner(Database db) {
+        Database.Settings s = db.settings();
+        return JdbcClient.create(new DriverManagerDataSource(s.url(), s.ownerUsername(), s.ownerPassword()));
+    }
+
+    /** The newest version among the migrations in db/migration (V7_1 is 7.1). */
+    static String newestMigration() {
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("db/migration"))) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.matches("V[0-9_]+__.*\\.sql"))
+                    .map(n -> n.substring(1, n.indexOf("__")).replace('_', '.'))
+                    .max(java.util.Comparator.comparing(v -> java.util.Arrays.stream(v.split("\\.")).mapToInt(Integer::parseInt).toArray(),
+                            java.util.Arrays::compare)).orElseThrow();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -51,25 +73,30 @@ class HistoryIT {
         try (Database db = fresh("from_empty")) {
             db.migrate();
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
-            assertThat(jdbc.sql("SELECT max(version::int) FROM flyway_schema_history").query(Integer.class).single()).isEqualTo(10);
+            assertThat(jdbc.sql("SELECT version FROM flyway_schema_history ORDER BY installed_rank DESC LIMIT 1").query(String.class).single())
+                    .as("the newest migration in db/migration").isEqualTo(newestMigration());
             List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
-            assertThat(tables).contains("stack", "build", "image_tag", "audit", "qrtz_triggers", "qrtz_scheduler_state", "evidence", "reproduction");
-            // a second start finds nothing to do
-            assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration").load().migrate().migrationsExecuted)
-                    .isZero();
+            assertThat(tables).contains("stack", "build", "image_tag", "audit", "audit_head", "qrtz_triggers", "qrtz_scheduler_state", "evidence",
+                    "reproduction");
+            // a second start finds nothing to do, even for a service given only its own role
+            assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration")
+                    .placeholders(Database.placeholders(db.dataSource())).load().migrate().migrationsExecuted).isZero();
         }
     }
 
     @Test
     void migratesFromThePreviousVersionKeepingItsHistory() {
         try (Database db = fresh("from_previous")) {
-            Database.migrate(db.dataSource(), "2");
-            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            db.migrate("3");
+            JdbcClient jdbc = owner(db);
             jdbc.sql("INSERT INTO stack (name, definition_digest) VALUES ('java', 'sha256:d')").update();
             long id = jdbc.sql("""
                     INSERT INTO build (stack, trigger, triggered_by, kiln_version, status, image_digest, finished_at)
                     VALUES ('java', 'schedule', 'quartz', '0.0.9', 'succeeded', 'sha256:abc', now()) RETURNING id""")
                     .query(Long.class).single();
+            jdbc.sql("INSERT INTO audit (actor, action, subject, detail) VALUES ('sync', 'stack.added', 'java', '{\"d\": \"sha256:d\"}')")
+                    .update();
+            jdbc.sql("INSERT INTO audit (actor, action, subject) VALUES ('api:ops', 'build.requested', 'java')").update();
             db.migrate();
             History history = new History(db.dataSource());
             assertThat(history.build(id)).hasValueSatisfying(b -> {
@@ -78,6 +105,13 @@ class HistoryIT {
                 assertThat(b.kilnVersion()).isEqualTo("0.0.9");
             });
             assertThat(jdbc.sql("SELECT count(*) FROM qrtz_locks").query(Long.class).single()).isZero();
+            // the rows written before the chain existed are its first links; new ones follow them
+            history.audit("api:ops", "tag.pinned", "java:1", Map.of("reason", "hold"));
+            AuditChain.Verification chain = new AuditChain(db.dataSource()).verify();
+            assertThat(chain.intact()).as(chain.toString()).isTrue();
+            assertThat(chain.rows()).isEqualTo(3);
+            assertThat(jdbc.sql("SELECT action FROM audit ORDER BY seq").query(String.class).list())
+                    .containsExactly("stack.added", "build.requested", "tag.pinned");
         }
     }
 
@@ -88,7 +122,14 @@ class HistoryIT {
             History history = new History(db.dataSource());
             History.Ticket t = history.open(request("java"), true, "i1");
             history.audit("alice", "pin", "java", Map.of("why", "test"));
-            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            JdbcClient service = JdbcClient.create(db.dataSource());
+            assertThatThrownBy(() -> service.sql("DELETE FROM build WHERE id = ?").param(t.id()).update())
+                    .rootCause().hasMessageContaining("permission denied for table build");
+            assertThatThrownBy(() -> service.sql("UPDATE audit SET actor = 'mallory'").update())
+                    .rootCause().hasMessageContaining("permission denied for table audit");
+            assertThatThrownBy(() -> service.sql("TRUNCATE stack CASCADE").update()).rootCause().hasMessageContaining("permission denied for table stack");
+            // the owner may alter the tables, but the triggers still refuse it
+            JdbcClient jdbc = owner(db);
             assertThatThrownBy(() -> jdbc.sql("DELETE FROM build WHERE id = ?").param(t.id()).update())
                     .hasMessageContaining("kiln history is append-only: DELETE on build is not allowed");
             assertThatThrownBy(() -> jdbc.sql("UPDATE audit SET actor = 'mallory'").update())
@@ -213,7 +254,135 @@ class HistoryIT {
         }
     }
 
+    @Test
+    void joinsAndFailedInsertsUseUpNoBuildId() {
+        try (Database db = fresh("ids")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long first = history.open(request("java"), true, "i1").id();
+            for (int i = 0; i < 49; i++) {
+                assertThat(history.open(request("java"), false, "i2")).isEqualTo(new History.Ticket(first, true));
+            }
+            // an insert the schema refuses (no such trigger) rolls back and leaves no gap either
+            assertThatThrownBy(() -> history.open(new History.Request("cc", "by-magic", "test", null, "dev", null), true, "i1"))
+                    .hasMessageContaining("build_trigger_check");
+            history.failed(first, "done");
+            assertThat(history.open(request("cc"), true, "i1").id()).isEqualTo(first + 1);
+            assertThat(history.open(request("java"), true, "i1").id()).isEqualTo(first + 2);
+            assertThat(history.audit(0, 100).items()).filteredOn(e -> e.action().equals("build.requested")).hasSize(3);
+        }
+    }
+
+    @Test
+    void aCancelEndsAQueuedBuildAtOnceAndMarksARunningOneForItsInstance() {
+        try (Database db = fresh("cancel")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long queued = history.open(request("java"), false, "i1").id();
+            assertThat(history.requestCancel(queued, "api:alice", "wrong branch")).hasValue(new History.Cancel(queued, "cancelled", true));
+            assertThat(history.start(queued, "i1")).as("a cancelled build never starts").isFalse();
+
+            long running = history.open(request("java"), true, "i1").id();
+            assertThat(history.heartbeat(List.of(running))).isEmpty();
+            assertThat(history.requestCancel(running, "api:bob", "hangs")).hasValue(new History.Cancel(running, "running", true));
+            assertThat(history.requestCancel(running, "api:carol", "again")).hasValue(new History.Cancel(running, "running", false));
+            assertThat(history.heartbeat(List.of(running))).containsExactly(running);
+            assertThat(history.step(running, "composing")).isTrue();
+            history.cancelled(running, "composing");
+            assertThat(history.build(running)).hasValueSatisfying(b -> {
+                assertThat(b.status()).isEqualTo("cancelled");
+                assertThat(b.cancelRequestedBy()).isEqualTo("api:bob");
+                assertThat(b.cancelReason()).isEqualTo("hangs");
+                assertThat(b.finishedAt()).isNotNull();
+            });
+            assertThat(history.requestCancel(running, "api:bob", "late")).hasValue(new History.Cancel(running, "cancelled", false));
+            assertThat(history.requestCancel(999, "api:bob", "none")).isEmpty();
+            assertThat(history.audit(0, 10).items()).extracting(e -> e.actor() + " " + e.action())
+                    .containsSubsequence("api:bob build.cancelled", "api:bob build.cancel-requested", "api:alice build.cancelled");
+        }
+    }
+
+    @Test
+    void aPinNamesAnImageByDigestOrByRepositoryAndTagNeverByATagAlone() {
+        try (Database db = fresh("pins")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            // the stack's repository changed: two live images carry the tag 21-20261201.1
+            long old = published(history, "golden/java", "21-20261201.1", "sha256:" + "a".repeat(64));
+            long moved = published(history, "platform/java", "21-20261201.1", "sha256:" + "b".repeat(64));
+            assertThat(history.liveTagsNamed("java", "21-20261201.1")).extracting(History.LiveTag::build).containsExactly(old, moved);
+
+            assertThat(history.pin("java", History.ImageName.tagged("platform/java", "21-20261201.1"), "api:alice", "INC-1"))
+                    .singleElement().satisfies(t -> assertThat(t.digest()).isEqualTo("sha256:" + "b".repeat(64)));
+            assertThat(history.liveTags("java", History.ImageName.tagged("golden/java", "21-20261201.1")))
+                    .singleElement().satisfies(t -> assertThat(t.pin()).isNull());
+            assertThatThrownBy(() -> history.pin("java", History.ImageName.digest("sha256:" + "b".repeat(64)), "api:bob", "again"))
+                    .hasMessageContaining("platform/java:21-20261201.1 is already pinned (api:alice: INC-1)");
+            assertThat(history.pin("java", History.ImageName.digest("sha256:" + "a".repeat(64)), "api:bob", "INC-2")).hasSize(1);
+            assertThat(history.pin("java", History.ImageName.digest("sha256:" + "c".repeat(64)), "api:bob", "none")).isEmpty();
+            assertThat(history.unpin("java", History.ImageName.digest("sha256:" + "b".repeat(64)), "api:alice", "lifted")).hasSize(1);
+            assertThat(history.unpin("java", History.ImageName.digest("sha256:" + "b".repeat(64)), "api:alice", "lifted")).isEmpty();
+            assertThat(history.audit(0, 10).items()).extracting(e -> e.action() + " " + e.subject()).containsSubsequence(
+                    "tag.unpinned java:sha256:" + "b".repeat(64), "tag.pinned java:sha256:" + "a".repeat(64),
+                    "tag.pinned java:platform/java:21-20261201.1");
+        }
+    }
+
+    @Test
+    void theRetentionPolicyIsRememberedForAStackThatLaterLeavesTheCatalog() {
+        try (Database db = fresh("policy")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            History.Policy policy = new History.Policy(3, 14, 0);
+            history.syncCatalog(List.of(new History.StackState("a", "sha256:a", "golden/a", "team", policy)), java.util.Set.of("a"), "sync");
+            history.syncCatalog(List.of(), java.util.Set.of(), "sync");
+            assertThat(history.stack("a").orElseThrow()).satisfies(s -> {
+                assertThat(s.removedAt()).isNotNull();
+                assertThat(s.policy()).isEqualTo(policy);
+                assertThat(s.repository()).isEqualTo("golden/a");
+            });
+            // a build (the CLI's, say) records the policy it ran with, without touching the definition digest
+            history.open(request("b"), true, "i");
+            history.remember(new History.StackState("b", null, "golden/b", "team", new History.Policy(5, 0, 30)));
+            assertThat(history.stack("b").orElseThrow().policy()).isEqualTo(new History.Policy(5, 0, 30));
+            assertThat(history.stack("b").orElseThrow().definitionDigest()).isNull();
+        }
+    }
+
+    /** A succeeded build of java that published {@code repository:tag} as {@code digest}. */
+    private static long published(History history, String repository, String tag, String digest) {
+        long id = history.open(request("java"), true, "i").id();
+        history.resolved(id, new History.Inputs("sha256:f", "sha256:s", "sha256:l", "{}", "registry.example.com", repository));
+        history.succeeded(id, new History.Published(digest, "registry.example.com/" + repository + ":" + tag, tag, false, 1, 1, List.of(), 1,
+                Map.of(), List.of(), null, false, null));
+        return id;
+    }
+
     private static History.Request request(String stack) {
         return new History.Request(stack, "manual", "test", null, "dev", null);
+    }
+
+    @Test
+    void theReleaseMemoryOnlyMovesForwardAndKeepsEveryReBase() {
+        try (Database db = fresh("release_memory")) {
+            db.migrate();
+            JdbcReleaseMemory memory = new JdbcReleaseMemory(db.dataSource());
+            java.time.Instant day1 = java.time.Instant.parse("2026-11-01T00:00:00Z");
+            java.time.Instant day2 = day1.plus(java.time.Duration.ofDays(1));
+            assertThat(memory.newest("http://a/debian", "trixie")).isEmpty();
+            memory.accepted("http://a/debian", "trixie", day2);
+            memory.accepted("http://a/debian", "trixie", day1);
+            assertThat(memory.newest("http://a/debian", "trixie")).contains(day2);
+            memory.rebased("http://a/debian", "trixie", day2, day1, "cli:alice", "snapshot for an audit");
+            assertThat(memory.newest("http://a/debian", "trixie")).contains(day1);
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            assertThat(jdbc.sql("SELECT rebased_by || ': ' || reason FROM archive_rebase").query(String.class).list())
+                    .containsExactly("cli:alice: snapshot for an audit");
+            // the service role may not delete at all; the owner (who may) meets the append-only trigger
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> jdbc.sql("DELETE FROM archive_rebase").update())
+                    .rootCause().hasMessageContaining("permission denied for table archive_rebase");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> owner(db).sql("DELETE FROM archive_rebase").update())
+                    .hasMessageContaining("kiln history is append-only: DELETE on archive_rebase is not allowed");
+        }
     }
 }

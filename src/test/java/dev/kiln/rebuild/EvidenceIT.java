@@ -93,16 +93,16 @@ class EvidenceIT {
         otherPub = tmp.resolve("other.pub");
 
         KilnProperties properties = new KilnProperties(catalog, tmp.resolve("data"), null,
-                new KilnProperties.Build(registry.address() + "/ev", null, null, null, null),
+                new KilnProperties.Build(registry.address() + "/ev", null, null, null, null, null),
                 // each build must see the archive's newest index (a new app-data version per build)
-                new KilnProperties.Service(null, null, null, null, null, Duration.ZERO), null, null, null,
+                new KilnProperties.Service(null, null, null, null, null, Duration.ZERO, null, null), null, null, null, null, null,
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));
         services = KilnConfiguration.services(properties, Clock.systemUTC());
         key = services.signingKey().orElseThrow();
         pub = Files.writeString(tmp.resolve("kiln.pub"), Keys.pem(key.publicKey()));
         target = new TamperingTarget(services.target());
         rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, ""), new SimpleMeterRegistry(),
+                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
                 Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of));
         repository = "ev/golden/app";
     }

@@ -66,6 +66,26 @@ public final class TestArchive implements AutoCloseable {
                 """.formatted(description, url());
     }
 
+    /**
+     * Writes {@code catalog/NAME.yaml}: a stack of this archive's {@code packages} (a YAML list, built on
+     * {@link #helloStatic}) that runs /usr/bin/hello, on {@code cron} in UTC, into golden/NAME.
+     */
+    public void helloStack(Path catalog, String name, String packages, String cron) {
+        try {
+            Files.writeString(catalog.resolve(name + ".yaml"), stackHead("test " + name) + """
+                    packages: %s
+                    entrypoint: [/usr/bin/hello]
+                    schedule:
+                      cron: "%s"
+                      timeZone: UTC
+                    target:
+                      repository: golden/%s
+                    """.formatted(packages, cron, name));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Serves paths containing {@code part} only after {@code delay}. */
     public void delay(String part, java.time.Duration delay) {
         server.delays.put(part, delay);
@@ -153,7 +173,27 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /** Adds {@code hello-static} 1.0 to the suite: {@code /usr/bin/hello}, a static C program gcc builds here that prints "hello". */
+    public Path helloStatic(String suite) {
+        try {
+            Path work = Files.createDirectories(root.resolveSibling(root.getFileName() + "-hello"));
+            Path tree = Files.createDirectories(work.resolve("tree/usr/bin"));
+            Files.writeString(work.resolve("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
+            run(List.of("gcc", "-static", "-Os", "-o", tree.resolve("hello").toString(), work.resolve("hello.c").toString()));
+            Files.setPosixFilePermissions(tree.resolve("hello"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            return deb(suite, "hello-static", "1.0", work.resolve("tree"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private final java.util.Set<String> gzipSuites = new java.util.HashSet<>();
+    private final java.util.Map<String, String[]> origins = new java.util.HashMap<>();
+
+    /** The suite's Release says this Origin and Version (as Debian's: "Debian", "13.2") instead of "Kiln Test" and none. */
+    public void origin(String suite, String origin, String version) {
+        origins.put(suite, new String[] {origin, version});
+    }
 
     /** The suite's index is offered gzip-compressed too (as Debian does), which Kiln then prefers. */
     public void offerGzip(String suite) {
@@ -165,13 +205,28 @@ public final class TestArchive implements AutoCloseable {
         publish(suite, date, validUntil, defaultKey());
     }
 
+    /** Rewrites the next published Packages text (and so its hashes, which the Release then vouches for). */
+    public java.util.function.UnaryOperator<String> packagesEdit = java.util.function.UnaryOperator.identity();
+
+    /** Edits a suite's signed Release and signs it again: a Release the archive's own key vouches for, whatever it says. */
+    public void resign(String suite, java.util.function.UnaryOperator<String> edit) {
+        try {
+            Path dists = root().resolve("dists/" + suite);
+            Files.writeString(dists.resolve("Release"), edit.apply(Files.readString(dists.resolve("Release"))));
+            run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--local-user", defaultKey(), "--digest-algo", "SHA512",
+                    "--clearsign", "--output", dists.resolve("InRelease").toString(), dists.resolve("Release").toString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public void publish(String suite, Instant date, Instant validUntil, String signingKey) {
         try {
             Path dists = root().resolve("dists/" + suite);
             Path binary = dists.resolve("main/binary-amd64");
             Files.createDirectories(binary);
             String packages = run(List.of("apt-ftparchive", "packages", "pool/" + suite), root());
-            Files.writeString(binary.resolve("Packages"), packages);
+            Files.writeString(binary.resolve("Packages"), packagesEdit.apply(packages));
             run(List.of("xz", "-kf", binary.resolve("Packages").toString()));
             List<String> indexes = new ArrayList<>(List.of("main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"));
             if (gzipSuites.contains(suite)) {
@@ -179,7 +234,9 @@ public final class TestArchive implements AutoCloseable {
                 indexes.add("main/binary-amd64/Packages.gz");
             }
             Path byHash = Files.createDirectories(binary.resolve("by-hash/SHA256"));
-            StringBuilder release = new StringBuilder("Origin: Kiln Test\nLabel: Kiln Test\nSuite: " + suite + "\nCodename: " + suite
+            String[] origin = origins.getOrDefault(suite, new String[] {"Kiln Test", null});
+            StringBuilder release = new StringBuilder("Origin: " + origin[0] + "\nLabel: Kiln Test\nSuite: " + suite
+                    + (origin[1] == null ? "" : "\nVersion: " + origin[1]) + "\nCodename: " + suite
                     + "\nDate: " + RFC2822.format(date) + "\n" + (validUntil == null ? "" : "Valid-Until: " + RFC2822.format(validUntil) + "\n")
                     + "Acquire-By-Hash: yes\nArchitectures: amd64\nComponents: main\nSHA256:\n");
             for (String f : indexes) {
@@ -196,6 +253,33 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * Publishes an existing index (a real Debian {@code Packages.xz}, say) as {@code archive/dists/suite}
+     * under this repository's root, with a Release signed by this archive's key: a mirror of real
+     * packages whose signature chain is the test's, with dates of the test's choosing.
+     */
+    public void republish(String archive, String suite, Path packagesXz, Instant date, Instant validUntil) {
+        try {
+            Path dists = Files.createDirectories(root.resolve(archive).resolve("dists").resolve(suite));
+            Path binary = Files.createDirectories(dists.resolve("main/binary-amd64"));
+            byte[] bytes = Files.readAllBytes(packagesXz);
+            Files.write(binary.resolve("Packages.xz"), bytes);
+            String release = "Origin: Debian\nLabel: Debian\nSuite: " + suite + "\nCodename: " + suite + "\nDate: " + RFC2822.format(date)
+                    + "\nValid-Until: " + RFC2822.format(validUntil) + "\nArchitectures: amd64\nComponents: main\nSHA256:\n "
+                    + sha256(bytes) + " " + bytes.length + " main/binary-amd64/Packages.xz\n";
+            Files.writeString(dists.resolve("Release"), release);
+            run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--local-user", defaultKey(), "--digest-algo", "SHA512",
+                    "--clearsign", "--output", dists.resolve("InRelease").toString(), dists.resolve("Release").toString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The URL this archive serves {@code root/path} at (the repository itself is {@link #url()}). */
+    public String url(String path) {
+        return server.url() + "/" + path;
+    }
+
     public static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
@@ -209,8 +293,14 @@ public final class TestArchive implements AutoCloseable {
     }
 
     public static String run(List<String> command, Path dir) {
+        return run(command, dir, java.util.Map.of());
+    }
+
+    /** Runs {@code command} in {@code dir} (null: here) with {@code env} added; its output, or an error with it. */
+    public static String run(List<String> command, Path dir, java.util.Map<String, String> env) {
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+            pb.environment().putAll(env);
             if (dir != null) {
                 pb.directory(dir.toFile());
             }

@@ -18,9 +18,11 @@ import tools.jackson.databind.json.JsonMapper;
 /** A real OCI registry for tests: Debian's docker-registry (CNCF distribution) on loopback, storage in a directory. */
 public final class TestRegistry implements AutoCloseable {
 
-    private final Process process;
+    private Process process;
     private final String address;
     private final Path storage;
+    private final Path log;
+    private final Path dir;
 
     public TestRegistry(Path dir) {
         try {
@@ -29,12 +31,16 @@ public final class TestRegistry implements AutoCloseable {
                 port = socket.getLocalPort();
             }
             address = "localhost:" + port;
+            this.dir = dir;
             storage = dir.resolve("registry-data");
+            log = dir.resolve("registry.log");
             Path config = dir.resolve("registry.yml");
             Files.writeString(config, """
                     version: 0.1
                     log:
                       level: warn
+                      accesslog:
+                        disabled: false
                     storage:
                       filesystem:
                         rootdirectory: %s
@@ -43,8 +49,17 @@ public final class TestRegistry implements AutoCloseable {
                     http:
                       addr: 127.0.0.1:%d
                     """.formatted(storage, port));
-            process = new ProcessBuilder("docker-registry", "serve", config.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
+            start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts the registry (again, after {@link #stop}: the same port and storage) and waits until it answers. */
+    public void start() {
+        try {
+            process = new ProcessBuilder("docker-registry", "serve", dir.resolve("registry.yml").toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("registry.log").toFile())).start();
             HttpClient http = HttpClient.newHttpClient();
             for (int i = 0; i < 100; i++) {
                 try {
@@ -63,6 +78,20 @@ public final class TestRegistry implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Kills the registry (SIGKILL), as a crash would: what it was receiving stays half-written in its storage. */
+    public void stop() {
+        try {
+            process.destroyForcibly().waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The registry's storage directory (docker/registry/v2/...). */
+    public Path storage() {
+        return storage;
     }
 
     /** HOST:PORT */
@@ -87,6 +116,27 @@ public final class TestRegistry implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The requests the registry served so far, from its access log, as {@code METHOD PATH STATUS}
+     * ({@code PATCH /v2/a/blobs/uploads/UUID 202}): what a test counts uploads and mounts with.
+     */
+    public List<String> requests() {
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile("\"([A-Z]+) (\\S+) HTTP/[0-9.]+\" ([0-9]{3}) ");
+        List<String> out = new ArrayList<>();
+        try {
+            for (String l : Files.readAllLines(log)) {
+                java.util.regex.Matcher m = line.matcher(l);
+                if (m.find()) {
+                    out.add(m.group(1) + " " + m.group(2).replaceFirst("\\?.*", "") + (m.group(2).contains("?mount=") ? "?mount" : "")
+                            + " " + m.group(3));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
     }
 
     /** Blobs the registry stores (layers, configs and manifests), counted on its disk. */

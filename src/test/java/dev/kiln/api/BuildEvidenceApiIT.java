@@ -39,7 +39,7 @@ import tools.jackson.databind.json.JsonMapper;
  * provenance come back exactly as signed, each bundle byte for byte.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class EvidenceApiIT {
+class BuildEvidenceApiIT {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -59,8 +59,8 @@ class EvidenceApiIT {
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), dir);
         KilnConfiguration.Services services = KilnConfiguration.services(properties(dir, dir.resolve("kiln.key").toString()), Clock.systemUTC());
         key = services.signingKey().orElseThrow();
-        api = MockMvcBuilders.standaloneSetup(new EvidenceApi(history, services)).setControllerAdvice(new Problems()).build();
-        unsignedApi = MockMvcBuilders.standaloneSetup(new EvidenceApi(history, KilnConfiguration.services(properties(dir, null), Clock.systemUTC())))
+        api = MockMvcBuilders.standaloneSetup(new BuildEvidenceApi(history, services)).setControllerAdvice(new Problems()).build();
+        unsignedApi = MockMvcBuilders.standaloneSetup(new BuildEvidenceApi(history, KilnConfiguration.services(properties(dir, null), Clock.systemUTC())))
                 .setControllerAdvice(new Problems()).build();
 
         Manifest image = TinyImage.of("api");
@@ -139,7 +139,7 @@ class EvidenceApiIT {
     }
 
     private static KilnProperties properties(Path dir, String key) {
-        return new KilnProperties(dir.resolve("catalog"), dir.resolve("data"), null, null, null, null, null, null,
+        return new KilnProperties(dir.resolve("catalog"), dir.resolve("data"), null, null, null, null, null, null, null, null,
                 new KilnProperties.Signing(key, null, null, null));
     }
 }

@@ -1,0 +1,224 @@
+package dev.kiln.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.ar.ArArchiveEntry;
+import org.apache.commons.compress.archivers.ar.ArArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile packages against the .deb reader: crafted byte by byte (dpkg-deb refuses to build most of
+ * them), each refused with its message and with nothing kept in the unpack cache.
+ */
+class DebFileTest {
+
+    private static final String CONTROL = "Package: evil\nVersion: 1.0\nArchitecture: amd64\nMaintainer: x <x@x>\nDescription: x\n";
+
+    @TempDir
+    Path tmp;
+
+    /** One data.tar entry: name, tar type, content. */
+    record Entry(String name, byte type, byte[] content) {
+        static Entry file(String name, String text) {
+            return new Entry(name, TarConstants.LF_NORMAL, text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        static Entry dir(String name) {
+            return new Entry(name, TarConstants.LF_DIR, new byte[0]);
+        }
+    }
+
+    private Path deb(String control, List<Entry> entries, String... extraMembers) throws IOException {
+        Path file = tmp.resolve("p-" + System.nanoTime() + ".deb");
+        try (OutputStream out = Files.newOutputStream(file); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", control)))));
+            member(ar, "data.tar.gz", gzip(tar(entries)));
+            for (String extra : extraMembers) {
+                member(ar, extra, gzip(tar(entries)));
+            }
+        }
+        return file;
+    }
+
+    private static void member(ArArchiveOutputStream ar, String name, byte[] bytes) throws IOException {
+        ar.putArchiveEntry(new ArArchiveEntry(name, bytes.length));
+        ar.write(bytes);
+        ar.closeArchiveEntry();
+    }
+
+    static byte[] tar(List<Entry> entries) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            for (Entry e : entries) {
+                TarArchiveEntry t = new TarArchiveEntry(e.name(), e.type(), true);
+                t.setSize(e.type() == TarConstants.LF_NORMAL ? e.content().length : 0);
+                t.setMode(0644);
+                tar.putArchiveEntry(t);
+                if (e.type() == TarConstants.LF_NORMAL) {
+                    tar.write(e.content());
+                }
+                tar.closeArchiveEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    static byte[] gzip(byte[] data) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(bytes)) {
+            gz.write(data);
+        }
+        return bytes.toByteArray();
+    }
+
+    private StagedPackage stage(Path deb) {
+        // the unpack cache is keyed by the .deb's SHA-256, verified before staging in a build
+        return StagedPackage.stage("evil", "1.0", dev.kiln.testing.DebWriter.sha256(deb), deb,
+                new UnpackCache(tmp.resolve("unpacked"), java.time.Duration.ofDays(1), java.time.Clock.systemUTC()));
+    }
+
+    /** What the unpack cache holds: nothing may be kept of a refused package. */
+    private List<String> unpacked() throws IOException {
+        if (!Files.exists(tmp.resolve("unpacked"))) {
+            return List.of();
+        }
+        try (var files = Files.list(tmp.resolve("unpacked"))) {
+            return files.map(f -> f.getFileName().toString()).toList();
+        }
+    }
+
+    @Test
+    void refusesDeviceNodesAndFifosInsteadOfMakingThemEmptyFiles() throws IOException {
+        Path chr = deb(CONTROL, List.of(Entry.dir("./dev/"), new Entry("./dev/sda", TarConstants.LF_BLK, new byte[0])));
+        assertThatThrownBy(() -> stage(chr)).isInstanceOf(ImageException.class)
+                .hasMessage("evil 1.0: data.tar entry './dev/sda' is a block device; a package may not ship device files, FIFOs"
+                        + " or sockets (Debian Policy 10.6); refusing the package");
+        Path fifo = deb(CONTROL, List.of(new Entry("./run/pipe", TarConstants.LF_FIFO, new byte[0])));
+        assertThatThrownBy(() -> stage(fifo)).hasMessageContaining("data.tar entry './run/pipe' is a FIFO;");
+        Path c = deb(CONTROL, List.of(new Entry("./dev/null", TarConstants.LF_CHR, new byte[0])));
+        assertThatThrownBy(() -> stage(c)).hasMessageContaining("data.tar entry './dev/null' is a character device;");
+    }
+
+    @Test
+    void normalisesDotAndDotDotEverywhereAndRefusesClimbingAboveTheRoot() throws IOException {
+        StagedPackage staged = stage(deb(CONTROL, List.of(Entry.dir("./"), Entry.dir("./tmp/.."), Entry.dir("./usr//bin/"),
+                Entry.file("usr/bin/bash/.", "#!"), Entry.file("./usr/lib/../share/x", "x"))));
+        assertThat(staged.items()).extracting(Item::path).containsExactly("usr/bin", "usr/bin/bash", "usr/share/x");
+        assertThat(Hardening.isShell(staged.items().get(1).path())).as("removeShells sees it").isTrue();
+
+        Path climbing = deb(CONTROL, List.of(Entry.file("./usr/../../etc/passwd", "root::0:0")));
+        assertThatThrownBy(() -> stage(climbing))
+                .hasMessage("evil 1.0: data.tar entry './usr/../../etc/passwd' climbs above the root; refusing the package");
+        Path newline = deb(CONTROL, List.of(Entry.file("./usr/bin/a\nb", "x")));
+        assertThatThrownBy(() -> stage(newline))
+                .hasMessage("evil 1.0: data.tar entry './usr/bin/a\\x0ab' holds a control character; refusing the package");
+    }
+
+    @Test
+    void refusesAControlFileWithTwoStanzasOrForAnotherPackage() throws IOException {
+        Path two = deb(CONTROL + "\nPackage: libc6\nVersion: 9.9\n", List.of(Entry.file("./x", "x")));
+        assertThatThrownBy(() -> stage(two))
+                .hasMessage("evil 1.0: the control file holds more than one stanza; a binary package's holds one");
+        Path other = deb(CONTROL.replace("Package: evil", "Package: bash"), List.of(Entry.file("./x", "x")));
+        assertThatThrownBy(() -> stage(other))
+                .hasMessage("evil 1.0: the package's control file says Package 'bash', Version '1.0'; refusing it");
+    }
+
+    @Test
+    void refusesASecondDataMember() throws IOException {
+        Path smuggled = deb(CONTROL, List.of(Entry.file("./x", "x")), "data.tar.gz");
+        assertThatThrownBy(() -> stage(smuggled))
+                .hasMessage("evil 1.0: corrupt package: a second data.tar (dpkg reads one control.tar, then one data.tar)");
+    }
+
+    @Test
+    void stopsADecompressionBombAtTwiceItsInstalledSizeWithBoundedDisk() throws IOException {
+        List<Entry> zeros = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            zeros.add(new Entry("./zero" + i, TarConstants.LF_NORMAL, new byte[8 << 20]));
+        }
+        Path bomb = deb(CONTROL + "Installed-Size: 1\n", zeros);
+        assertThat(Files.size(bomb)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(bomb))
+                .hasMessage("evil 1.0: corrupt package: data.tar.gz decompresses to more than 16779264 bytes, twice the Installed-Size"
+                        + " it states (1 KiB) plus 16 MiB; stopped there");
+        assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
+    }
+
+    @Test
+    void anXzBombIsRefusedFromItsIndexBeforeAByteIsDecoded() throws IOException {
+        List<Entry> zeros = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            zeros.add(new Entry("./zero" + i, TarConstants.LF_NORMAL, new byte[8 << 20]));
+        }
+        Path bomb = debXz(CONTROL + "Installed-Size: 1\n", zeros, 4 << 20);
+        assertThat(Files.size(bomb)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(bomb))
+                .hasMessage("evil 1.0: corrupt package: data.tar.xz decompresses to more than 16779264 bytes, twice the Installed-Size"
+                        + " it states (1 KiB) plus 16 MiB; stopped there");
+        assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
+    }
+
+    @Test
+    void anXzDataMemberOfManyBlocksIsDecodedInParallelToTheSameEntries() throws IOException {
+        List<Entry> files = new ArrayList<>();
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 12; i++) {
+            byte[] content = new byte[300_000 + random.nextInt(100_000)];
+            random.nextBytes(content);
+            files.add(new Entry("./usr/share/f" + i, TarConstants.LF_NORMAL, content));
+        }
+        StagedPackage fromGzip = stage(deb(CONTROL, files));
+        Path xz = debXz(CONTROL, files, 1 << 20);
+        StagedPackage fromXz = stage(xz);
+        assertThat(fromXz.items()).hasSameSizeAs(fromGzip.items());
+        for (int i = 0; i < fromXz.items().size(); i++) {
+            Item a = fromGzip.items().get(i);
+            Item b = fromXz.items().get(i);
+            assertThat(b.path()).isEqualTo(a.path());
+            if (a.content() != null) {
+                assertThat(b.content().read(0, (int) b.size())).isEqualTo(a.content().read(0, (int) a.size()));
+            }
+        }
+        try (var in = new org.tukaani.xz.SeekableXZInputStream(new org.tukaani.xz.SeekableFileInputStream(
+                tmp.resolve("xz-member.xz").toFile()))) {
+            assertThat(in.getBlockCount()).as("the member really has several blocks").isGreaterThan(3);
+        }
+    }
+
+    /** A package whose data.tar.xz is cut into xz blocks of {@code blockSize} uncompressed bytes, as dpkg-deb -T0 writes. */
+    private Path debXz(String control, List<Entry> entries, int blockSize) throws IOException {
+        byte[] tar = tar(entries);
+        java.io.ByteArrayOutputStream xz = new java.io.ByteArrayOutputStream();
+        try (org.tukaani.xz.XZOutputStream out = new org.tukaani.xz.XZOutputStream(xz, new org.tukaani.xz.LZMA2Options(1))) {
+            for (int off = 0; off < tar.length; off += blockSize) {
+                out.write(tar, off, Math.min(blockSize, tar.length - off));
+                out.endBlock();
+            }
+        }
+        Files.write(tmp.resolve("xz-member.xz"), xz.toByteArray());
+        Path file = tmp.resolve("x-" + System.nanoTime() + ".deb");
+        try (OutputStream out = Files.newOutputStream(file); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", control)))));
+            member(ar, "data.tar.xz", xz.toByteArray());
+        }
+        return file;
+    }
+}

@@ -1,0 +1,122 @@
+package dev.kiln.publish;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every image target does, run against each adapter (the local layout, an OCI registry, ECR):
+ * push under a tag, say what a tag holds, read back the exact bytes, attach and list referrers, list
+ * the repository's images, and delete an image with everything that refers to it.
+ */
+public abstract class ImageTargetContract {
+
+    private static final AtomicInteger REPOSITORIES = new AtomicInteger();
+
+    /** The adapter under test. */
+    protected abstract ImageTarget target();
+
+    /** Whether the target's own record (not the registry's) still lists {@code digest} in {@code repository}. */
+    protected boolean recorded(String repository, String digest) {
+        return target().images(repository).stream().anyMatch(i -> i.digest().equals(digest))
+                || target().manifest(repository, digest).isPresent();
+    }
+
+    protected String newRepository() {
+        return "contract/r" + REPOSITORIES.incrementAndGet() + "-" + System.nanoTime() % 100000;
+    }
+
+    /** A small image: a config and two gzip layers with content unique to {@code seed}. */
+    public static Manifest image(long seed) {
+        Random random = new Random(seed);
+        Blob config = Blob.of(Manifest.OCI_CONFIG, ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+                + "\"seed\":" + seed + "}").getBytes(StandardCharsets.UTF_8));
+        return Manifest.image(config, List.of(layer(random), layer(random)), Map.of("dev.kiln.stack", "contract"));
+    }
+
+    private static Blob layer(Random random) {
+        byte[] raw = new byte[4096 + random.nextInt(4096)];
+        random.nextBytes(raw);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
+            gzip.write(raw);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return Blob.of(Manifest.OCI_LAYER_GZIP, bytes.toByteArray());
+    }
+
+    static Manifest signatureFor(Manifest subject, String text) {
+        return Manifest.artifact("application/vnd.dev.sigstore.bundle.v0.3+json",
+                List.of(Blob.of("application/vnd.dev.sigstore.bundle.v0.3+json", text.getBytes(StandardCharsets.UTF_8))),
+                subject.descriptor(), Map.of("dev.sigstore.bundle.content", "message-signature"));
+    }
+
+    @Test
+    void aPushedTagHoldsTheDigestAndReadsBackTheExactBytes() throws IOException {
+        String repository = newRepository();
+        Manifest image = image(1);
+        assertThat(target().tagged(repository, "1.0")).isEmpty();
+        ImageTarget.Pushed pushed = target().push(repository, image, List.of("1.0"));
+        assertThat(pushed.digest()).isEqualTo(image.digest());
+        assertThat(target().tagged(repository, "1.0")).contains(image.digest());
+        assertThat(target().manifest(repository, "1.0")).get().satisfies(m -> assertThat(m.bytes()).isEqualTo(image.bytes()));
+        Blob layer = image.blobs().get(1);
+        try (InputStream in = target().blob(repository, layer.digest(), layer.size())) {
+            assertThat(Digests.sha256(in.readAllBytes())).isEqualTo(layer.digest());
+        }
+        assertThat(target().images(repository)).singleElement().satisfies(i -> {
+            assertThat(i.digest()).isEqualTo(image.digest());
+            assertThat(i.tags()).containsExactly("1.0");
+        });
+    }
+
+    @Test
+    void aSecondPushOfTheSameImageUploadsNothing() {
+        String repository = newRepository();
+        Manifest image = image(2);
+        ImageTarget.Pushed first = target().push(repository, image, List.of("a"));
+        assertThat(first.uploaded()).isEqualTo(3);
+        ImageTarget.Pushed second = target().push(repository, image, List.of("b"));
+        assertThat(second.uploaded()).isZero();
+        assertThat(second.present()).isEqualTo(3);
+        assertThat(target().tagged(repository, "b")).contains(image.digest());
+    }
+
+    @Test
+    void attachedArtifactsAreItsReferrersAndAreDeletedWithIt() {
+        String repository = newRepository();
+        Manifest image = image(3);
+        Manifest other = image(4);
+        target().push(repository, image, List.of("1.0"));
+        target().push(repository, other, List.of("2.0"));
+        Manifest signature = signatureFor(image, "signature of image 3");
+        Manifest attestation = signatureFor(image, "attestation of image 3");
+        target().attach(repository, signature);
+        target().attach(repository, attestation);
+        target().attach(repository, signatureFor(other, "signature of image 4"));
+        assertThat(target().referrers(repository, image.digest())).extracting(Descriptor::digest)
+                .containsExactlyInAnyOrder(signature.digest(), attestation.digest());
+        assertThat(target().referrers(repository, image.digest())).allSatisfy(d ->
+                assertThat(d.artifactType()).isEqualTo("application/vnd.dev.sigstore.bundle.v0.3+json"));
+        assertThat(target().images(repository)).extracting(ImageTarget.Listed::digest)
+                .as("referrers and their fallback tags are not images").containsExactlyInAnyOrder(image.digest(), other.digest());
+
+        assertThat(target().delete(repository, List.of(image.digest()))).isEmpty();
+        assertThat(recorded(repository, image.digest())).isFalse();
+        assertThat(recorded(repository, signature.digest())).as("its signature went with it").isFalse();
+        assertThat(recorded(repository, attestation.digest())).as("its attestation went with it").isFalse();
+        assertThat(recorded(repository, other.digest())).as("another image stays").isTrue();
+        assertThat(target().referrers(repository, other.digest())).hasSize(1);
+        assertThat(target().delete(repository, List.of(image.digest()))).as("deleting what is gone is no error").isEmpty();
+    }
+}
