@@ -20,6 +20,8 @@ public record Stack(
         Source source,
         List<String> packages,
         List<String> excludes,
+        // left out of the digest while empty, so stacks that do not use it keep their digests
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> excludeLibraries,
         User user,
         Hardening hardening,
         Map<String, String> env,
@@ -35,10 +37,28 @@ public record Stack(
     public Stack {
         packages = List.copyOf(packages);
         excludes = List.copyOf(excludes);
+        // absent from a recorded definition (canonical JSON leaves it out while empty)
+        excludeLibraries = excludeLibraries == null ? List.of() : List.copyOf(excludeLibraries);
         env = Map.copyOf(env);
         entrypoint = List.copyOf(entrypoint);
         cmd = List.copyOf(cmd);
         labels = Map.copyOf(labels);
+    }
+
+    /** A stack that excludes no shared library knowingly. */
+    public Stack(String name, String description, String owner, String version, Source source, List<String> packages,
+                 List<String> excludes, User user, Hardening hardening, Map<String, String> env, List<String> entrypoint,
+                 List<String> cmd, String workdir, Map<String, String> labels, Schedule schedule, Target target, String tag,
+                 Retention retention) {
+        this(name, description, owner, version, source, packages, excludes, List.of(), user, hardening, env, entrypoint, cmd,
+                workdir, labels, schedule, target, tag, retention);
+    }
+
+    /** Everything the resolver never selects: {@code excludes} and the shared libraries excluded knowingly. */
+    public java.util.Set<String> allExcludes() {
+        java.util.Set<String> all = new java.util.HashSet<>(excludes);
+        all.addAll(excludeLibraries);
+        return all;
     }
 
     /**
@@ -55,7 +75,7 @@ public record Stack(
         Map<String, String> expandedEnv = new LinkedHashMap<>();
         new java.util.TreeMap<>(env).forEach((k, v) -> expandedEnv.put(k, a.expand(v)));
         return new Stack(name, description, owner, version, new Source(List.of(architecture), source.keyring(), source.archives()),
-                packages, excludes, user,
+                packages, excludes, excludeLibraries, user,
                 new Hardening(hardening.stripSetuid(), hardening.removeShells(), hardening.removePackageManagers(),
                         hardening.dropPaths().stream().map(a::expand).toList()),
                 expandedEnv, entrypoint.stream().map(a::expand).toList(), cmd.stream().map(a::expand).toList(), a.expand(workdir), labels,
@@ -80,6 +100,22 @@ public record Stack(
         public Source {
             architectures = List.copyOf(architectures);
             archives = List.copyOf(archives);
+        }
+
+        /**
+         * The source as its canonical JSON spells it (a recorded definition read back): {@code architecture}
+         * for one, {@code architectures} for several. Read by hand: the component is hidden from Jackson,
+         * which writes it through the two accessors below.
+         */
+        @com.fasterxml.jackson.annotation.JsonCreator(mode = com.fasterxml.jackson.annotation.JsonCreator.Mode.DELEGATING)
+        static Source read(tools.jackson.databind.JsonNode json) {
+            List<String> architectures = json.has("architectures")
+                    ? json.path("architectures").valueStream().map(tools.jackson.databind.JsonNode::asString).toList()
+                    : List.of(json.path("architecture").asString());
+            List<Archive> archives = json.path("archives").valueStream().map(a -> new Archive(a.path("url").asString(),
+                    a.path("suites").valueStream().map(tools.jackson.databind.JsonNode::asString).toList(),
+                    a.path("components").valueStream().map(tools.jackson.databind.JsonNode::asString).toList())).toList();
+            return new Source(architectures, json.path("keyring").asString(), archives);
         }
 
         /** Whether the stack is built for more than one architecture (and so published as an image index). */

@@ -78,6 +78,9 @@ final class Commands {
             case "build" -> build(invocation, out, err);
             case "history" -> history(invocation, out, err);
             case "retire" -> retire(invocation, out, err);
+            case "verify" -> new EvidenceCommands(services, this::database).verify(invocation, out, err);
+            case "key" -> new EvidenceCommands(services, this::database).key(invocation, out, err);
+            case "rebuild" -> new EvidenceCommands(services, this::database).rebuild(invocation, out, err);
             case "audit" -> audit(invocation, out, err);
             default -> throw new Invocation.UsageException("unknown command " + invocation.command());
         };
@@ -211,6 +214,9 @@ final class Commands {
             throw new Invocation.UsageException(e.getMessage());
         }
         int failed = 0;
+        if (services.signingKey().isEmpty()) {
+            err.println("kiln: no signing key configured (kiln.signing.key): images are published unsigned and recorded as unsigned");
+        }
         try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Rebuilds rebuilds = KilnConfiguration.rebuilds(services, history, cliInstance(), new SimpleMeterRegistry());
@@ -283,6 +289,17 @@ final class Commands {
                 }
                 history.build(o.build()).map(History.Build::packageDiff).filter(d -> d != null && !d.isEmpty())
                         .ifPresent(d -> out.println("  packages changed since the last build: " + d.size()));
+                history.build(o.build()).ifPresent(b -> {
+                    if (!b.signed()) {
+                        out.println("  unsigned (no kiln.signing.key)");
+                        return;
+                    }
+                    List<History.Evidence> evidence = history.evidence(b.id());
+                    long images = evidence.stream().map(e -> String.valueOf(e.subjectDigest())).distinct().count();
+                    out.println("  signed with key " + b.signingKeyId() + "; " + (images == 1 ? "signature and " + (evidence.size() - 1)
+                            + " attestation(s)" : images + " signatures (the index and each platform image) and " + (evidence.size() - images)
+                            + " attestation(s)") + " attached and verified on the target");
+                });
                 return true;
             }
         }
@@ -419,7 +436,7 @@ final class Commands {
         return text.length() <= width ? text : text.substring(0, width - 1) + "…";
     }
 
-    private static String cliInstance() {
+    static String cliInstance() {
         String host;
         try {
             host = java.net.InetAddress.getLocalHost().getHostName();

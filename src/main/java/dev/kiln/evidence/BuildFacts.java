@@ -39,7 +39,10 @@ public record BuildFacts(Stack stack, String catalogCommit, String catalogSource
     public BuildFacts {
         Objects.requireNonNull(stack, "stack");
         Objects.requireNonNull(lock, "lock");
-        Objects.requireNonNull(composition, "composition");
+        if (composition == null && !lock.multiArchitecture()) {
+            // only an image index has none: its platform images have theirs, and only its provenance is made
+            throw new NullPointerException("composition");
+        }
         Objects.requireNonNull(repository, "repository");
         Objects.requireNonNull(digest, "digest");
         Objects.requireNonNull(kilnVersion, "kilnVersion");

@@ -60,7 +60,12 @@ final class SlsaProvenance {
         }
         Map<String, Object> internal = new LinkedHashMap<>();
         internal.put("lockDigest", facts.lock().digest());
-        internal.put("architecture", facts.lock().architecture());
+        if (facts.lock().multiArchitecture()) {
+            // an image index: every platform's packages (each .deb once), see docs/multi-architecture.md
+            internal.put("architectures", facts.lock().builtFor());
+        } else {
+            internal.put("architecture", facts.lock().architecture());
+        }
         if (facts.buildSettings() != null) {
             internal.put("settings", facts.buildSettings());
         }
@@ -77,7 +82,7 @@ final class SlsaProvenance {
             dependencies.add(new ResourceDescriptor(r.inReleaseUrl(), r.inReleaseSha256() == null ? null : Map.of("sha256", r.inReleaseSha256()),
                     "InRelease " + r.suite(), about));
         }
-        for (Lock.Package p : facts.lock().packages()) {
+        for (Lock.Package p : facts.lock().allPackages()) {
             Map<String, Object> about = new LinkedHashMap<>();
             about.put("version", p.version());
             about.put("architecture", p.architecture());

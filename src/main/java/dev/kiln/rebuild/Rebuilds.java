@@ -15,6 +15,10 @@ import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
 import dev.kiln.publish.Publisher;
+import dev.kiln.sign.SignException;
+import dev.kiln.sign.Signer;
+import java.time.Instant;
+import java.util.ArrayList;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
@@ -53,8 +57,9 @@ public final class Rebuilds {
     private final ImageTarget target;
     private final String instance;
     private final String kilnVersion;
-    private final String buildSettings;
+    private final BuildSettings buildSettings;
     private final MeterRegistry meters;
+    private final Attester attester;
     private final Map<Long, Running> running = new ConcurrentHashMap<>();
     private final Duration publishTimeout;
     private final Catalog.Rules rules;
@@ -88,22 +93,23 @@ public final class Rebuilds {
     private static final Set<String> INTERRUPTIBLE = Set.of("resolving", "checking the published image", "fetching", "composing");
 
     /**
-     * @param buildSettings the settings that shape an image besides the stack (layer budget and so
-     *                      on): part of the fingerprint
+     * The steps of a publication, watched by the publish timeout: signing and attaching run inside it (the
+     * evidence is made once the tag is chosen, and the image's content is pushed under "attaching evidence").
+     * Until the content push, nothing is on the target, so a cancel still stops the build at their start.
      */
-    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules) {
-        this(catalogDir, locker, builder, history, target, instance, kilnVersion, buildSettings, meters, rules, Duration.ofMinutes(30));
-    }
+    private static final Set<String> PUBLISHING = Set.of("publishing", "signing", "attaching evidence");
 
     /**
+     * @param buildSettings  the settings that shape an image besides the stack (layer budget and so
+     *                       on): part of the fingerprint
      * @param publishTimeout a push that has not ended after this long is given up (its thread interrupted)
      *                       as the registry's outage: a registry that died mid-push was seen to leave jib
      *                       waiting for ever
+     * @param attester       signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules,
-                    Duration publishTimeout) {
+                    String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters, Catalog.Rules rules,
+                    Duration publishTimeout, Attester attester) {
         this.publishTimeout = publishTimeout;
         this.rules = rules;
         this.catalogDir = catalogDir;
@@ -115,6 +121,7 @@ public final class Rebuilds {
         this.kilnVersion = kilnVersion;
         this.buildSettings = buildSettings;
         this.meters = meters;
+        this.attester = attester;
     }
 
     /**
@@ -286,7 +293,8 @@ public final class Rebuilds {
         String reason = current.stalled ? "the push did not end within " + publishTimeout
                 : e instanceof ImageException image
                 ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; "))
-                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException ? e.getMessage()
+                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException
+                  || e instanceof SignException ? e.getMessage()
                 : outage.isPresent() ? String.valueOf(e.getMessage()) : "internal error: " + e;
         if (outage.isPresent()) {
             reason = "interrupted: " + outage.get() + " is unavailable (" + reason + ")";
@@ -311,6 +319,7 @@ public final class Rebuilds {
 
     /** @param warnings filled as they come up, so that a build that then fails still reports them */
     private Outcome execute(long id, Request request, List<String> warnings) {
+        Instant started = Instant.now();
         Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
@@ -343,7 +352,11 @@ public final class Rebuilds {
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
-        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        history.recipe(id, Catalog.canonical(stack), buildSettings.recipe(sourceUrl));
+        // a key configured since the image was made (or another key): sign it now, which takes a build
+        boolean signedAsConfigured = attester.key().map(k -> k.id().equals(previous.map(History.Good::signingKeyId).orElse(null))).orElse(true);
+        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
                 history.upToDate(id, previous.get());
@@ -355,16 +368,50 @@ public final class Rebuilds {
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target.name());
         }
+        Lock before = published.orElse(null);
+        List<Signer.Signed> signed = new ArrayList<>();
         StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), history.recordedTags(target.name(), repository),
-                step -> step(id, stack, step));
+                step -> step(id, stack, step), staged -> {
+                    if (attester.key().isEmpty()) {
+                        return List.of();
+                    }
+                    step(id, stack, "signing");
+                    String subject = target.pullReference(staged.repository(), staged.image().digest())
+                            .map(r -> r.substring(0, r.indexOf('@'))).orElse(staged.repository());
+                    String commit = CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null);
+                    Attestations.Previous was = previous.map(g -> new Attestations.Previous(g.id(), g.digest(), g.reference())).orElse(null);
+                    Instant now = Instant.now();
+                    Attestations.Facts facts = new Attestations.Facts(id, stack, lock.stackDigest(), commit, lock, before, staged.composition(),
+                            target.name(), staged.repository(), subject, staged.image().digest(), staged.tag(), kilnVersion, instance,
+                            request.trigger(), request.who(), started, now, sourceUrl.orElse(null), buildSettings.text(), was);
+                    signed.clear();
+                    if (staged.index()) {
+                        // each platform image is attested from its own view of the stack, the lock and the image before
+                        List<Attester.Platform> platforms = staged.platforms().stream().map(p -> new Attester.Platform(p.architecture(),
+                                new Attestations.Facts(id, stack.forArchitecture(p.architecture()), lock.stackDigest(), commit, p.lock(),
+                                        platformView(before, p.architecture()), p.composition(), target.name(), staged.repository(), subject,
+                                        p.image().digest(), staged.tag(), kilnVersion, instance, request.trigger(), request.who(), started, now,
+                                        sourceUrl.orElse(null), buildSettings.text(), was),
+                                p.image().descriptor())).toList();
+                        signed.addAll(attester.signIndex(facts, staged.image().descriptor(), platforms));
+                    } else {
+                        signed.addAll(attester.sign(facts, staged.image().descriptor()));
+                    }
+                    step(id, stack, "attaching evidence");
+                    return signed.stream().map(Signer.Signed::artifact).toList();
+                });
+        History.Signing evidence = null;
+        if (attester.key().isPresent()) {
+            step(id, stack, "verifying evidence");
+            evidence = attester.check(target, repository, result.published().digest(), result.published().tag(), signed);
+        }
         step(id, stack, "reviewing");
         Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
-        Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
         step(id, stack, "recording");
         history.succeeded(id, published(result, BuildReport.of(result, lockCheck), changes, previous.map(History.Good::id).orElse(null),
-                held, review.map(ImageTarget.Review::evidence).orElse(null)));
+                held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
@@ -382,9 +429,10 @@ public final class Rebuilds {
             current.step = step;
         }
         if (current != null && step.equals("publishing")) {
+            // one watch for the whole publication: signing and attaching are part of it
             WATCH.schedule(() -> {
                 synchronized (current) {
-                    if (!current.done && "publishing".equals(current.step)) {
+                    if (!current.done && PUBLISHING.contains(current.step)) {
                         current.stalled = true;
                         current.thread.interrupt();
                     }
@@ -392,10 +440,18 @@ public final class Rebuilds {
             }, publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
         }
         boolean cancel = history.step(id, step);
-        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || step.equals("publishing"))) {
+        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || PUBLISHING.contains(step))) {
             current.cancel = true;
             throw new Cancelled();
         }
+    }
+
+    /** A lock as one architecture had it: a platform's view of a lock of several, the lock itself if it is for that one, else null. */
+    static Lock platformView(Lock lock, String architecture) {
+        if (lock == null || !lock.builtFor().contains(architecture)) {
+            return null;
+        }
+        return lock.multiArchitecture() ? lock.forArchitecture(architecture) : lock;
     }
 
     /**
@@ -407,7 +463,7 @@ public final class Rebuilds {
         StringBuilder config = new StringBuilder();
         configs.forEach((arch, c) -> config.append(lock.multiArchitecture() ? "config " + arch + " " : "config ").append(c).append('\n'));
         String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\n" + config + "kiln " + kilnVersion
-                + "\nsettings " + buildSettings + "\ntarget " + target.name() + "\n";
+                + "\nsettings " + buildSettings.text() + "\ntarget " + target.name() + "\n";
         try {
             return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {

@@ -25,8 +25,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -90,6 +90,34 @@ public final class StackBuilder {
         }
     }
 
+    /**
+     * An image assembled and about to be published under {@code tag} in {@code repository}: what its
+     * evidence is made from. For an image index {@code composition} is null and {@code platforms} holds
+     * each platform image with its own; a single image is its one platform.
+     */
+    public record Staged(String repository, String tag, Manifest image, Composition composition, List<Platform> platforms) {
+        public Staged {
+            platforms = List.copyOf(platforms);
+        }
+
+        public Staged(String repository, String tag, Manifest image, Composition composition) {
+            this(repository, tag, image, composition, List.of());
+        }
+
+        /** Whether the image is an index over several platforms. */
+        public boolean index() {
+            return image.mediaType().equals(Manifest.OCI_INDEX);
+        }
+    }
+
+    /** Makes the artifacts (signature, attestations) to attach to a staged image before it is tagged. */
+    @FunctionalInterface
+    public interface Evidence {
+        List<Manifest> attach(Staged staged);
+
+        Evidence NONE = staged -> List.of();
+    }
+
     /** Builds from the stack's lock file in the catalog (what {@code kiln build} does). */
     public Result build(Catalog catalog, Stack stack, ImageTarget target, Optional<String> tag) {
         return build(catalog, stack, lockFile(catalog, stack), target, tag, step -> { });
@@ -123,32 +151,63 @@ public final class StackBuilder {
     /** @param usedTags tags the repository's images had before, retired ones included: never given again */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
                         Consumer<String> progress) {
+        return build(catalog, stack, lock, target, tag, usedTags, progress, Evidence.NONE);
+    }
+
+    /** As above, with {@code evidence} attached to the image before it is tagged. */
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
+                        Consumer<String> progress, Evidence evidence) {
         long start = System.nanoTime();
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        Assembled assembled = assemble(stack, lock, sourceUrl, progress);
+        progress.accept("publishing");
+        String repository = target.repository(stack.target().repository());
+        Publisher.Published published = publisher.publish(assembled.image(), target, repository,
+                new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags),
+                chosen -> evidence.attach(new Staged(repository, chosen, assembled.image(), assembled.composition(), assembled.platforms())));
+        return new Result(stack.name(), published, assembled.image(), lock, assembled.platforms(), (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * An image composed and assembled but not published: what an independent rebuild compares. For a
+     * stack of several architectures {@code image} is the index and {@code composition} is null (each
+     * platform has its own).
+     */
+    public record Assembled(Manifest image, Composition composition, List<Platform> platforms) {
+        public Assembled {
+            platforms = List.copyOf(platforms);
+        }
+    }
+
+    /**
+     * Composes and assembles {@code stack} from {@code lock} as a build does, publishing nothing;
+     * {@code sourceUrl} is the catalog's source label the build used. Every platform is composed and
+     * checked before anything is pushed; a stack of several architectures becomes one image index.
+     */
+    public Assembled assemble(Stack stack, Lock lock, Optional<String> sourceUrl, Consumer<String> progress) {
         List<String> architectures = lock.builtFor();
         if (!architectures.equals(stack.source().architectures())) {
             throw new BuildException(stack.name() + ": the lock is for " + String.join(", ", architectures) + ", the stack for "
                     + String.join(", ", stack.source().architectures()) + "; run 'kiln lock " + stack.name() + "'");
         }
         progress.accept("fetching");
-        // every platform's packages are asked for at once: later platforms download while earlier ones compose
+        // every platform's packages are asked for at once: later ones download while the first compose
         Map<String, java.util.concurrent.Future<Path>> pending = fetch(lock);
         try {
-            List<Platform> platforms = architectures.size() == 1
-                    ? List.of(platform(catalog, stack, lock, architectures.get(0), pending, progress))
-                    : platforms(catalog, stack, lock, architectures, pending, progress);
-            progress.accept("publishing");
-            Manifest image = platforms.size() == 1 ? platforms.get(0).image() : index(catalog, stack, lock, platforms);
-            Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                    new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags));
-            return new Result(stack.name(), published, image, lock, platforms, (System.nanoTime() - start) / 1e9);
+            if (architectures.size() == 1) {
+                Platform only = platform(sourceUrl, stack, lock, architectures.get(0), pending, progress);
+                return new Assembled(only.image(), only.composition(), List.of(only));
+            }
+            List<Platform> platforms = platforms(sourceUrl, stack, lock, architectures, pending, progress);
+            return new Assembled(index(sourceUrl, stack, lock, platforms), null, platforms);
         } finally {
             pending.values().forEach(f -> f.cancel(true));
         }
     }
 
     /** One platform composed, checked and assembled, once its packages are here. */
-    private Platform platform(Catalog catalog, Stack stack, Lock lock, String arch, Map<String, java.util.concurrent.Future<Path>> pending,
-                              Consumer<String> progress) {
+    private Platform platform(Optional<String> sourceUrl, Stack stack, Lock lock, String arch,
+                              Map<String, java.util.concurrent.Future<Path>> pending, Consumer<String> progress) {
         Stack platformStack = stack.forArchitecture(arch);
         Lock platformLock = lock.forArchitecture(arch);
         Map<String, Path> debs = debs(stack, platformLock, pending);
@@ -156,7 +215,7 @@ public final class StackBuilder {
             progress.accept("composing");
         }
         Composition composition = composer.compose(platformStack, platformLock, debs, sourceDate);
-        Manifest image = ImageAssembler.assemble(composition, config(catalog, platformStack, platformLock, composition.created()));
+        Manifest image = ImageAssembler.assemble(composition, config(sourceUrl, platformStack, platformLock, composition.created()));
         return new Platform(arch, platformLock, composition, image);
     }
 
@@ -165,7 +224,7 @@ public final class StackBuilder {
      * (staging, hardening, the checks) that leave a core idle, and the other platform fills it. A
      * platform's problems name it; the problems of every failing platform are reported together.
      */
-    private List<Platform> platforms(Catalog catalog, Stack stack, Lock lock, List<String> architectures,
+    private List<Platform> platforms(Optional<String> sourceUrl, Stack stack, Lock lock, List<String> architectures,
                                      Map<String, java.util.concurrent.Future<Path>> pending, Consumer<String> progress) {
         progress.accept("composing");
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(architectures.size(), r -> {
@@ -176,7 +235,7 @@ public final class StackBuilder {
         try {
             Map<String, java.util.concurrent.Future<Platform>> composing = new LinkedHashMap<>();
             for (String arch : architectures) {
-                composing.put(arch, pool.submit(() -> platform(catalog, stack, lock, arch, pending, null)));
+                composing.put(arch, pool.submit(() -> platform(sourceUrl, stack, lock, arch, pending, null)));
             }
             List<Platform> platforms = new ArrayList<>();
             List<String> failed = new ArrayList<>();
@@ -212,9 +271,9 @@ public final class StackBuilder {
      * Its annotations say what the index is (the stack, its version, the whole lock) and, as {@code
      * created}, the newest platform's time.
      */
-    static Manifest index(Catalog catalog, Stack stack, Lock lock, List<Platform> platforms) {
+    static Manifest index(Optional<String> sourceUrl, Stack stack, Lock lock, List<Platform> platforms) {
         Instant created = platforms.stream().map(p -> p.composition().created()).max(Comparator.naturalOrder()).orElseThrow();
-        Map<String, String> annotations = new TreeMap<>(facts(catalog, stack, lock.stackDigest(), created));
+        Map<String, String> annotations = new TreeMap<>(facts(sourceUrl, stack, lock.stackDigest(), created));
         annotations.put("dev.kiln.lock.digest", lock.digest());
         List<Descriptor.Platform> of = platforms.stream().map(p -> platform(p.architecture())).toList();
         return Manifest.index(platforms.stream().map(Platform::image).toList(), of, annotations);
@@ -263,7 +322,12 @@ public final class StackBuilder {
      * record and the provenance carry it).
      */
     public static ImageConfig config(Catalog catalog, Stack stack, Lock lock, Instant created) {
-        Map<String, String> facts = facts(catalog, stack, lock.stackDigest(), created);
+        return config(CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl), stack, lock, created);
+    }
+
+    /** As above, with the catalog's source label ({@code org.opencontainers.image.source}) given. */
+    static ImageConfig config(Optional<String> sourceUrl, Stack stack, Lock lock, Instant created) {
+        Map<String, String> facts = facts(sourceUrl, stack, lock.stackDigest(), created);
         facts.put("dev.kiln.lock.digest", lock.digest());
         facts.put("dev.kiln.packages", Integer.toString(lock.packages().size()));
         Map<String, String> labels = new TreeMap<>(stack.labels());
@@ -276,7 +340,7 @@ public final class StackBuilder {
     }
 
     /** What an image (or an index) says about the stack it was built from, whatever the platform. */
-    private static Map<String, String> facts(Catalog catalog, Stack stack, String stackDigest, Instant created) {
+    private static Map<String, String> facts(Optional<String> sourceUrl, Stack stack, String stackDigest, Instant created) {
         Map<String, String> facts = new TreeMap<>();
         facts.put("org.opencontainers.image.created", created.toString());
         facts.put("org.opencontainers.image.version", stack.version());
@@ -284,8 +348,7 @@ public final class StackBuilder {
         facts.put("org.opencontainers.image.description", stack.description());
         facts.put("org.opencontainers.image.authors", stack.owner());
         facts.put("org.opencontainers.image.vendor", "Kiln");
-        CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl)
-                .ifPresent(url -> facts.put("org.opencontainers.image.source", url));
+        sourceUrl.ifPresent(url -> facts.put("org.opencontainers.image.source", url));
         facts.put("dev.kiln.stack", stack.name());
         facts.put("dev.kiln.stack.digest", stackDigest);
         return facts;

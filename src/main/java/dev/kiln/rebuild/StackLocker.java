@@ -93,13 +93,14 @@ public final class StackLocker {
         published.ifPresent(l -> baselines.put("the last published build's lock", l));
         try {
             DebianArchive.Loaded loaded = archive.load(distribution, DebianArchive.Freshness.of(baselines, rebase));
-            Set<String> excludes = new HashSet<>(stack.excludes());
+            Set<String> excludes = stack.allExcludes();
+            Set<String> libraries = Set.copyOf(stack.excludeLibraries());
             List<Lock> perArchitecture = new ArrayList<>();
             Map<String, List<ResolutionException.Failure>> failures = new LinkedHashMap<>();
             for (String arch : architectures) {
                 try {
-                    PackageResolver.Resolution resolution = resolver.resolve(loaded.index(arch), requests, excludes);
-                    Companions.Result withCompanions = Companions.add(resolver, loaded.index(arch), requests, excludes, resolution);
+                    PackageResolver.Resolution resolution = resolver.resolve(loaded.index(arch), requests, excludes, libraries);
+                    Companions.Result withCompanions = Companions.add(resolver, loaded.index(arch), requests, excludes, libraries, resolution);
                     perArchitecture.add(Lock.of(stack.name(), Catalog.digest(stack), arch, loaded, withCompanions.resolution(),
                             withCompanions.companions()));
                 } catch (ResolutionException e) {
