@@ -28,6 +28,7 @@ import org.apache.commons.compress.archivers.ar.ArArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarFile;
+import org.tukaani.xz.BasicArrayCache;
 import org.tukaani.xz.SeekableFileInputStream;
 import org.tukaani.xz.SeekableXZInputStream;
 import org.tukaani.xz.XZInputStream;
@@ -181,8 +182,8 @@ final class DebFile {
 
     /**
      * An xz data member: its index says how large it decompresses (refused over {@code max} before a
-     * byte is decoded) and where its blocks are; several blocks are decoded in parallel, each straight
-     * to its place in the data tar. The compressed member is copied to a file first, since the ar
+     * byte is decoded) and where its blocks are; runs of consecutive blocks are decoded in parallel, each
+     * straight to its place in the data tar. The compressed member is copied to a file first, since the ar
      * reader streams and the blocks need random access.
      */
     private static void xz(InputStream member, Path dataTar, long max, String name, String why, String label) throws IOException {
@@ -200,19 +201,22 @@ final class DebFile {
                         + "; stopped there");
             }
             if (blocks <= 1) {
-                try (InputStream in = capped(new XZInputStream(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), XZ_MEMORY_KIB),
-                        max, name, why, label)) {
+                try (InputStream in = capped(xzStream(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16)), max, name, why, label)) {
                     Files.copy(in, dataTar, StandardCopyOption.REPLACE_EXISTING);
                 }
                 return;
             }
             try (FileChannel out = FileChannel.open(dataTar, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
+                // one run of consecutive blocks per thread, each read through one reader: a reader per block read the
+                // whole xz index again for every block, so a package of many tiny blocks cost the square of their number
+                int runs = Math.min(blocks, THREADS);
                 List<Future<Void>> decoded = new ArrayList<>();
-                for (int b = 0; b < blocks; b++) {
-                    int block = b;
+                for (int r = 0; r < runs; r++) {
+                    int first = (int) ((long) blocks * r / runs);
+                    int last = (int) ((long) blocks * (r + 1) / runs) - 1;
                     decoded.add(POOL.submit(() -> {
-                        block(compressed, block, out);
+                        blocks(compressed, first, last, out);
                         return null;
                     }));
                 }
@@ -238,18 +242,19 @@ final class DebFile {
         }
     }
 
-    /** Decodes one block of an xz file into its place; reading one byte on checks the block's own integrity check. */
-    private static void block(Path compressed, int block, FileChannel out) throws IOException {
-        try (SeekableXZInputStream in = new SeekableXZInputStream(new SeekableFileInputStream(compressed.toFile()), XZ_MEMORY_KIB)) {
-            in.seekToBlock(block);
-            long position = in.getBlockPos(block);
-            long size = in.getBlockSize(block);
+    /** Decodes blocks {@code first} to {@code last} of an xz file into their place; reading one byte on checks the last one's integrity check. */
+    private static void blocks(Path compressed, int first, int last, FileChannel out) throws IOException {
+        try (SeekableXZInputStream in = new SeekableXZInputStream(new SeekableFileInputStream(compressed.toFile()), XZ_MEMORY_KIB, true,
+                new BasicArrayCache())) {
+            in.seekToBlock(first);
+            long position = in.getBlockPos(first);
+            long size = in.getBlockPos(last) + in.getBlockSize(last) - position;
             byte[] buffer = new byte[1 << 16];
             long done = 0;
             while (done < size) {
                 int n = in.read(buffer, 0, (int) Math.min(buffer.length, size - done));
                 if (n < 0) {
-                    throw new EOFException("xz block " + block + " ends after " + done + " of " + size + " bytes");
+                    throw new EOFException("xz blocks " + first + " to " + last + " end after " + done + " of " + size + " bytes");
                 }
                 ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
                 while (chunk.hasRemaining()) {
@@ -259,6 +264,15 @@ final class DebFile {
             }
             in.read();
         }
+    }
+
+    /**
+     * An xz stream under the decoder memory limit, its blocks' dictionaries taken from one cache: each
+     * block would otherwise allocate (and zero) the dictionary its header declares, so a member of
+     * thousands of tiny blocks each declaring a large one cost that allocation thousands of times.
+     */
+    static InputStream xzStream(InputStream in) throws IOException {
+        return new XZInputStream(in, XZ_MEMORY_KIB, true, new BasicArrayCache());
     }
 
     /** The Installed-Size field in KiB, or -1 when there is none (or it is not a number). */
@@ -306,7 +320,7 @@ final class DebFile {
     private static InputStream decompress(InputStream in, String member, String label) throws IOException {
         InputStream shielded = new BufferedInputStream(in, 1 << 16);
         if (member.endsWith(".xz")) {
-            return new XZInputStream(shielded, XZ_MEMORY_KIB);
+            return xzStream(shielded);
         } else if (member.endsWith(".zst")) {
             return new ZstdInputStream(shielded);
         } else if (member.endsWith(".gz")) {
