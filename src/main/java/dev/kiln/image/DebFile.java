@@ -1,6 +1,7 @@
 package dev.kiln.image;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.kiln.debian.Names;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -346,6 +347,7 @@ final class DebFile {
                 if (paragraph.replace("\r", "").matches("(?s).*\n[ \t]*\n.*")) {
                     throw new ImageException(label + ": the control file holds more than one stanza; a binary package's holds one");
                 }
+                checkFields(paragraph, label);
             } else if (name.equals("md5sums")) {
                 for (String line : text(tar).split("\n")) {
                     if (line.length() > 34) {
@@ -358,6 +360,51 @@ final class DebFile {
             throw new ImageException(label + ": control.tar has no control file");
         }
         return new Control(paragraph, md5sums);
+    }
+
+    /** Fields the status file's readers (dpkg, Trivy, Grype, Syft) look up by exact name; Kiln writes Status itself. */
+    private static final java.util.Set<String> KEY_FIELDS = java.util.Set.of("Package", "Version", "Architecture", "Source", "Status",
+            "Provides", "Depends", "Pre-Depends");
+    private static final java.util.regex.Pattern FIELD = java.util.regex.Pattern.compile("([!-9;-~][!-9;-~]*):.*");
+
+    /**
+     * The control paragraph as dpkg parses it, for what Kiln copies into status.d: every line a field or a
+     * continuation, no control characters but tab, no field twice (dpkg refuses a duplicate; a scanner
+     * would read the first, Kiln checked the last), the fields scanners look up spelled as dpkg writes
+     * them (a scanner skips a "package:" stanza: a package hidden from it), and no Status of its own.
+     */
+    private static void checkFields(String paragraph, String label) {
+        java.util.Map<String, String> seen = new java.util.HashMap<>();
+        int number = 0;
+        for (String line : paragraph.split("\n", -1)) {
+            number++;
+            String where = label + ": the control file's line " + number + " ";
+            int bad = line.chars().filter(c -> c < 0x20 && c != '\t' || c == 0x7f).findFirst().orElse(-1);
+            if (bad >= 0) {
+                throw new ImageException(where + String.format("holds the control character \\x%02x", bad) + "; refusing the package");
+            }
+            if (number > 1 && (line.startsWith(" ") || line.startsWith("\t"))) {
+                continue;
+            }
+            java.util.regex.Matcher m = FIELD.matcher(line);
+            if (!m.matches() || line.startsWith("-") || line.startsWith("#")) {
+                throw new ImageException(where + Names.quote(line) + " is neither a field nor a continuation; refusing the package");
+            }
+            String field = m.group(1);
+            String first = seen.putIfAbsent(field.toLowerCase(java.util.Locale.ROOT), field);
+            if (first != null) {
+                throw new ImageException(where + "gives " + Names.quote(field) + " a second time (dpkg refuses a duplicate field); refusing the package");
+            }
+            String canonical = KEY_FIELDS.stream().filter(f -> f.equalsIgnoreCase(field)).findFirst().orElse(null);
+            if ("Status".equals(canonical)) {
+                throw new ImageException(where + "sets " + Names.quote(field) + ", which is dpkg's record of an installation, not a package's"
+                        + " field; refusing the package");
+            }
+            if (canonical != null && !canonical.equals(field)) {
+                throw new ImageException(where + "spells " + Names.quote(field) + ", which scanners read only as " + Names.quote(canonical)
+                        + "; refusing the package");
+            }
+        }
     }
 
     private static String text(InputStream in) throws IOException {

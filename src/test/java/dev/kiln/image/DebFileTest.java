@@ -40,6 +40,15 @@ class DebFileTest {
         static Entry dir(String name) {
             return new Entry(name, TarConstants.LF_DIR, new byte[0]);
         }
+
+        /** A symlink or hard link ({@code type}) to {@code target}. */
+        static Entry link(String name, byte type, String target) {
+            return new Entry(name, type, target.getBytes(StandardCharsets.UTF_8));
+        }
+
+        boolean isLink() {
+            return type == TarConstants.LF_SYMLINK || type == TarConstants.LF_LINK;
+        }
     }
 
     private Path deb(String control, List<Entry> entries, String... extraMembers) throws IOException {
@@ -69,6 +78,9 @@ class DebFileTest {
                 TarArchiveEntry t = new TarArchiveEntry(e.name(), e.type(), true);
                 t.setSize(e.type() == TarConstants.LF_NORMAL ? e.content().length : 0);
                 t.setMode(0644);
+                if (e.isLink()) {
+                    t.setLinkName(new String(e.content(), StandardCharsets.UTF_8));
+                }
                 tar.putArchiveEntry(t);
                 if (e.type() == TarConstants.LF_NORMAL) {
                     tar.write(e.content());
@@ -138,6 +150,73 @@ class DebFileTest {
         Path other = deb(CONTROL.replace("Package: evil", "Package: bash"), List.of(Entry.file("./x", "x")));
         assertThatThrownBy(() -> stage(other))
                 .hasMessage("evil 1.0: the package's control file says Package 'bash', Version '1.0'; refusing it");
+    }
+
+    @Test
+    void refusesAHardLinkToAnythingButARegularFileEarlierInThePackage() throws IOException {
+        StagedPackage ok = stage(deb(CONTROL, List.of(Entry.file("./usr/bin/a", "x"), Entry.link("./usr/bin/b", TarConstants.LF_LINK, "./usr/bin/a"))));
+        assertThat(ok.items()).extracting(Item::path, Item::link).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("usr/bin/a", null), org.assertj.core.groups.Tuple.tuple("usr/bin/b", "usr/bin/a"));
+        // another package's file: in a layer of its own, the link cannot be made when the image is pulled
+        Path outside = deb(CONTROL, List.of(Entry.link("./usr/lib/pw", TarConstants.LF_LINK, "etc/passwd")));
+        assertThatThrownBy(() -> stage(outside)).hasMessage("evil 1.0: data.tar entry './usr/lib/pw' is a hard link to 'etc/passwd', which is"
+                + " not a regular file earlier in the package; refusing the package");
+        Path later = deb(CONTROL, List.of(Entry.link("./b", TarConstants.LF_LINK, "./a"), Entry.file("./a", "x")));
+        assertThatThrownBy(() -> stage(later)).hasMessageContaining("'./b' is a hard link to './a', which is not a regular file earlier");
+        Path toDir = deb(CONTROL, List.of(Entry.dir("./usr/"), Entry.link("./d", TarConstants.LF_LINK, "./usr")));
+        assertThatThrownBy(() -> stage(toDir)).hasMessageContaining("'./d' is a hard link to './usr', which is not a regular file earlier");
+    }
+
+    @Test
+    void refusesSymlinkTargetsThatAreEmptyOrHoldControlCharacters() throws IOException {
+        Path newline = deb(CONTROL, List.of(Entry.link("./usr/lib/a", TarConstants.LF_SYMLINK, "x\ny")));
+        assertThatThrownBy(() -> stage(newline)).hasMessage("evil 1.0: data.tar entry './usr/lib/a' is a symlink to 'x\\x0ay', which holds"
+                + " a control character; refusing the package");
+        Path empty = deb(CONTROL, List.of(Entry.link("./usr/lib/a", TarConstants.LF_SYMLINK, "")));
+        assertThatThrownBy(() -> stage(empty)).hasMessage("evil 1.0: data.tar entry './usr/lib/a' is a symlink to '', an empty target;"
+                + " refusing the package");
+    }
+
+    @Test
+    void refusesPathsAndLinkTargetsLongerThanLinuxAllowsBeforeTheyCostAnything() throws IOException {
+        // 40,000 bytes of path: staging and ordering it took 5 s (the square of its depth), and no layer could hold it
+        String deep = "./" + "a/".repeat(20_000) + "f";
+        Path longPath = deb(CONTROL, List.of(Entry.file(deep, "x")));
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> stage(longPath)).hasMessage("evil 1.0: data.tar entry " + dev.kiln.debian.Names.quote(deep)
+                + " is 40001 bytes long, more than Linux's PATH_MAX (4095); refusing the package");
+        assertThat(System.nanoTime() - started).isLessThan(5_000_000_000L);
+        Path longName = deb(CONTROL, List.of(Entry.file("./usr/" + "n".repeat(256), "x")));
+        assertThatThrownBy(() -> stage(longName)).hasMessageEndingWith(" has a name longer than Linux's NAME_MAX (255 bytes); refusing the package");
+        assertThat(stage(deb(CONTROL, List.of(Entry.file("./usr/" + "n".repeat(255), "x")))).items()).hasSize(1);
+        Path longTarget = deb(CONTROL, List.of(Entry.link("./usr/lib/a", TarConstants.LF_SYMLINK, "b/".repeat(2048))));
+        assertThatThrownBy(() -> stage(longTarget)).hasMessageStartingWith("evil 1.0: data.tar entry './usr/lib/a' links to 'b/b/")
+                .hasMessageEndingWith(" is 4096 bytes long, more than Linux's PATH_MAX (4095); refusing the package");
+    }
+
+    @Test
+    void refusesControlFieldsThatWouldMisleadScannersReadingStatusD() throws IOException {
+        List<Entry> data = List.of(Entry.file("./x", "x"));
+        // Kiln checked the last Version against the lock; a scanner reads the first
+        Path twice = deb(CONTROL.replace("Version: 1.0\n", "Version: 0.1\nVersion: 1.0\n"), data);
+        assertThatThrownBy(() -> stage(twice)).hasMessage("evil 1.0: the control file's line 3 gives 'Version' a second time (dpkg refuses"
+                + " a duplicate field); refusing the package");
+        // dpkg reads field names in any case; scanners do not, and Kiln wrote no Status line after "package:": a package hidden from them
+        Path lower = deb(CONTROL.replace("Package:", "package:"), data);
+        assertThatThrownBy(() -> stage(lower)).hasMessage("evil 1.0: the control file's line 1 spells 'package', which scanners read only as"
+                + " 'Package'; refusing the package");
+        Path status = deb(CONTROL + "Status: deinstall ok config-files\n", data);
+        assertThatThrownBy(() -> stage(status)).hasMessage("evil 1.0: the control file's line 6 sets 'Status', which is dpkg's record of an"
+                + " installation, not a package's field; refusing the package");
+        Path crlf = deb(CONTROL.replace("\n", "\r\n"), data);
+        assertThatThrownBy(() -> stage(crlf)).hasMessage("evil 1.0: the control file's line 1 holds the control character \\x0d; refusing"
+                + " the package");
+        Path garbage = deb(CONTROL + "not a field\n", data);
+        assertThatThrownBy(() -> stage(garbage)).hasMessage("evil 1.0: the control file's line 6 'not a field' is neither a field nor a"
+                + " continuation; refusing the package");
+        StagedPackage fine = stage(deb(CONTROL.replace("Description: x\n", "Description: x\n more\n .\n\tindented\n")
+                + "Depends: libc6 (>= 2.36)\n", data));
+        assertThat(fine.control().fields()).containsEntry("Depends", "libc6 (>= 2.36)");
     }
 
     @Test
