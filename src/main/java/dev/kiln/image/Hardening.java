@@ -77,11 +77,13 @@ final class Hardening {
     List<Item> apply(StagedPackage pkg, Rootfs links) {
         List<Item> out = new ArrayList<>();
         Map<String, Item> droppedByPath = new HashMap<>();
+        Set<String> removedHere = new HashSet<>();
         List<String> keepOnly = only.get(pkg.name());
+        String label = pkg.name() + " " + pkg.version();
         for (Item original : pkg.items()) {
-            Item item = original.withPath(canonical(original.path(), links));
+            Item item = original.withPath(canonical(original.path(), links, label));
             if (item.type() == Item.Type.HARDLINK) {
-                item = item.withLink(canonical(item.link(), links));
+                item = item.withLink(canonical(item.link(), links, label));
             }
             String path = item.path();
             if (dropped(path)) {
@@ -105,10 +107,18 @@ final class Hardening {
             if (item.type() != Item.Type.DIRECTORY && settings.removeShells() && isShell(path)) {
                 removed.add("/" + path + " (shell, from " + pkg.name() + ")");
                 leftOut.add(path);
+                removedHere.add(path);
                 continue;
             }
             if (item.type() != Item.Type.DIRECTORY && settings.removePackageManagers() && isPackageManager(path)) {
                 removed.add("/" + path + " (package manager, from " + pkg.name() + ")");
+                leftOut.add(path);
+                removedHere.add(path);
+                continue;
+            }
+            if (item.type() == Item.Type.HARDLINK && removedHere.contains(item.link())) {
+                // the same program under another name: kept, it would be the shell the stack asked to remove
+                removed.add("/" + path + " (hard link to the removed /" + item.link() + ", from " + pkg.name() + ")");
                 leftOut.add(path);
                 continue;
             }
@@ -287,13 +297,18 @@ final class Hardening {
         return fs;
     }
 
-    private static String canonical(String path, Rootfs links) {
+    private static String canonical(String path, Rootfs links, String label) {
         String parent = Rootfs.parent(path);
         if (parent.isEmpty()) {
             return path;
         }
         String resolved = links.canonical(parent, true);
-        return (resolved == null || resolved.isEmpty() ? "" : resolved + "/") + Rootfs.name(path);
+        if (resolved == null) {
+            // dpkg fails on ELOOP too; taken as "no directory" the entry landed at the root under its bare name
+            throw new ImageException(label + ": /" + path + " lies under /" + parent + ", which goes through more than " + Rootfs.MAX_LINKS
+                    + " symlinks (a loop); refusing the package");
+        }
+        return (resolved.isEmpty() ? "" : resolved + "/") + Rootfs.name(path);
     }
 
     static String octal(int mode) {

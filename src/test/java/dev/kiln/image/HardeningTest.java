@@ -1,6 +1,7 @@
 package dev.kiln.image;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.catalog.Stack;
 import java.nio.charset.StandardCharsets;
@@ -113,6 +114,27 @@ class HardeningTest {
                 "/usr/lib/jvm/jre/man (link to /usr/share/man/jre, which hardening.dropPaths leaves out (/usr/share/man); from jre)",
                 "/usr/bin/update-helper (link to /usr/sbin/update-jre, which Kiln left out; from jre)",
                 "/usr/bin/man-link (link to /usr/share/man/jre, which hardening.dropPaths leaves out (/usr/share/man); from jre)");
+    }
+
+    @Test
+    void aPathUnderASymlinkLoopIsRefusedNotMovedToTheRoot() {
+        // the loop's directory resolved to "nothing", so /a/x/etc became /etc: a package replacing the image's /etc
+        StagedPackage looping = pkg("evil", Item.symlink("a", "b", T), Item.symlink("b", "a", T), Item.symlink("a/x/etc", "/tmp/mine", T));
+        Hardening hardening = new Hardening(stack(List.of(), false, List.of()), Map.of());
+        assertThatThrownBy(() -> settle(hardening, looping)).isInstanceOf(ImageException.class)
+                .hasMessage("evil 1.0: /a/x/etc lies under /a/x, which goes through more than 40 symlinks (a loop); refusing the package");
+    }
+
+    @Test
+    void aHardLinkToARemovedShellGoesWithIt() {
+        // kept, it was either a dangling link in the layer or, made a file, the shell under another name
+        StagedPackage bash = pkg("bash", file("usr/bin/bash", 0755, "\177ELF\2\1\1"),
+                new Item("usr/lib/bash/not-a-shell", Item.Type.HARDLINK, 0755, 0, 0, T, "usr/bin/bash", null),
+                file("usr/bin/ok", 0755, "\177ELF\2\1\1"), new Item("usr/bin/ok2", Item.Type.HARDLINK, 0755, 0, 0, T, "usr/bin/ok", null));
+        Hardening noShell = new Hardening(stack(List.of(), true, List.of()), Map.of());
+        assertThat(paths(settle(noShell, bash).get("bash"))).containsExactly("usr/bin/ok", "usr/bin/ok2");
+        assertThat(report(noShell).removed()).containsExactly("/usr/bin/bash (shell, from bash)",
+                "/usr/lib/bash/not-a-shell (hard link to the removed /usr/bin/bash, from bash)");
     }
 
     private static Map<String, List<Item>> settle(Hardening hardening, StagedPackage... packages) {
