@@ -29,8 +29,21 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
         return magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
     }
 
-    /** Empty for ELF files that are not linked at run time (static executables, objects, other kinds). */
+    /**
+     * Empty for ELF files that are not linked at run time (static executables, objects, other kinds) and
+     * for malformed ones (offsets and sizes that point outside the file or do not fit the format): the
+     * kernel would not load those either, so there is nothing of theirs to resolve.
+     */
     static Optional<Elf> read(Item.Content content) throws IOException {
+        try {
+            return parse(content);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            // a package's bytes, not ours: a header out of bounds is a malformed file, not a failed build
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Elf> parse(Item.Content content) throws IOException {
         ByteBuffer header = ByteBuffer.wrap(content.read(0, 64));
         boolean wide = header.get(4) == 2;
         header.order(header.get(5) == 2 ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
@@ -41,7 +54,7 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
         long phoff = wide ? header.getLong(0x20) : Integer.toUnsignedLong(header.getInt(0x1C));
         int phentsize = Short.toUnsignedInt(header.getShort(wide ? 0x36 : 0x2A));
         int phnum = Short.toUnsignedInt(header.getShort(wide ? 0x38 : 0x2C));
-        if (phnum == 0 || phentsize == 0 || phoff + (long) phnum * phentsize > content.size()) {
+        if (phnum == 0 || phentsize < (wide ? 56 : 32) || phoff < 0 || phoff + (long) phnum * phentsize > content.size()) {
             return Optional.empty();
         }
         ByteBuffer ph = ByteBuffer.wrap(content.read(phoff, phnum * phentsize)).order(header.order());
