@@ -65,6 +65,18 @@ final class Hardening {
         this.commands = Set.copyOf(programs);
     }
 
+    /** The files {@link SystemFiles#base} and {@link SystemFiles#status} write, and the directory of the latter. */
+    static final Set<String> KILN_FILES = Set.of("etc/passwd", "etc/group", "etc/nsswitch.conf");
+    static final String STATUS_D = "var/lib/dpkg/status.d";
+
+    /** A path Kiln writes, under the status.d Kiln writes, or a directory on the way to either. */
+    static boolean isKilnsOwn(String path) {
+        if (KILN_FILES.contains(path) || path.equals(STATUS_D) || path.startsWith(STATUS_D + "/")) {
+            return true;
+        }
+        return path.equals("etc") || (STATUS_D + "/").startsWith(path + "/");
+    }
+
     static boolean isShell(String path) {
         return BIN_DIRS.contains(Rootfs.parent(path)) && SHELLS.contains(Rootfs.name(path));
     }
@@ -86,6 +98,13 @@ final class Hardening {
                 item = item.withLink(canonical(item.link(), links, label));
             }
             String path = item.path();
+            if (item.type() != Item.Type.DIRECTORY && isKilnsOwn(path)) {
+                // below Kiln's files in the layer order only the base is; a package's status.d/openssl in a higher layer
+                // would be what scanners read for openssl, and a symlink at var/lib/dpkg would send every status.d away
+                throw new ImageException(label + ": /" + path + " is " + (KILN_FILES.contains(path) || path.startsWith(STATUS_D + "/")
+                        ? "a file Kiln writes itself" : "a directory of the files Kiln writes itself")
+                        + " (the user database, dpkg's status for scanners); a package may not ship it; refusing the package");
+            }
             if (dropped(path)) {
                 droppedByPath.put(path, item);
                 leftOut.add(path);

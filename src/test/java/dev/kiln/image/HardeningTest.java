@@ -137,6 +137,24 @@ class HardeningTest {
                 "/usr/lib/bash/not-a-shell (hard link to the removed /usr/bin/bash, from bash)");
     }
 
+    @Test
+    void aPackageMayNotShipWhatKilnWritesNorReplaceItsDirectories() {
+        Hardening hardening = new Hardening(stack(List.of(), false, List.of()), Map.of());
+        // a higher layer's status.d/openssl was what scanners read for openssl: a fixed version claimed, its CVEs hidden
+        assertThatThrownBy(() -> settle(hardening, pkg("evil", dir("var/lib/dpkg/status.d"),
+                file("var/lib/dpkg/status.d/openssl", 0644, "Package: openssl\nVersion: 9.9\n"))))
+                .hasMessage("evil 1.0: /var/lib/dpkg/status.d/openssl is a file Kiln writes itself (the user database, dpkg's status for"
+                        + " scanners); a package may not ship it; refusing the package");
+        assertThatThrownBy(() -> settle(hardening, pkg("evil", file("etc/passwd", 0644, "root::0:0:root:/root:/bin/sh\n"))))
+                .hasMessageStartingWith("evil 1.0: /etc/passwd is a file Kiln writes itself");
+        assertThatThrownBy(() -> settle(hardening, pkg("evil", Item.symlink("var/lib/dpkg", "/dev/null", T))))
+                .hasMessageStartingWith("evil 1.0: /var/lib/dpkg is a directory of the files Kiln writes itself");
+        // dpkg's own directories and a file beside status.d are a package's to ship
+        assertThat(paths(settle(hardening, pkg("dpkg", dir("var/lib/dpkg"), dir("var/lib/dpkg/status.d"), dir("etc"),
+                file("var/lib/dpkg/status", 0644, ""), file("etc/passwd.md", 0644, ""))).get("dpkg")))
+                .containsExactly("var/lib/dpkg", "var/lib/dpkg/status.d", "etc", "var/lib/dpkg/status", "etc/passwd.md");
+    }
+
     private static Map<String, List<Item>> settle(Hardening hardening, StagedPackage... packages) {
         Rootfs links = new Rootfs();
         for (StagedPackage p : packages) {
