@@ -349,10 +349,16 @@ final class DebFile {
                 }
                 checkFields(paragraph, label);
             } else if (name.equals("md5sums")) {
-                for (String line : text(tar).split("\n")) {
-                    if (line.length() > 34) {
-                        md5sums.put(line.substring(34).strip(), line.substring(0, 32));
+                int number = 0;
+                String sums = text(tar);
+                for (String line : sums.isEmpty() ? new String[0] : sums.split("\n")) {
+                    number++;
+                    // copied into status.d for scanners: only what md5sum writes, a hex sum, two blanks, a path
+                    if (!MD5SUMS_LINE.matcher(line).matches()) {
+                        throw new ImageException(label + ": line " + number + " of md5sums, " + Names.quote(line)
+                                + ", is not 'MD5  PATH'; refusing the package");
                     }
+                    md5sums.put(line.substring(34), line.substring(0, 32));
                 }
             }
         }
@@ -365,6 +371,7 @@ final class DebFile {
     /** Fields the status file's readers (dpkg, Trivy, Grype, Syft) look up by exact name; Kiln writes Status itself. */
     private static final java.util.Set<String> KEY_FIELDS = java.util.Set.of("Package", "Version", "Architecture", "Source", "Status",
             "Provides", "Depends", "Pre-Depends");
+    private static final java.util.regex.Pattern MD5SUMS_LINE = java.util.regex.Pattern.compile("[0-9a-f]{32}  [^\\x00-\\x1f\\x7f]+");
     private static final java.util.regex.Pattern FIELD = java.util.regex.Pattern.compile("([!-9;-~][!-9;-~]*):.*");
 
     /**

@@ -52,10 +52,14 @@ class DebFileTest {
     }
 
     private Path deb(String control, List<Entry> entries, String... extraMembers) throws IOException {
+        return deb(List.of(Entry.file("./control", control)), entries, extraMembers);
+    }
+
+    private Path deb(List<Entry> controlTar, List<Entry> entries, String... extraMembers) throws IOException {
         Path file = tmp.resolve("p-" + System.nanoTime() + ".deb");
         try (OutputStream out = Files.newOutputStream(file); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
             member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
-            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", control)))));
+            member(ar, "control.tar.gz", gzip(tar(controlTar)));
             member(ar, "data.tar.gz", gzip(tar(entries)));
             for (String extra : extraMembers) {
                 member(ar, extra, gzip(tar(entries)));
@@ -217,6 +221,19 @@ class DebFileTest {
         StagedPackage fine = stage(deb(CONTROL.replace("Description: x\n", "Description: x\n more\n .\n\tindented\n")
                 + "Depends: libc6 (>= 2.36)\n", data));
         assertThat(fine.control().fields()).containsEntry("Depends", "libc6 (>= 2.36)");
+    }
+
+    @Test
+    void refusesMd5sumsLinesThatAreNotWhatMd5sumWrites() throws IOException {
+        // copied into status.d/NAME.md5sums, which scanners read to tell whose a file is
+        List<Entry> data = List.of(Entry.file("./usr/bin/x", "x"));
+        Path escape = deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "\u001b[2J" + "0".repeat(28) + "  usr/bin/x\n")), data);
+        assertThatThrownBy(() -> stage(escape)).hasMessage("evil 1.0: line 1 of md5sums, '\\x1b[2J" + "0".repeat(28) + "  usr/bin/x', is not"
+                + " 'MD5  PATH'; refusing the package");
+        StagedPackage fine = stage(deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "9dd4e461268c8034f5c8564e155c67a6  usr/bin/x\n")),
+                data));
+        assertThat(fine.control().md5sums()).containsExactly(java.util.Map.entry("usr/bin/x", "9dd4e461268c8034f5c8564e155c67a6"));
+        assertThat(stage(deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "")), data)).control().md5sums()).isEmpty();
     }
 
     @Test
