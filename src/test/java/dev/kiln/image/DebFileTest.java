@@ -258,6 +258,36 @@ class DebFileTest {
     }
 
     @Test
+    void aControlBombAndAZstdDataBombStopAtTheirCaps() throws IOException {
+        Path control = tmp.resolve("control-bomb.deb");
+        try (OutputStream out = Files.newOutputStream(control); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", CONTROL),
+                    new Entry("./postinst", TarConstants.LF_NORMAL, new byte[40 << 20])))));
+            member(ar, "data.tar.gz", gzip(tar(List.of(Entry.file("./x", "x")))));
+        }
+        assertThat(Files.size(control)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(control)).hasMessage("evil 1.0: corrupt package: control.tar.gz decompresses to more than 16777216"
+                + " bytes, 16 MiB, Kiln's limit for control data; stopped there");
+        assertThat(unpacked()).isEmpty();
+
+        Path zstd = tmp.resolve("zstd-bomb.deb");
+        java.io.ByteArrayOutputStream compressed = new java.io.ByteArrayOutputStream();
+        try (var z = new com.github.luben.zstd.ZstdOutputStream(compressed, 19)) {
+            z.write(tar(List.of(new Entry("./zero", TarConstants.LF_NORMAL, new byte[40 << 20]))));
+        }
+        try (OutputStream out = Files.newOutputStream(zstd); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", CONTROL + "Installed-Size: 1\n")))));
+            member(ar, "data.tar.zst", compressed.toByteArray());
+        }
+        assertThat(Files.size(zstd)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(zstd)).hasMessage("evil 1.0: corrupt package: data.tar.zst decompresses to more than 16779264 bytes,"
+                + " twice the Installed-Size it states (1 KiB) plus 16 MiB; stopped there");
+        assertThat(unpacked()).isEmpty();
+    }
+
+    @Test
     void anXzBombIsRefusedFromItsIndexBeforeAByteIsDecoded() throws IOException {
         List<Entry> zeros = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
