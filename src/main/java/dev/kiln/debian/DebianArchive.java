@@ -821,7 +821,11 @@ public final class DebianArchive {
             }
             if (response.statusCode() != 200) {
                 body.close();
-                throw new DebianException("GET " + url + " answered HTTP " + response.statusCode());
+                int status = response.statusCode();
+                // the client follows a few redirects (never https to http); what is left is a loop or a downgrade
+                throw new DebianException("GET " + url + " answered HTTP " + status + (status / 100 != 3 ? ""
+                        : ", a redirect left unfollowed (" + response.headers().firstValue("Location").map(l -> "to " + Names.quote(l) + ": ")
+                        .orElse("") + "more than 5 in a row, or from https to http)"));
             }
             return body;
         } catch (IOException e) {

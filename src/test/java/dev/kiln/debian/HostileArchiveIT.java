@@ -70,7 +70,9 @@ class HostileArchiveIT {
     }
 
     private DebianArchive archive(Path dataDir) {
-        return new DebianArchive(HttpClient.newHttpClient(), dataDir.resolve("cache"), Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
+        // the client as KilnConfiguration makes it: HTTP/1.1, redirects followed (never https to http)
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL).build();
+        return new DebianArchive(http, dataDir.resolve("cache"), Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
                 Duration.ZERO, LIMITS, new JsonFileReleaseMemory(dataDir.resolve("state")));
     }
 
@@ -300,6 +302,21 @@ class HostileArchiveIT {
         assertThatThrownBy(() -> Lock.of("t", "d", "amd64", loaded, r))
                 .hasMessage(url + " stable: the Packages stanza of tzdata 2025b-4 gives packages[0].url: '" + url
                         + "/pool/../../../stable/main/tzdata_2025b-4_amd64.deb' has a path with '.', '..', empty or unexpected segments; refusing it");
+    }
+
+    @Test
+    void redirectsChangeNothingTheSignatureAndSuiteDoNotVouchForAndALoopSaysSo() throws IOException {
+        // another suite's genuine InRelease, one redirect away: followed, then refused like the same file served in place
+        repo.deb("oldstable", "tzdata", "2024a-1");
+        repo.publish("oldstable", NOW.minus(Duration.ofDays(3)), null);
+        mirror.redirects.put("/debian/dists/stable/InRelease", "/debian/dists/oldstable/InRelease");
+        assertThatThrownBy(() -> archive().load(distribution())).hasMessageContaining(url + " stable: the InRelease is for Suite 'oldstable'");
+        assertNothingWritten();
+
+        mirror.redirects.put("/debian/dists/stable/InRelease", "/debian/dists/stable/InRelease");
+        assertThatThrownBy(() -> archive().load(distribution())).hasMessageEndingWith("GET " + url + "/dists/stable/InRelease answered HTTP"
+                + " 302, a redirect left unfollowed (to '" + url + "/dists/stable/InRelease': more than 5 in a row, or from https to http)");
+        assertNothingWritten();
     }
 
     @Test
