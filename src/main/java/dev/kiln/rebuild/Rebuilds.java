@@ -1,7 +1,5 @@
 package dev.kiln.rebuild;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Problem;
@@ -12,8 +10,14 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.history.History;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
+import dev.kiln.sign.SignException;
+import dev.kiln.sign.Signer;
+import java.time.Instant;
+import java.util.ArrayList;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +29,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,17 +56,60 @@ public final class Rebuilds {
     private final ImageTarget target;
     private final String instance;
     private final String kilnVersion;
-    private final String buildSettings;
+    private final BuildSettings buildSettings;
     private final MeterRegistry meters;
-    private final Set<Long> running = ConcurrentHashMap.newKeySet();
+    private final Attester attester;
+    private final Map<Long, Running> running = new ConcurrentHashMap<>();
+    private final Duration publishTimeout;
     private final Catalog.Rules rules;
+    private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kiln-publish-watch");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
-     * @param buildSettings the settings that shape an image besides the stack (layer budget,
-     *                      SOURCE_DATE_EPOCH): part of the fingerprint
+     * A build this instance runs now: its thread, the step it reached, whether someone asked to cancel
+     * it. {@code done} is set under the lock before the thread moves on, so a late cancel never
+     * interrupts whatever the thread does next.
+     */
+    private static final class Running {
+        final Thread thread = Thread.currentThread();
+        volatile String step;
+        volatile boolean cancel;
+        volatile boolean stalled;
+        boolean done;
+    }
+
+    /** Thrown at a step boundary of a build someone asked to cancel. */
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("cancelled", null, false, false);
+        }
+    }
+
+    /** Steps that may be interrupted; from publishing on, the build runs to its end and records what it published. */
+    private static final Set<String> INTERRUPTIBLE = Set.of("resolving", "checking the published image", "fetching", "composing");
+
+    /**
+     * The steps of a publication, watched by the publish timeout: signing and attaching run inside it (the
+     * evidence is made once the tag is chosen, and the image's content is pushed under "attaching evidence").
+     * Until the content push, nothing is on the target, so a cancel still stops the build at their start.
+     */
+    private static final Set<String> PUBLISHING = Set.of("publishing", "signing", "attaching evidence");
+
+    /**
+     * @param buildSettings  the settings that shape an image besides the stack (layer budget and so
+     *                       on): part of the fingerprint
+     * @param publishTimeout a push that has not ended after this long is given up (its thread interrupted)
+     *                       as the registry's outage: a registry that died mid-push was seen to leave jib
+     *                       waiting for ever
+     * @param attester       signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules) {
+                    String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters, Catalog.Rules rules,
+                    Duration publishTimeout, Attester attester) {
+        this.publishTimeout = publishTimeout;
         this.rules = rules;
         this.catalogDir = catalogDir;
         this.locker = locker;
@@ -69,6 +120,7 @@ public final class Rebuilds {
         this.kilnVersion = kilnVersion;
         this.buildSettings = buildSettings;
         this.meters = meters;
+        this.attester = attester;
     }
 
     /**
@@ -76,24 +128,40 @@ public final class Rebuilds {
      * {@code lock} and {@code tag} are the CLI's: build that lock file, under that tag.
      */
     public record Request(String stack, String trigger, String who, Long queued, Long recoveredFrom, Optional<Lock> lock,
-                          Optional<String> tag) {
+                          Optional<String> tag, Integer attempt) {
+        public Request(String stack, String trigger, String who, Long queued, Long recoveredFrom, Optional<Lock> lock,
+                       Optional<String> tag) {
+            this(stack, trigger, who, queued, recoveredFrom, lock, tag, null);
+        }
+
         public static Request of(String stack, String trigger, String who) {
             return new Request(stack, trigger, who, null, null, Optional.empty(), Optional.empty());
+        }
+
+        /** Retry {@code attempt} of a build that an outage interrupted. */
+        public static Request retry(String stack, String who, long interrupted, int attempt) {
+            return new Request(stack, "retry", who, null, interrupted, Optional.empty(), Optional.empty(), attempt);
         }
     }
 
     /**
-     * How a rebuild ended; {@code joined} means another build of the stack was already under way.
+     * How a rebuild ended; {@code joined} means another build of the stack was already under way;
      * {@code warnings} are worth telling whoever asked, whatever the status (a lock file that is no
-     * longer current); they are in the build's record too.
+     * longer current), and are in the build's record too; {@code outage} names the peer whose outage
+     * failed it (worth a retry), null otherwise.
      */
-    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings) {
+    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings,
+                          Outage outage) {
         public Outcome {
             warnings = List.copyOf(warnings);
         }
 
-        Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
-            this(build, status, joined, detail, result, List.of());
+        public Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+            this(build, status, joined, detail, result, List.of(), null);
+        }
+
+        Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings) {
+            this(build, status, joined, detail, result, warnings, null);
         }
     }
 
@@ -125,7 +193,27 @@ public final class Rebuilds {
 
     /** The builds this instance is running now (for its heartbeat). */
     public List<Long> running() {
-        return List.copyOf(running);
+        return List.copyOf(running.keySet());
+    }
+
+    /**
+     * Stops build {@code id} if this instance runs it and someone asked to cancel it (see
+     * {@link History#requestCancel}): at once while it resolves, fetches or composes (the thread is
+     * interrupted), otherwise at its next step; once publishing has begun it runs to its end, so what it
+     * pushed is recorded. False when the build does not run here.
+     */
+    public boolean cancel(long id) {
+        Running r = running.get(id);
+        if (r == null) {
+            return false;
+        }
+        synchronized (r) {
+            r.cancel = true;
+            if (!r.done && r.step != null && INTERRUPTIBLE.contains(r.step)) {
+                r.thread.interrupt();
+            }
+        }
+        return true;
     }
 
     public String instance() {
@@ -147,7 +235,8 @@ public final class Rebuilds {
             }
             id = ticket.id();
         }
-        running.add(id);
+        Running current = new Running();
+        running.put(id, current);
         List<String> warnings = new java.util.ArrayList<>();
         Timer.Sample sample = Timer.start(meters);
         String status = "failed";
@@ -157,17 +246,15 @@ public final class Rebuilds {
             Outcome outcome = execute(id, request, warnings);
             status = outcome.status();
             return outcome;
-        } catch (BuildException | ImageException | PublishException | DebianException e) {
-            String reason = e instanceof ImageException image
-                    ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; ")) : e.getMessage();
-            log.warn("build {} of {} failed: {}", id, request.stack(), reason);
-            history.failed(id, reason);
-            return new Outcome(id, "failed", false, reason, null, warnings);
         } catch (RuntimeException e) {
-            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
-            history.failed(id, "internal error: " + e);
-            return new Outcome(id, "failed", false, e.toString(), null, warnings);
+            Outcome outcome = ended(id, request, current, e, warnings);
+            status = outcome.status();
+            return outcome;
         } finally {
+            synchronized (current) {
+                current.done = true;
+            }
+            Thread.interrupted();
             running.remove(id);
             sample.stop(meters.timer("kiln.build.duration", "stack", request.stack(), "status", status));
             meters.counter("kiln.builds", "stack", request.stack(), "status", status).increment();
@@ -175,12 +262,54 @@ public final class Rebuilds {
         }
     }
 
+    /** Records how a build that threw ended: cancelled, interrupted by a peer's outage, or failed. */
+    private Outcome ended(long id, Request request, Running current, RuntimeException e, List<String> warnings) {
+        if (current.cancel) {
+            synchronized (current) {
+                current.done = true;
+            }
+            Thread.interrupted();
+            log.info("build {} of {} cancelled while {}", id, request.stack(), current.step);
+            history.cancelled(id, current.step);
+            return new Outcome(id, "cancelled", false, "cancelled while " + current.step, null, warnings);
+        }
+        Optional<Outage> outage = current.stalled ? Optional.of(Outage.REGISTRY) : Outage.of(e, current.step);
+        String reason = current.stalled ? "the push did not end within " + publishTimeout
+                : e instanceof ImageException image
+                ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; "))
+                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException
+                  || e instanceof SignException ? e.getMessage()
+                : outage.isPresent() ? String.valueOf(e.getMessage()) : "internal error: " + e;
+        if (outage.isPresent()) {
+            reason = "interrupted: " + outage.get() + " is unavailable (" + reason + ")";
+            log.warn("build {} of {} {}", id, request.stack(), reason);
+        } else if (reason.startsWith("internal error")) {
+            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
+        } else {
+            log.warn("build {} of {} failed: {}", id, request.stack(), reason);
+        }
+        try {
+            history.failed(id, reason);
+        } catch (RuntimeException unrecorded) {
+            if (!Outage.database(unrecorded)) {
+                throw unrecorded;
+            }
+            // the database went away: the retry records this failure once it is back
+            log.warn("build {} of {}: failure not recorded, the database is unavailable ({})", id, request.stack(), unrecorded.getMessage());
+            return new Outcome(id, "failed", false, reason, null, warnings, Outage.DATABASE);
+        }
+        return new Outcome(id, "failed", false, reason, null, warnings, outage.orElse(null));
+    }
+
     /** @param warnings filled as they come up, so that a build that then fails still reports them */
     private Outcome execute(long id, Request request, List<String> warnings) {
+        Instant started = Instant.now();
         Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));
+        history.remember(new History.StackState(stack.name(), null, stack.target().repository(), stack.owner(), new History.Policy(
+                stack.retention().keepLast(), stack.retention().keepDays(), stack.retention().keepPulledDays())));
         step(id, stack, "resolving");
         Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
         Optional<Lock> published = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock()));
@@ -196,7 +325,7 @@ public final class Rebuilds {
         LockCheck lockCheck = null;
         if (request.lock().isPresent()) {
             step(id, stack, "checking the lock");
-            lockCheck = LockCheck.of(locker.currency(catalog, stack, lock, locker.resolve(catalog, stack)));
+            lockCheck = LockCheck.of(locker.currencyForBuild(catalog, stack, lock));
             history.noted(id, new BuildReport(null, lockCheck));
             lockCheck.warnings().forEach(w -> log.warn("build {} of {}: {}", id, stack.name(), w));
         }
@@ -207,7 +336,11 @@ public final class Rebuilds {
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
-        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        history.recipe(id, Catalog.canonical(stack), buildSettings.recipe(sourceUrl));
+        // a key configured since the image was made (or another key): sign it now, which takes a build
+        boolean signedAsConfigured = attester.key().map(k -> k.id().equals(previous.map(History.Good::signingKeyId).orElse(null))).orElse(true);
+        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
                 history.upToDate(id, previous.get());
@@ -219,11 +352,34 @@ public final class Rebuilds {
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target.name());
         }
-        StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), step -> step(id, stack, step));
+        Lock before = published.orElse(null);
+        List<Signer.Signed> signed = new ArrayList<>();
+        StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), history.recordedTags(target.name(), repository),
+                step -> step(id, stack, step), staged -> {
+                    if (attester.key().isEmpty()) {
+                        return List.of();
+                    }
+                    step(id, stack, "signing");
+                    String subject = target.pullReference(staged.repository(), staged.image().digest())
+                            .map(r -> r.substring(0, r.indexOf('@'))).orElse(staged.repository());
+                    Attestations.Facts facts = new Attestations.Facts(id, stack, lock.stackDigest(),
+                            CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), lock, before, staged.composition(),
+                            target.name(), staged.repository(), subject, staged.image().digest(), staged.tag(), kilnVersion, instance,
+                            request.trigger(), request.who(), started, Instant.now(), sourceUrl.orElse(null), buildSettings.text(),
+                            previous.map(g -> new Attestations.Previous(g.id(), g.digest(), g.reference())).orElse(null));
+                    signed.clear();
+                    signed.addAll(attester.sign(facts, staged.image().descriptor()));
+                    step(id, stack, "attaching evidence");
+                    return signed.stream().map(Signer.Signed::artifact).toList();
+                });
+        History.Signing evidence = null;
+        if (attester.key().isPresent()) {
+            step(id, stack, "verifying evidence");
+            evidence = attester.check(target, repository, result.published().digest(), result.published().tag(), signed);
+        }
         step(id, stack, "reviewing");
         Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
-        Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
         Composition c = result.composition();
         step(id, stack, "recording");
@@ -233,7 +389,7 @@ public final class Rebuilds {
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
                 result.published().bytesPushed(), new BuildReport(c.report(), lockCheck), changes,
-                previous.map(History.Good::id).orElse(null), held, review.map(ImageTarget.Review::evidence).orElse(null)));
+                previous.map(History.Good::id).orElse(null), held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
@@ -246,7 +402,26 @@ public final class Rebuilds {
 
     private void step(long id, Stack stack, String step) {
         log.info("build {} of {}: {}", id, stack.name(), step);
-        history.step(id, step);
+        Running current = running.get(id);
+        if (current != null) {
+            current.step = step;
+        }
+        if (current != null && step.equals("publishing")) {
+            // one watch for the whole publication: signing and attaching are part of it
+            WATCH.schedule(() -> {
+                synchronized (current) {
+                    if (!current.done && PUBLISHING.contains(current.step)) {
+                        current.stalled = true;
+                        current.thread.interrupt();
+                    }
+                }
+            }, publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        boolean cancel = history.step(id, step);
+        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || PUBLISHING.contains(step))) {
+            current.cancel = true;
+            throw new Cancelled();
+        }
     }
 
     /**
@@ -255,7 +430,7 @@ public final class Rebuilds {
      */
     String fingerprint(Lock lock, dev.kiln.publish.ImageConfig config) {
         String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\nconfig " + config + "\nkiln " + kilnVersion
-                + "\nsettings " + buildSettings + "\ntarget " + target.name() + "\n";
+                + "\nsettings " + buildSettings.text() + "\ntarget " + target.name() + "\n";
         try {
             return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
@@ -265,6 +440,7 @@ public final class Rebuilds {
 
     private History.Request historyRequest(Request request) {
         return new History.Request(request.stack(), request.trigger(), request.who(),
-                CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), kilnVersion, request.recoveredFrom());
+                CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), kilnVersion, request.recoveredFrom(),
+                request.attempt());
     }
 }

@@ -35,6 +35,36 @@ public final class Retirer {
         this.clock = clock;
     }
 
+    /**
+     * What retirement needs of a stack: its name, its repository and its retention policy. For a stack in
+     * the catalog these come from its definition; for one removed from it (or broken there), from what the
+     * history recorded last, so its images are still retired by the policy it had.
+     */
+    public record Subject(String name, String repository, RetentionPlanner.Policy policy, Instant removedAt) {
+        public static Subject of(Stack stack) {
+            return new Subject(stack.name(), stack.target().repository(), new RetentionPlanner.Policy(stack.retention().keepLast(),
+                    stack.retention().keepDays(), stack.retention().keepPulledDays()), null);
+        }
+
+        /** A recorded stack by its last recorded policy; empty when none was ever recorded. */
+        public static Optional<Subject> recorded(History.Stack stack) {
+            if (stack.policy() == null || stack.repository() == null) {
+                return Optional.empty();
+            }
+            History.Policy p = stack.policy();
+            return Optional.of(new Subject(stack.name(), stack.repository(), new RetentionPlanner.Policy(p.keepLast(), p.keepDays(),
+                    p.keepPulledDays()), stack.removedAt()));
+        }
+    }
+
+    /**
+     * The recorded stacks that are not among {@code valid} (removed from the catalog, or invalid there
+     * now) but have a recorded policy: retired by it.
+     */
+    public List<Subject> outsideTheCatalog(java.util.Set<String> valid) {
+        return history.stacks().stream().filter(s -> !valid.contains(s.name())).map(Subject::recorded).flatMap(Optional::stream).toList();
+    }
+
     /** The plan for one stack: a keep or retire decision, with its reason, per image. */
     public record Plan(String stack, String target, String repository, boolean pullTimesKnown, RetentionPlanner.Policy policy,
                        List<RetentionPlanner.Decision> decisions) {
@@ -44,7 +74,11 @@ public final class Retirer {
     }
 
     public Plan plan(Stack stack) {
-        String repository = target.repository(stack.target().repository());
+        return plan(Subject.of(stack));
+    }
+
+    public Plan plan(Subject stack) {
+        String repository = target.repository(stack.repository());
         Map<String, List<History.LiveTag>> byDigest = new LinkedHashMap<>();
         history.liveTags(stack.name(), target.name()).forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         Map<String, Optional<Instant>> pulls = new LinkedHashMap<>();
@@ -59,8 +93,7 @@ public final class Retirer {
                 pulls.getOrDefault(digest, Optional.empty()),
                 tags.stream().map(History.LiveTag::pin).filter(p -> p != null).findFirst().orElse(null))));
         Optional<String> current = history.stack(stack.name()).map(History.Stack::currentDigest);
-        RetentionPlanner.Policy policy = new RetentionPlanner.Policy(stack.retention().keepLast(), stack.retention().keepDays(),
-                stack.retention().keepPulledDays());
+        RetentionPlanner.Policy policy = stack.policy();
         return new Plan(stack.name(), target.name(), repository, pullTimes, policy,
                 RetentionPlanner.plan(images, current, policy, clock.instant(), pullTimes));
     }
@@ -70,6 +103,10 @@ public final class Retirer {
     }
 
     public Result retire(Stack stack, String who) {
+        return retire(Subject.of(stack), who);
+    }
+
+    public Result retire(Subject stack, String who) {
         List<String> resumed = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
         Plan plan = plan(stack);
@@ -108,7 +145,7 @@ public final class Retirer {
     }
 
     /** Deletes the tags' images by digest, then marks each tag's retirement done (or records why not). */
-    private void delete(Stack stack, List<History.LiveTag> tags, List<String> done, Map<String, String> failed) {
+    private void delete(Subject stack, List<History.LiveTag> tags, List<String> done, Map<String, String> failed) {
         if (tags.isEmpty()) {
             return;
         }
@@ -116,7 +153,7 @@ public final class Retirer {
         tags.forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         Map<String, String> errors = new LinkedHashMap<>();
         try {
-            errors.putAll(target.delete(target.repository(stack.target().repository()), List.copyOf(byDigest.keySet())));
+            errors.putAll(target.delete(target.repository(stack.repository()), List.copyOf(byDigest.keySet())));
         } catch (PublishException e) {
             byDigest.keySet().forEach(d -> errors.put(d, e.getMessage()));
         }
