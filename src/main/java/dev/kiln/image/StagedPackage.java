@@ -50,6 +50,12 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
                         + "; a package may not ship device files, FIFOs or sockets (Debian Policy 10.6); refusing the package");
             }
             long mtime = entry.getModTime().toInstant().getEpochSecond();
+            if (mtime < 0 || mtime > MAX_MTIME) {
+                // a layer's tar header holds 11 octal digits: a larger time was cut to other digits, and the newest
+                // file time dates the image (its "created", the provenance) when no SOURCE_DATE_EPOCH is set
+                throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is dated " + mtime
+                        + " s from 1970, outside what a tar header holds (0 to " + MAX_MTIME + "); refusing the package");
+            }
             int mode = entry.getMode() & 07777;
             Item item;
             if (entry.isDirectory()) {
@@ -155,6 +161,8 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
 
     /** Linux's PATH_MAX and NAME_MAX: a longer path cannot be extracted from the layer, and costs every path operation its length. */
     static final int PATH_MAX = 4095;
+    /** The largest time a ustar header's 11 octal digits hold (the year 4147). */
+    static final long MAX_MTIME = 077777777777L;
     static final int NAME_MAX = 255;
 
     private static void checkLength(String path, String raw, String what, String label) {

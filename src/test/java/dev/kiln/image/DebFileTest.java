@@ -32,7 +32,11 @@ class DebFileTest {
     Path tmp;
 
     /** One data.tar entry: name, tar type, content. */
-    record Entry(String name, byte type, byte[] content) {
+    record Entry(String name, byte type, byte[] content, Long mtime) {
+        Entry(String name, byte type, byte[] content) {
+            this(name, type, content, null);
+        }
+
         static Entry file(String name, String text) {
             return new Entry(name, TarConstants.LF_NORMAL, text.getBytes(StandardCharsets.UTF_8));
         }
@@ -78,10 +82,14 @@ class DebFileTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
             for (Entry e : entries) {
                 TarArchiveEntry t = new TarArchiveEntry(e.name(), e.type(), true);
                 t.setSize(e.type() == TarConstants.LF_NORMAL ? e.content().length : 0);
                 t.setMode(0644);
+                if (e.mtime() != null) {
+                    t.setModTime(java.nio.file.attribute.FileTime.from(e.mtime(), java.util.concurrent.TimeUnit.SECONDS));
+                }
                 if (e.isLink()) {
                     t.setLinkName(new String(e.content(), StandardCharsets.UTF_8));
                 }
@@ -234,6 +242,18 @@ class DebFileTest {
                 data));
         assertThat(fine.control().md5sums()).containsExactly(java.util.Map.entry("usr/bin/x", "9dd4e461268c8034f5c8564e155c67a6"));
         assertThat(stage(deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "")), data)).control().md5sums()).isEmpty();
+    }
+
+    @Test
+    void refusesEntriesDatedOutsideWhatATarHeaderHolds() throws IOException {
+        // the newest file time dates the image; 2^40 s was cut to other octal digits in the layer
+        Path far = deb(CONTROL, List.of(new Entry("./usr/share/x", TarConstants.LF_NORMAL, new byte[1], 1L << 40)));
+        assertThatThrownBy(() -> stage(far)).hasMessage("evil 1.0: data.tar entry './usr/share/x' is dated 1099511627776 s from 1970, outside"
+                + " what a tar header holds (0 to 8589934591); refusing the package");
+        Path before = deb(CONTROL, List.of(new Entry("./usr/share/x", TarConstants.LF_NORMAL, new byte[1], -86_400L)));
+        assertThatThrownBy(() -> stage(before)).hasMessageContaining(" is dated -86400 s from 1970, outside what a tar header holds");
+        assertThat(stage(deb(CONTROL, List.of(new Entry("./usr/share/x", TarConstants.LF_NORMAL, new byte[1], 8_589_934_591L)))).items())
+                .extracting(Item::mtime).containsExactly(8_589_934_591L);
     }
 
     @Test
