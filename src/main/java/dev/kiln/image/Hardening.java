@@ -92,10 +92,11 @@ final class Hardening {
         Set<String> removedHere = new HashSet<>();
         List<String> keepOnly = only.get(pkg.name());
         String label = pkg.name() + " " + pkg.version();
+        Map<String, String> dirs = new HashMap<>();
         for (Item original : pkg.items()) {
-            Item item = original.withPath(canonical(original.path(), links, label));
+            Item item = original.withPath(canonical(original.path(), links, label, dirs));
             if (item.type() == Item.Type.HARDLINK) {
-                item = item.withLink(canonical(item.link(), links, label));
+                item = item.withLink(canonical(item.link(), links, label, dirs));
             }
             String path = item.path();
             if (item.type() != Item.Type.DIRECTORY && isKilnsOwn(path)) {
@@ -316,18 +317,37 @@ final class Hardening {
         return fs;
     }
 
-    private static String canonical(String path, Rootfs links, String label) {
+    private static String canonical(String path, Rootfs links, String label, Map<String, String> dirs) {
         String parent = Rootfs.parent(path);
         if (parent.isEmpty()) {
             return path;
         }
-        String resolved = links.canonical(parent, true);
+        String resolved = directory(parent, links, dirs);
         if (resolved == null) {
             // dpkg fails on ELOOP too; taken as "no directory" the entry landed at the root under its bare name
             throw new ImageException(label + ": /" + path + " lies under /" + parent + ", which goes through more than " + Rootfs.MAX_LINKS
                     + " symlinks (a loop); refusing the package");
         }
         return (resolved.isEmpty() ? "" : resolved + "/") + Rootfs.name(path);
+    }
+
+    /**
+     * A directory resolved through every symlink, null for a loop, remembered per directory and built on
+     * its resolved parent: each of a package's files resolved its whole directory again, so 10,000 files
+     * under a chain of 39 links with long targets took 25 s (files times the chain's length).
+     */
+    private static String directory(String dir, Rootfs links, Map<String, String> dirs) {
+        if (dir.isEmpty()) {
+            return "";
+        }
+        if (dirs.containsKey(dir)) {
+            return dirs.get(dir);
+        }
+        String base = directory(Rootfs.parent(dir), links, dirs);
+        // the base has no symlink left in it, so resolving its child walks only what the child itself adds
+        String resolved = base == null ? null : links.canonical((base.isEmpty() ? "" : base + "/") + Rootfs.name(dir), true);
+        dirs.put(dir, resolved);
+        return resolved;
     }
 
     static String octal(int mode) {
