@@ -26,6 +26,9 @@ final class Verifier {
     record Result(List<String> problems, int elfFiles, int librariesResolved, List<String> checks) {
     }
 
+    /** The problems listed in full; the rest are counted. */
+    static final int MAX_PROBLEMS = 200;
+
     private Verifier() {
     }
 
@@ -82,6 +85,12 @@ final class Verifier {
         Architecture arch = Architecture.named(stack.architecture());
         checks.add(counts[0] + " ELF files: every program and library built for " + arch.debian() + " (" + arch.machine()
                 + "), every interpreter and all " + counts[1] + " needed libraries present in the image");
+        if (problems.size() > MAX_PROBLEMS) {
+            // a package's ELF may name 65,536 libraries: millions of lines into the error, the CLI and the build record
+            int more = problems.size() - MAX_PROBLEMS;
+            problems = new ArrayList<>(problems.subList(0, MAX_PROBLEMS));
+            problems.add("... and " + more + " more problems (the first " + MAX_PROBLEMS + " are listed)");
+        }
         return new Result(problems, counts[0], counts[1], checks);
     }
 
@@ -226,7 +235,7 @@ final class Verifier {
                     continue;
                 }
                 Elf.Header header = Elf.header(item.content());
-                if (header.runs() && !arch.runs(header.machine(), header.wide())) {
+                if (header != null && header.runs() && !arch.runs(header.machine(), header.wide())) {
                     // a package of another architecture: it would fail with "exec format error", or load nowhere
                     problems.add("/" + item.path() + ": an ELF " + (header.type() == 2 ? "program" : "shared object") + " for "
                             + machineName(header) + ", but the image is for " + arch.debian() + " (" + arch.machine() + ")");
