@@ -220,9 +220,18 @@ public final class Catalog {
      * key order and spelled-out defaults do not change it, and any meaningful edit does.
      */
     public static String digest(Stack stack) {
+        return digest(canonical(stack));
+    }
+
+    /** The stack definition as the canonical JSON its digest is taken over (what a build records to be rebuilt from). */
+    public static String canonical(Stack stack) {
+        return CANONICAL.writeValueAsString(stack);
+    }
+
+    /** The SHA-256 of a canonical definition, in the form {@link #digest(Stack)} gives. */
+    public static String digest(String canonical) {
         try {
-            byte[] json = CANONICAL.writeValueAsBytes(stack);
-            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

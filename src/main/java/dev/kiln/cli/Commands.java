@@ -206,7 +206,7 @@ final class Commands {
         int failed = 0;
         try (Database database = database(err)) {
             History history = new History(database.dataSource());
-            Rebuilds rebuilds = KilnConfiguration.rebuilds(services, history, cliInstance(), new SimpleMeterRegistry());
+            Rebuilds rebuilds = KilnConfiguration.rebuilds(services, database.dataSource(), cliInstance(), new SimpleMeterRegistry());
             String who = "cli:" + System.getProperty("user.name");
             for (String name : names) {
                 Optional<Stack> stack = catalog.stack(name);

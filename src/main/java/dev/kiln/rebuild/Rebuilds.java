@@ -52,14 +52,18 @@ public final class Rebuilds {
     private final MeterRegistry meters;
     private final Set<Long> running = ConcurrentHashMap.newKeySet();
     private final Catalog.Rules rules;
+    private final BuildRecorder recorder;
 
     /**
      * @param buildSettings the settings that shape an image besides the stack (layer budget,
      *                      SOURCE_DATE_EPOCH): part of the fingerprint
+     * @param recorder      records what review needs besides the build row (definition, measurement, documents)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules) {
+                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules,
+                    BuildRecorder recorder) {
         this.rules = rules;
+        this.recorder = recorder;
         this.catalogDir = catalogDir;
         this.locker = locker;
         this.builder = builder;
@@ -177,6 +181,7 @@ public final class Rebuilds {
 
     /** @param warnings filled as they come up, so that a build that then fails still reports them */
     private Outcome execute(long id, Request request, List<String> warnings) {
+        java.time.Instant started = java.time.Instant.now();
         Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
@@ -207,6 +212,7 @@ public final class Rebuilds {
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
+        recorder.resolved(id, stack, lock);
         if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
@@ -227,6 +233,8 @@ public final class Rebuilds {
         List<Lock.Change> changes = lock.changesSince(before);
         Composition c = result.composition();
         step(id, stack, "recording");
+        recorder.published(new BuildRecorder.Built(id, catalog, stack, lock, result, target, repository, previous, before,
+                request.trigger(), request.who(), started, instance, kilnVersion, buildSettings));
         history.succeeded(id, new History.Published(result.published().digest(), result.published().reference(),
                 result.published().tag(), result.published().alreadyPresent(), c.size(),
                 c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),

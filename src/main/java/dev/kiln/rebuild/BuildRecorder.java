@@ -1,0 +1,136 @@
+package dev.kiln.rebuild;
+
+import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogRevision;
+import dev.kiln.catalog.Stack;
+import dev.kiln.compliance.Inspection;
+import dev.kiln.debian.Lock;
+import dev.kiln.evidence.BuildFacts;
+import dev.kiln.evidence.EvidenceFactory;
+import dev.kiln.evidence.Predicate;
+import dev.kiln.history.BuildRecords;
+import dev.kiln.history.History;
+import dev.kiln.history.PackageSightings;
+import dev.kiln.image.LayerInspector;
+import dev.kiln.publish.Blob;
+import dev.kiln.publish.Digests;
+import dev.kiln.publish.ImageTarget;
+import dev.kiln.publish.Manifest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * What the pipeline records for review besides the build row: the stack definition each build is made
+ * from, when each package version was first seen, and for a published image its config and its
+ * measurement (every pushed layer read back from its bytes, the target's answers) and the documents
+ * generated for it (SBOMs, provenance, rebuild record). Written before the build is approved, so an
+ * approved image always has them; a failure here fails the build.
+ */
+public final class BuildRecorder {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final BuildRecords records;
+    private final PackageSightings sightings;
+
+    public BuildRecorder(BuildRecords records, PackageSightings sightings) {
+        this.records = records;
+        this.sightings = sightings;
+    }
+
+    /** A resolution of {@code stack} picked these package versions: the ones not seen before are seen now. */
+    public int seen(String stack, Lock lock) {
+        List<PackageSightings.Sighting> found = new ArrayList<>();
+        for (Lock.Package p : lock.packages()) {
+            Instant date = lock.releases().stream().filter(r -> r.suite().equals(p.suite()) && p.url().startsWith(r.url())).findFirst()
+                    .map(r -> parse(r.date())).orElse(null);
+            found.add(new PackageSightings.Sighting(p.name(), p.version(), p.architecture(), p.suite(), date));
+        }
+        return sightings.seen(stack, found);
+    }
+
+    /** The build is made from this definition and lock. */
+    void resolved(long build, Stack stack, Lock lock) {
+        records.definition(build, Catalog.canonical(stack));
+        seen(stack.name(), lock);
+    }
+
+    /** Everything about a published image the rebuild pipeline knows when it records it. */
+    record Built(long id, Catalog catalog, Stack stack, Lock lock, StackBuilder.Result result, ImageTarget target, String repository,
+                 Optional<History.Good> previous, Lock previousLock, String trigger, String who, Instant started, String instance,
+                 String kilnVersion, String buildSettings) {
+    }
+
+    /** Measures the pushed image and generates its documents. */
+    void published(Built b) {
+        Manifest image = b.result().image();
+        Blob configBlob = image.blobs().get(0);
+        List<LayerInspector.Facts> layers = new ArrayList<>();
+        for (Blob blob : image.blobs().subList(1, image.blobs().size())) {
+            layers.add(layer(blob));
+        }
+        ImageTarget.Protection protection = b.target().protection(b.repository()).orElse(null);
+        Inspection inspection = new Inspection(Instant.now(), layers, new Inspection.Target(b.target().name(), b.result().published().tag(),
+                !b.result().published().alreadyPresent(), protection));
+        records.measured(b.id(), JSON.readTree(bytes(configBlob)), inspection);
+
+        Optional<CatalogRevision> revision = CatalogRevision.of(b.catalog().directory());
+        String repository = b.target().pullReference(b.repository(), b.result().published().digest())
+                .map(r -> r.substring(0, r.indexOf('@'))).orElse(b.repository());
+        BuildFacts.Previous previous = b.previous().map(g -> new BuildFacts.Previous(g.id(), g.digest(), g.reference(), b.previousLock()))
+                .orElse(null);
+        BuildFacts facts = new BuildFacts(b.stack(), revision.map(CatalogRevision::commit).orElse(null),
+                revision.flatMap(CatalogRevision::sourceUrl).orElse(null), b.lock(), b.result().composition(), repository,
+                b.result().published().digest(), b.result().published().tag(), b.kilnVersion(), b.instance(), b.buildSettings(), b.id(),
+                b.trigger(), b.who(), b.started(), Instant.now(), previous, List.of());
+        for (Predicate p : EvidenceFactory.predicates(facts)) {
+            records.document(b.id(), kind(p.predicateType()), p.predicateType(), Digests.sha256(p.json()), p.json());
+        }
+    }
+
+    private LayerInspector.Facts layer(Blob blob) {
+        Optional<tools.jackson.databind.JsonNode> known = records.layer(blob.digest());
+        if (known.isPresent()) {
+            return JSON.treeToValue(known.get(), LayerInspector.Facts.class);
+        }
+        try (InputStream in = blob.open()) {
+            LayerInspector.Facts facts = LayerInspector.inspect(blob.digest(), in);
+            records.layerMeasured(blob.digest(), facts);
+            return facts;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String kind(String predicateType) {
+        return switch (predicateType) {
+            case EvidenceFactory.SPDX -> "spdx";
+            case EvidenceFactory.CYCLONEDX -> "cyclonedx";
+            case EvidenceFactory.SLSA_PROVENANCE -> "provenance";
+            case EvidenceFactory.REBUILD_RECORD -> "rebuild-record";
+            default -> throw new IllegalStateException("unknown predicate type " + predicateType);
+        };
+    }
+
+    private static byte[] bytes(Blob blob) {
+        try (InputStream in = blob.open()) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Instant parse(String date) {
+        try {
+            return date == null ? null : Instant.parse(date);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+}
