@@ -169,9 +169,7 @@ class StacksApi {
         if (s.currentBuildId() == null) {
             return Optional.empty();
         }
-        // the recorded target is "local", "HOST[:PORT][/NAMESPACE]" or "ecr:HOST[/NAMESPACE]"
-        String pull = "local".equals(s.currentTarget()) ? null
-                : s.currentTarget().replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + s.currentRepository() + "@" + s.currentDigest();
+        String pull = dev.kiln.publish.Target.pullReference(s.currentTarget(), s.currentRepository(), s.currentDigest()).orElse(null);
         return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull));
     }
 }
