@@ -112,9 +112,9 @@ class RetirementApi {
         return new PinRequest(tag, why);
     }
 
-    private static String reason(String reason) {
+    static String reason(String reason) {
         if (reason == null || reason.isBlank()) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", "pinning and unpinning need a reason (who asked, why)",
+            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", "pinning, unpinning and retiring need a reason (who asked, why)",
                     List.of());
         }
         UntrustedText.refusal(reason, MAX_REASON).ifPresent(why -> {
@@ -123,7 +123,7 @@ class RetirementApi {
         return reason.strip();
     }
 
-    private static void tag(String tag) {
+    static void tag(String tag) {
         if (!TAG.matcher(tag).matches()) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-tag", "the tag " + UntrustedText.forLog(tag, 140)
                     + " is not an image tag (letters, digits, '_', '.', '-'; at most 128, not starting with '.' or '-')", List.of());

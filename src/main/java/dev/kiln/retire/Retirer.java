@@ -107,6 +107,39 @@ public final class Retirer {
         return new Result(plan, retired, resumed, failed);
     }
 
+    /** Why an image cannot be retired by hand: it is the approved one, or pinned. */
+    public static final class Refused extends RuntimeException {
+        public Refused(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Retires one image now, named by any of its live tags, whatever the policy says: every tag naming
+     * its digest, recorded with {@code who} and {@code reason}. The approved image and a pinned image are
+     * refused ({@link Refused}); empty when the stack has no live tag {@code tag}.
+     */
+    public Optional<Result> retireNow(Stack stack, String tag, String who, String reason) {
+        Plan plan = plan(stack);
+        Optional<RetentionPlanner.Decision> decision = plan.decisions().stream().filter(d -> d.image().tags().contains(tag)).findFirst();
+        if (decision.isEmpty()) {
+            return Optional.empty();
+        }
+        RetentionPlanner.Image image = decision.get().image();
+        if (history.stack(stack.name()).map(History.Stack::currentDigest).filter(image.digest()::equals).isPresent()) {
+            throw new Refused(stack.name() + ":" + tag + " is the approved image (" + image.digest() + "); it is never retired");
+        }
+        if (image.pin() != null) {
+            throw new Refused(stack.name() + ":" + tag + " is pinned (" + image.pin() + "); unpin it first");
+        }
+        List<History.LiveTag> tags = history.liveTags(stack.name(), target.name()).stream().filter(t -> t.digest().equals(image.digest())).toList();
+        tags.forEach(t -> history.retirementPlanned(t.id(), who, reason));
+        List<String> retired = new ArrayList<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        delete(stack, tags, retired, failed);
+        return Optional.of(new Result(plan, retired, List.of(), failed));
+    }
+
     /** Deletes the tags' images by digest, then marks each tag's retirement done (or records why not). */
     private void delete(Stack stack, List<History.LiveTag> tags, List<String> done, Map<String, String> failed) {
         if (tags.isEmpty()) {
