@@ -6,6 +6,7 @@ import dev.kiln.compliance.EvidenceExport;
 import dev.kiln.compliance.EvidenceView;
 import dev.kiln.compliance.UnsignedEvidence;
 import dev.kiln.history.AuditChain;
+import dev.kiln.history.AuditSearch;
 import dev.kiln.history.BuildQueries;
 import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
@@ -34,6 +35,11 @@ class ReviewConfiguration {
     @Bean
     BuildQueries buildQueries(DataSource dataSource) {
         return new BuildQueries(dataSource);
+    }
+
+    @Bean
+    AuditSearch auditSearch(DataSource dataSource) {
+        return new AuditSearch(dataSource);
     }
 
     @Bean
