@@ -25,6 +25,7 @@ public final class Checklist {
     public enum Status {
         PASS, WARN, FAIL, NOT_APPLICABLE, NOT_MEASURED;
 
+        @com.fasterxml.jackson.annotation.JsonValue
         public String id() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }

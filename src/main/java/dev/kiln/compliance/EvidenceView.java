@@ -29,6 +29,7 @@ public interface EvidenceView {
             this.title = title;
         }
 
+        @com.fasterxml.jackson.annotation.JsonValue
         public String id() {
             return id;
         }

@@ -34,7 +34,7 @@ public final class AuditSearch {
                         OR (s.repository IS NOT NULL AND (starts_with(a.subject, s.repository || ':') OR a.subject LIKE '%/' || s.repository || ':%')))""";
         Object[] params = {f.stack(), since, since, until, until, f.actor(), f.actor(), f.action(), f.action(), f.stack(), f.stack(), f.stack()};
         long total = jdbc.sql("SELECT count(*)" + where).params(params).query(Long.class).single();
-        List<Object> all = new java.util.ArrayList<>(List.of(params));
+        List<Object> all = new java.util.ArrayList<>(java.util.Arrays.asList(params));
         all.add(size);
         all.add((long) page * size);
         List<History.AuditEntry> items = jdbc.sql("""

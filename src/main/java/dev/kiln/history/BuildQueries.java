@@ -32,7 +32,7 @@ public final class BuildQueries {
                    AND (?::text IS NULL OR stack = ?) AND (?::text IS NULL OR status = ?) AND (?::text IS NULL OR trigger = ?)""";
         Object[] params = params(f);
         long total = jdbc.sql("SELECT count(*) FROM build" + where).params(params).query(Long.class).single();
-        List<Object> all = new ArrayList<>(List.of(params));
+        List<Object> all = new ArrayList<>(java.util.Arrays.asList(params));
         all.add(size);
         all.add((long) page * size);
         List<History.Build> items = jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", NULL AS lock, NULL AS layers, NULL AS report FROM build"
@@ -43,7 +43,7 @@ public final class BuildQueries {
 
     /** Every build of the filter, oldest first, at most {@code limit} (the export: lock and report included). */
     public List<History.Build> all(Filter f, int limit) {
-        List<Object> all = new ArrayList<>(List.of(params(f)));
+        List<Object> all = new ArrayList<>(java.util.Arrays.asList(params(f)));
         all.add(limit);
         return jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", lock::text AS lock, layers::text AS layers, report::text AS report FROM build"
                         + """
