@@ -17,9 +17,10 @@ import org.springframework.context.annotation.Configuration;
  */
 class ArchitectureTest {
 
-    private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli.."};
+    private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli..", "dev.kiln.console.."};
     private static final String[] CAPABILITIES = {"dev.kiln.catalog..", "dev.kiln.debian..", "dev.kiln.image..", "dev.kiln.publish..",
-            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire..", "dev.kiln.evidence.."};
+            "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire..", "dev.kiln.evidence..",
+            "dev.kiln.compliance..", "dev.kiln.webhook.."};
 
     private static final JavaClasses KILN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -66,7 +67,8 @@ class ArchitectureTest {
 
     @Test
     void thePipelineAndRetirementReachTargetsOnlyThroughThePort() {
-        noClasses().that().resideInAnyPackage("dev.kiln.rebuild..", "dev.kiln.retire..", "dev.kiln.schedule..", "dev.kiln.api..")
+        noClasses().that().resideInAnyPackage("dev.kiln.rebuild..", "dev.kiln.retire..", "dev.kiln.schedule..", "dev.kiln.api..",
+                        "dev.kiln.console..", "dev.kiln.compliance..")
                 .should().dependOnClassesThat().resideInAPackage("dev.kiln.ecr..")
                 .orShould().dependOnClassesThat().belongToAnyOf(dev.kiln.publish.LocalLayoutTarget.class, dev.kiln.publish.RegistryTarget.class)
                 .check(KILN);

@@ -33,14 +33,14 @@ public final class AuditSearch {
                    AND (?::text IS NULL OR a.subject = ? OR starts_with(a.subject, ? || ':')
                         OR (s.repository IS NOT NULL AND (starts_with(a.subject, s.repository || ':') OR a.subject LIKE '%/' || s.repository || ':%')))""";
         Object[] params = {f.stack(), since, since, until, until, f.actor(), f.actor(), f.action(), f.action(), f.stack(), f.stack(), f.stack()};
-        long total = jdbc.sql("SELECT count(*)" + where).params(params).query(Long.class).single();
+        long total = jdbc.sql("SELECT count(*) " + where).params(params).query(Long.class).single();
         List<Object> all = new java.util.ArrayList<>(java.util.Arrays.asList(params));
         all.add(size);
         all.add((long) page * size);
         List<History.AuditEntry> items = jdbc.sql("""
                         SELECT a.id, a.at, a.actor, a.action, a.subject, CASE WHEN octet_length(a.detail::text) > 16384
                           THEN jsonb_build_object('truncated', true, 'bytes', octet_length(a.detail::text))::text ELSE a.detail::text END AS detail"""
-                        + where + " ORDER BY a.id DESC LIMIT ? OFFSET ?")
+                        + " " + where + " ORDER BY a.id DESC LIMIT ? OFFSET ?")
                 .params(all)
                 .query((rs, n) -> new History.AuditEntry(rs.getLong("id"), History.instant(rs, "at"), rs.getString("actor"),
                         rs.getString("action"), rs.getString("subject"), History.node(rs.getString("detail"))))

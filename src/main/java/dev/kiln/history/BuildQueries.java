@@ -31,11 +31,11 @@ public final class BuildQueries {
                  WHERE (?::timestamptz IS NULL OR requested_at >= ?) AND (?::timestamptz IS NULL OR requested_at < ?)
                    AND (?::text IS NULL OR stack = ?) AND (?::text IS NULL OR status = ?) AND (?::text IS NULL OR trigger = ?)""";
         Object[] params = params(f);
-        long total = jdbc.sql("SELECT count(*) FROM build" + where).params(params).query(Long.class).single();
+        long total = jdbc.sql("SELECT count(*) FROM build " + where).params(params).query(Long.class).single();
         List<Object> all = new ArrayList<>(java.util.Arrays.asList(params));
         all.add(size);
         all.add((long) page * size);
-        List<History.Build> items = jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", NULL AS lock, NULL AS layers, NULL AS report FROM build"
+        List<History.Build> items = jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", NULL AS lock, NULL AS layers, NULL AS report FROM build "
                         + where + " ORDER BY id DESC LIMIT ? OFFSET ?")
                 .params(all).query(History::build).list();
         return new History.Page<>(items, page, size, total);
@@ -45,7 +45,7 @@ public final class BuildQueries {
     public List<History.Build> all(Filter f, int limit) {
         List<Object> all = new ArrayList<>(java.util.Arrays.asList(params(f)));
         all.add(limit);
-        return jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", lock::text AS lock, layers::text AS layers, report::text AS report FROM build"
+        return jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", lock::text AS lock, layers::text AS layers, report::text AS report FROM build "
                         + """
                          WHERE (?::timestamptz IS NULL OR requested_at >= ?) AND (?::timestamptz IS NULL OR requested_at < ?)
                            AND (?::text IS NULL OR stack = ?) AND (?::text IS NULL OR status = ?) AND (?::text IS NULL OR trigger = ?)
@@ -103,7 +103,7 @@ public final class BuildQueries {
      * for builds recorded before the definition was kept, the part of the tag before its first '-'.
      */
     public Optional<Published> approvedOfLine(String stack, String version) {
-        return jdbc.sql(PUBLISHED + """
+        return jdbc.sql(PUBLISHED + " " + """
                          WHERE b.stack = ? AND b.status = 'succeeded' AND t.retired_at IS NULL
                            AND coalesce(b.stack_definition::jsonb->>'version', split_part(b.tags->>0, '-', 1)) = ?
                          ORDER BY b.id DESC LIMIT 1""")

@@ -217,6 +217,11 @@ class ConsoleIT {
         }
         if (service != null) {
             service.destroyForcibly();
+            try {
+                Files.copy(log, Path.of("target/console-it-kiln.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                // the test's outcome stands; only the copy of the service log is missing
+            }
         }
         if (receiver != null) {
             receiver.stop(0);
@@ -232,7 +237,7 @@ class ConsoleIT {
         String approved = db.sql("SELECT b.image_digest FROM stack s JOIN build b ON b.id = s.current_build_id WHERE s.name = 'java'")
                 .query(String.class).single();
         signIn("reader", "reader-pw");
-        assertThat(browser.getCurrentUrl()).endsWith("/console/");
+        assertThat(URI.create(browser.getCurrentUrl()).getPath()).isEqualTo("/console/");
         WebElement row = browser.findElement(By.id("stack-java"));
         assertThat(row.findElement(By.cssSelector(".state")).getText()).isEqualTo("current");
         assertThat(row.findElement(By.cssSelector("a.digest")).getAttribute("title")).isEqualTo(approved);
@@ -567,7 +572,7 @@ class ConsoleIT {
     }
 
     private String javaStack(String moreEnv) {
-        return repo.stackHead("Java-like runtime: real Debian libc, CA certificates and time zones, a JRE jlink made")
+        return repo.stackHead("Java-like runtime with real Debian libc, CA certificates and time zones and a JRE made by jlink")
                 .replace("version: \"1\"", "version: \"21\"") + """
                 packages: [base-files, ca-certificates, tzdata, netbase, java-like-jre, kiln-fix]
                 excludes: [openssl, debconf, debconf-2.0, awk, mawk]
@@ -629,6 +634,8 @@ class ConsoleIT {
     }
 
     private void signIn(String user, String password) {
+        browser.get(url("/console/login"));
+        browser.manage().deleteAllCookies();
         browser.get(url("/console/"));
         assertThat(browser.getCurrentUrl()).endsWith("/console/login");
         browser.findElement(By.id("username")).sendKeys(user);
