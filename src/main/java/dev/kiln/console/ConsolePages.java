@@ -112,7 +112,8 @@ class ConsolePages {
         return "console/login";
     }
 
-    @GetMapping("/console/denied")
+    /** Where Spring Security forwards a refused request, with its method (a refused POST arrives as a POST). */
+    @org.springframework.web.bind.annotation.RequestMapping("/console/denied")
     String denied(Authentication user, Model model, HttpServletResponse response) {
         common(model, user, "denied");
         response.setStatus(HttpStatus.FORBIDDEN.value());

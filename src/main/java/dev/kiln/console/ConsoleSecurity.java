@@ -29,6 +29,8 @@ class ConsoleSecurity {
         http.securityMatcher("/", "/console", "/console/**")
                 .authorizeHttpRequests(a -> a
                         .requestMatchers(LOGIN, "/console/static/**").permitAll()
+                        // where a refusal is forwarded, whatever the method: never refused itself (that would loop)
+                        .requestMatchers("/console/denied").authenticated()
                         .requestMatchers(HttpMethod.GET, "/console/export", "/console/export/**").hasRole(Role.COMPLIANCE.name())
                         .requestMatchers(HttpMethod.POST, "/console/logout").authenticated()
                         .requestMatchers(HttpMethod.POST, "/console/**").hasRole(Role.PLATFORM.name())

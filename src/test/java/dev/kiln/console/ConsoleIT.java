@@ -203,8 +203,9 @@ class ConsoleIT {
         options.setBinary("/usr/bin/chromium");
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                 "--disable-extensions", "--disable-sync", "--no-first-run", "--window-size=1366,900");
+        // chromedriver's log goes to a file: the test JVM's stdout is the build tool's channel
         ChromeDriverService driver = new ChromeDriverService.Builder().usingDriverExecutable(new java.io.File("/usr/bin/chromedriver"))
-                .usingAnyFreePort().build();
+                .usingAnyFreePort().withLogFile(Path.of("target/chromedriver.log").toAbsolutePath().toFile()).build();
         browser = new ChromeDriver(driver, options);
         browser.manage().timeouts().implicitlyWait(Duration.ofSeconds(2));
         Files.createDirectories(SHOTS);
@@ -649,7 +650,7 @@ class ConsoleIT {
     private void signOut() {
         browser.get(url("/console/"));
         browser.findElement(By.cssSelector("form.signout button")).click();
-        assertThat(browser.getCurrentUrl()).contains("/console/login");
+        waitFor(Duration.ofSeconds(10), "the sign-in page", () -> browser.getCurrentUrl().contains("/console/login?signedOut"));
     }
 
     /** The whole page: the window grows to the document's height for the shot. */
