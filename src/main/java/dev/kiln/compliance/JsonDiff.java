@@ -45,12 +45,18 @@ public final class JsonDiff {
         if (!hasA && !hasB) {
             return;
         }
-        if (hasA && hasB && a.isObject() && b.isObject()) {
+        // a side that is missing where the other is an object counts as an empty object: its fields are listed one by one
+        boolean objects = (!hasA || a.isObject()) && (!hasB || b.isObject());
+        if (objects) {
             Set<String> names = new TreeSet<>();
-            a.propertyNames().forEach(names::add);
-            b.propertyNames().forEach(names::add);
+            if (hasA) {
+                a.propertyNames().forEach(names::add);
+            }
+            if (hasB) {
+                b.propertyNames().forEach(names::add);
+            }
             for (String name : names) {
-                diff(path.isEmpty() ? name : path + "." + name, a.get(name), b.get(name), out);
+                diff(path.isEmpty() ? name : path + "." + name, hasA ? a.get(name) : null, hasB ? b.get(name) : null, out);
             }
             return;
         }
