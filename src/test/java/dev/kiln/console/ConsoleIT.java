@@ -209,6 +209,11 @@ class ConsoleIT {
         browser = new ChromeDriver(driver, options);
         browser.manage().timeouts().implicitlyWait(Duration.ofSeconds(2));
         Files.createDirectories(SHOTS);
+        try (var old = Files.list(SHOTS)) {
+            for (Path p : old.toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     @AfterAll
