@@ -144,6 +144,7 @@ public class KilnConfiguration {
                 instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
                 + " gzip=" + build.compressionLevel()
                 + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters, catalogRules(properties),
+                properties.service().publishTimeout(),
                 new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)));
     }
 

@@ -20,7 +20,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         dataDir = dataDir == null ? Path.of(System.getProperty("user.home"), ".kiln") : dataDir;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
         build = build == null ? new Build(null, null, null, null, null, null) : build;
-        service = service == null ? new Service(null, null, null, null, null, null) : service;
+        service = service == null ? new Service(null, null, null, null, null, null, null, null) : service;
         users = users == null ? List.of() : List.copyOf(users);
         ecr = ecr == null ? new Ecr(null, null, null, null, null, null, null, null, null) : ecr;
         retire = retire == null ? new Retire(null, null) : retire;
@@ -93,16 +93,46 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
      * @param staleAfter           a running build whose instance stopped reporting this long is marked failed
      * @param queuedFor            a queued build nobody started this long is marked failed
      * @param inReleaseReuse       an archive's InRelease fetched this recently is reused (stacks ticking together)
+     * @param retry                how a build that a peer's outage interrupted is retried
+     * @param publishTimeout       a push not ended after this long is given up as the registry's outage (and retried)
      */
     public record Service(Duration catalogSync, Boolean buildOnCatalogChange, Duration heartbeat, Duration staleAfter,
-                          Duration queuedFor, Duration inReleaseReuse) {
+                          Duration queuedFor, Duration inReleaseReuse, Retry retry, Duration publishTimeout) {
         public Service {
+            publishTimeout = publishTimeout == null ? Duration.ofMinutes(30) : publishTimeout;
+            retry = retry == null ? new Retry(null, null, null) : retry;
             catalogSync = catalogSync == null ? Duration.ofMinutes(1) : catalogSync;
             buildOnCatalogChange = buildOnCatalogChange == null || buildOnCatalogChange;
             heartbeat = heartbeat == null ? Duration.ofSeconds(5) : heartbeat;
             staleAfter = staleAfter == null ? Duration.ofMinutes(2) : staleAfter;
             queuedFor = queuedFor == null ? Duration.ofHours(1) : queuedFor;
             inReleaseReuse = inReleaseReuse == null ? Duration.ofSeconds(30) : inReleaseReuse;
+        }
+    }
+
+    /**
+     * Retries after an outage of the database, the registry or the archive: attempt {@code n} runs
+     * {@code delay * 2^(n-1)} (at most {@code maxDelay}) after the one before failed; after the database's
+     * outage, as soon as it answers again. After {@code attempts} retries the next scheduled tick takes over.
+     */
+    public record Retry(Duration delay, Duration maxDelay, Integer attempts) {
+        public Retry {
+            delay = delay == null ? Duration.ofSeconds(15) : delay;
+            maxDelay = maxDelay == null ? Duration.ofMinutes(5) : maxDelay;
+            attempts = attempts == null ? 8 : attempts;
+            if (delay.isNegative() || delay.isZero() || maxDelay.compareTo(delay) < 0 || attempts < 0) {
+                throw new IllegalArgumentException("kiln.service.retry: delay must be positive, max-delay at least delay, attempts >= 0"
+                        + " (got " + delay + ", " + maxDelay + ", " + attempts + ")");
+            }
+        }
+
+        /** How long after a failure retry {@code attempt} (from 1) runs. */
+        public Duration after(int attempt) {
+            Duration d = delay;
+            for (int i = 1; i < attempt && d.compareTo(maxDelay) < 0; i++) {
+                d = d.multipliedBy(2);
+            }
+            return d.compareTo(maxDelay) > 0 ? maxDelay : d;
         }
     }
 

@@ -13,6 +13,7 @@ final class ApiException extends RuntimeException {
     private final HttpStatus status;
     private final String type;
     private final List<String> problems;
+    private final java.util.Map<String, Object> properties = new java.util.LinkedHashMap<>();
 
     ApiException(HttpStatus status, String type, String detail, List<String> problems) {
         super(detail);
@@ -36,6 +37,16 @@ final class ApiException extends RuntimeException {
         }
         return catalog.stack(name).orElseThrow(() -> new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-stack",
                 "stack '" + name + "' is invalid and is never built", catalog.problems(name).stream().map(Problem::toString).toList()));
+    }
+
+    /** Adds a member to the problem body (a value a client can use without parsing the detail). */
+    ApiException with(String name, Object value) {
+        properties.put(name, value);
+        return this;
+    }
+
+    java.util.Map<String, Object> properties() {
+        return properties;
     }
 
     HttpStatus status() {

@@ -81,7 +81,7 @@ class PeerHealth {
     @Bean
     HealthIndicator archive(KilnProperties properties, ExecutorService peerChecks) {
         return new Background(peerChecks, () -> {
-            Catalog catalog = Catalog.load(properties.catalog());
+            Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
             Map<String, String> mirrors = new LinkedHashMap<>();
             properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
             TreeSet<String> urls = new TreeSet<>();

@@ -74,6 +74,7 @@ class Problems extends ResponseEntityExceptionHandler {
         if (!e.problems().isEmpty()) {
             problem.setProperty("problems", e.problems());
         }
+        e.properties().forEach(problem::setProperty);
         return problem;
     }
 

@@ -178,7 +178,7 @@ class ReviewApi {
     @ApiResponse(responseCode = "200", description = "The newest approved, unretired image of that line")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-approved-image` (the detail lists the lines that have one)")
     LineImage line(@PathVariable String name, @PathVariable String version) {
-        History.Stack stack = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog())));
+        History.Stack stack = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties))));
         if (!VERSION.matcher(version).matches()) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-parameter", "the version " + UntrustedText.forLog(version, 80)
                     + " is not a version line", List.of());
@@ -199,35 +199,45 @@ class ReviewApi {
         return queries.pins(stack);
     }
 
-    /** Retire now: one image by its tag, or (no tag) whatever the policy retires, with a reason. */
-    record RetireRequest(String tag, String reason) {
+    /** Retire now: one image by its digest or a tag, or (neither) whatever the policy retires, with a reason. */
+    record RetireRequest(String digest, String tag, String reason) {
     }
 
     record Retired(String stack, List<String> retired, Map<String, String> failed, String reason) {
     }
 
     @PostMapping("/stacks/{name}/retirement")
-    @Operation(summary = "Retire now (platform role): the image a tag names, or with no tag whatever the retention policy retires; a reason is required")
+    @Operation(summary = "Retire now (platform role): the image a digest or tag names, or with neither whatever the retention policy"
+            + " retires (for a removed stack, by the policy it last had); a reason is required")
     @ApiResponse(responseCode = "200", description = "What was retired, and what failed with why")
-    @ApiResponse(responseCode = "400", description = "`reason-required`, `bad-text`, `bad-tag`; or a malformed request")
+    @ApiResponse(responseCode = "400", description = "`reason-required`, `bad-text`, `bad-tag`, `bad-digest`, `ambiguous-tag` (two live"
+            + " images carry it: name the digest); or a malformed request")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, `no-such-tag`")
     @ApiResponse(responseCode = "409", description = "`approved-image` or `pinned`: that image is never retired by hand")
     @ApiResponse(responseCode = "422", description = "`invalid-stack`")
     Retired retire(@PathVariable String name, @RequestBody RetireRequest request, Principal principal) {
         String reason = RetirementApi.reason(request == null ? null : request.reason());
-        Stack stack = ApiException.validStack(Catalog.load(properties.catalog()), name);
+        Retirer.Subject stack = RetirementApi.subject(name, properties, history);
         String who = Actors.of(principal);
         Retirer.Result result;
-        if (request.tag() == null) {
+        String image = request.digest() != null ? request.digest().strip() : request.tag();
+        if (image == null) {
             history.audit(who, "retirement.requested", name, Map.of("reason", reason));
             result = retirer.retire(stack, who);
         } else {
-            RetirementApi.tag(request.tag());
+            if (request.digest() != null) {
+                if (request.tag() != null || !image.matches("sha256:[0-9a-f]{64}")) {
+                    throw new ApiException(HttpStatus.BAD_REQUEST, "bad-digest", "name the image by 'digest' (sha256:<64 hex digits>) or by 'tag',"
+                            + " not both", List.of());
+                }
+            } else {
+                RetirementApi.tag(image);
+            }
             try {
-                result = retirer.retireNow(stack, request.tag(), who, reason).orElseThrow(() -> ApiException.notFound("no-such-tag",
-                        "stack '" + name + "' has no live tag '" + request.tag() + "'"));
+                result = retirer.retireNow(stack, image, who, reason).orElseThrow(() -> ApiException.notFound("no-such-tag",
+                        "stack '" + name + "' has no live image '" + image + "'"));
             } catch (Retirer.Refused e) {
-                throw new ApiException(HttpStatus.CONFLICT, e.getMessage().contains("pinned") ? "pinned" : "approved-image", e.getMessage(),
+                throw new ApiException(e.kind().equals("ambiguous-tag") ? HttpStatus.BAD_REQUEST : HttpStatus.CONFLICT, e.kind(), e.getMessage(),
                         List.of());
             }
         }

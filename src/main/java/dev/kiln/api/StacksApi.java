@@ -66,7 +66,7 @@ class StacksApi {
     @Operation(summary = "Every stack: catalog state, current approved image, last build, next fire time")
     @ApiResponse(responseCode = "200", description = "Every stack, by name")
     List<StackView> stacks() {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         Map<String, History.Stack> recorded = new TreeMap<>();
         history.stacks().forEach(s -> recorded.put(s.name(), s));
         List<String> names = new ArrayList<>(catalog.names());
@@ -79,7 +79,7 @@ class StacksApi {
     @ApiResponse(responseCode = "200", description = "The stack")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`: neither in the catalog nor recorded (the detail lists the stacks)")
     StackView stack(@PathVariable String name) {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         Optional<History.Stack> recorded = history.stack(name);
         if (!catalog.names().contains(name) && recorded.isEmpty()) {
             throw ApiException.noStack(name, catalog);
@@ -100,7 +100,7 @@ class StacksApi {
                     + " (got page=" + page + ", size=" + size + ")", List.of());
         }
         if (history.stack(name).isEmpty()) {
-            throw ApiException.noStack(name, Catalog.load(properties.catalog()));
+            throw ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)));
         }
         return history.builds(name, page, size);
     }
@@ -111,7 +111,9 @@ class StacksApi {
     @ApiResponse(responseCode = "404", description = "`no-such-stack`: no such stack file in the catalog")
     @ApiResponse(responseCode = "422", description = "`invalid-stack`: the stack file is invalid and never built; `problems` lists why")
     ResponseEntity<Triggered> trigger(@PathVariable String name, Principal principal) {
-        ApiException.validStack(Catalog.load(properties.catalog()), name);
+        ApiException.validStack(Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)), name);
+        // the database first: when it is down the answer is a quick 503, not a scheduler error
+        history.active(name);
         if (!schedules.scheduled(name)) {
             schedules.sync(Actors.of(principal));
         }
@@ -122,11 +124,20 @@ class StacksApi {
     }
 
     @GetMapping("/stacks/{name}/digest")
-    @Operation(summary = "The stack's current approved image, for docker pull repo@digest")
+    @Operation(summary = "The stack's current approved image, for docker pull repo@digest; 410 once the stack left the catalog")
     @ApiResponse(responseCode = "200", description = "The approved image")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-approved-image`: no build of it has been approved yet")
+    @ApiResponse(responseCode = "410", description = "`stack-removed`: the stack left the catalog; its last approved image is named")
     Image digest(@PathVariable String name) {
-        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog())));
+        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties))));
+        if (recorded.removedAt() != null) {
+            // no silent pulls of an image nobody rebuilds any more: the last one is named, not served as approved
+            Optional<Image> last = image(recorded);
+            throw new ApiException(HttpStatus.GONE, "stack-removed", "stack '" + name + "' was removed from the catalog at "
+                    + recorded.removedAt() + " and gets no new builds" + last.map(i -> "; its last approved image was "
+                    + (i.pull() != null ? i.pull() : i.reference() + " (" + i.digest() + ")")).orElse(""), List.of())
+                    .with("removedAt", recorded.removedAt().toString()).with("lastApproved", last.orElse(null));
+        }
         return image(recorded).orElseThrow(() -> ApiException.notFound("no-approved-image",
                 "stack '" + name + "' has no approved image yet (see /api/stacks/" + name + "/builds)"));
     }

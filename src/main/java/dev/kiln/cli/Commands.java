@@ -26,7 +26,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -321,17 +324,35 @@ final class Commands {
         invocation.allowFlags("dry-run", "all");
         boolean dryRun = invocation.flags().contains("dry-run");
         Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
-        List<String> names = selected(invocation.arguments(), catalog, invocation.arguments().isEmpty());
+        List<String> names = invocation.arguments().isEmpty() ? catalog.names() : invocation.arguments();
         int failed = 0;
         try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Retirer retirer = new Retirer(history, services.target(), java.time.Clock.systemUTC());
+            Map<String, Retirer.Subject> recorded = new LinkedHashMap<>();
+            retirer.outsideTheCatalog(Set.copyOf(catalog.stacks().stream().map(Stack::name).toList()))
+                    .forEach(s -> recorded.put(s.name(), s));
             for (String name : names) {
-                Optional<Stack> stack = catalog.stack(name);
+                if (!catalog.names().contains(name) && !recorded.containsKey(name)) {
+                    throw new Invocation.UsageException("no stack '" + name + "' in " + catalog.directory() + " or in the history"
+                            + " (stacks: " + String.join(", ", catalog.names()) + ")");
+                }
+            }
+            List<String> subjects = new ArrayList<>(names);
+            if (invocation.arguments().isEmpty()) {
+                // stacks removed from the catalog are still retired, by the policy they last had
+                recorded.keySet().stream().filter(n -> !catalog.names().contains(n)).forEach(subjects::add);
+            }
+            for (String name : subjects) {
+                Optional<Retirer.Subject> stack = catalog.stack(name).map(Retirer.Subject::of).or(() -> Optional.ofNullable(recorded.get(name)));
                 if (stack.isEmpty()) {
                     err.println(name + ": invalid, skipped (" + catalog.problems(name).size() + " problem(s); see 'kiln validate')");
                     failed++;
                     continue;
+                }
+                if (catalog.stack(name).isEmpty()) {
+                    out.println(name + ": " + (catalog.names().contains(name) ? "invalid in the catalog now" : "not in the catalog"
+                            + (stack.get().removedAt() == null ? "" : " since " + stack.get().removedAt())) + "; retired by the policy it last had");
                 }
                 Retirer.Result result = dryRun ? null : retirer.retire(stack.get(), "cli:" + System.getProperty("user.name"));
                 Retirer.Plan plan = dryRun ? retirer.plan(stack.get()) : result.plan();

@@ -24,7 +24,7 @@ class ServeStartup implements ApplicationRunner {
 
     @Override
     public void run(ApplicationArguments args) {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         catalog.problems().forEach(p -> log.warn("catalog problem: {}", p));
         log.info("catalog {}: {} valid stack(s) {}, {} invalid", catalog.directory().toAbsolutePath(),
                 catalog.stacks().size(), catalog.stacks().stream().map(s -> s.name()).toList(),

@@ -8,6 +8,7 @@ import dev.kiln.retire.Retirer;
 import dev.kiln.schedule.Schedules;
 import dev.kiln.security.UntrustedText;
 import java.security.Principal;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -26,7 +27,7 @@ import org.springframework.web.servlet.mvc.support.RedirectAttributes;
 class ConsoleActions {
 
     static final int MAX_REASON = 1000;
-    private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
     private final History history;
@@ -42,58 +43,62 @@ class ConsoleActions {
     }
 
     @PostMapping("/console/stacks/{name}/pins")
-    String pin(@PathVariable String name, @RequestParam String tag, @RequestParam(required = false) String reason, Principal principal,
+    String pin(@PathVariable String name, @RequestParam String digest, @RequestParam(required = false) String reason, Principal principal,
                RedirectAttributes flash) {
         return act(name, flash, () -> {
             String why = reason(reason);
-            checkTag(tag);
-            stack(name);
+            checkDigest(digest);
+            subject(name);
             try {
-                return history.pin(name, tag, ConsolePages.actor(principal), why) ? "pinned " + name + ":" + tag
-                        : fail("stack '" + name + "' has no live tag '" + tag + "'");
+                List<History.LiveTag> tags = history.pin(name, History.ImageName.digest(digest), ConsolePages.actor(principal), why);
+                return tags.isEmpty() ? fail("stack '" + name + "' has no live image " + digest) : "pinned " + name + ":" + tags(tags);
             } catch (IllegalStateException e) {
                 return fail(e.getMessage());
             }
         });
     }
 
-    @PostMapping("/console/stacks/{name}/pins/{tag}/unpin")
-    String unpin(@PathVariable String name, @PathVariable String tag, @RequestParam(required = false) String reason, Principal principal,
+    @PostMapping("/console/stacks/{name}/unpin")
+    String unpin(@PathVariable String name, @RequestParam String digest, @RequestParam(required = false) String reason, Principal principal,
                  RedirectAttributes flash) {
         return act(name, flash, () -> {
             String why = reason(reason);
-            checkTag(tag);
-            stack(name);
-            return history.unpin(name, tag, ConsolePages.actor(principal), why) ? "unpinned " + name + ":" + tag
-                    : fail(name + ":" + tag + " is not pinned");
+            checkDigest(digest);
+            subject(name);
+            List<History.LiveTag> tags = history.unpin(name, History.ImageName.digest(digest), ConsolePages.actor(principal), why);
+            return tags.isEmpty() ? fail(name + ": " + digest + " is not pinned") : "unpinned " + name + ":" + tags(tags);
         });
     }
 
     @PostMapping("/console/stacks/{name}/retire")
-    String retire(@PathVariable String name, @RequestParam(required = false) String tag, @RequestParam(required = false) String reason,
+    String retire(@PathVariable String name, @RequestParam(required = false) String digest, @RequestParam(required = false) String reason,
                   Principal principal, RedirectAttributes flash) {
         return act(name, flash, () -> {
             String why = reason(reason);
-            Stack stack = stack(name);
+            Retirer.Subject stack = subject(name);
             String who = ConsolePages.actor(principal);
-            if (tag == null || tag.isBlank()) {
+            if (digest == null || digest.isBlank()) {
                 history.audit(who, "retirement.requested", name, Map.of("reason", why));
                 Retirer.Result r = retirer.retire(stack, who);
                 return "retention policy applied: retired " + (r.retired().isEmpty() ? "nothing" : String.join(", ", r.retired()))
                         + (r.failed().isEmpty() ? "" : "; failed: " + r.failed());
             }
-            checkTag(tag);
+            checkDigest(digest);
             try {
-                Optional<Retirer.Result> r = retirer.retireNow(stack, tag, who, why);
+                Optional<Retirer.Result> r = retirer.retireNow(stack, digest, who, why);
                 if (r.isEmpty()) {
-                    return fail("stack '" + name + "' has no live tag '" + tag + "'");
+                    return fail("stack '" + name + "' has no live image " + digest);
                 }
-                return r.get().failed().isEmpty() ? "retired " + String.join(", ", r.get().retired()) : fail("retiring " + tag
+                return r.get().failed().isEmpty() ? "retired " + String.join(", ", r.get().retired()) : fail("retiring " + digest
                         + " failed: " + r.get().failed());
             } catch (Retirer.Refused e) {
                 return fail(e.getMessage());
             }
         });
+    }
+
+    private static String tags(List<History.LiveTag> tags) {
+        return tags.stream().map(History.LiveTag::tag).distinct().collect(java.util.stream.Collectors.joining(", "));
     }
 
     @PostMapping("/console/stacks/{name}/builds")
@@ -134,9 +139,18 @@ class ConsoleActions {
     }
 
     private Stack stack(String name) {
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         return catalog.stack(name).orElseThrow(() -> new Refusal(catalog.names().contains(name)
                 ? "stack '" + name + "' is invalid: " + catalog.problems(name) : "no stack '" + name + "' in the catalog"));
+    }
+
+    /** What pins and retirement work on: the catalog's valid stack, or a removed (or now broken) stack's recorded policy. */
+    private Retirer.Subject subject(String name) {
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        return catalog.stack(name).map(Retirer.Subject::of)
+                .or(() -> history.stack(name).flatMap(Retirer.Subject::recorded))
+                .orElseThrow(() -> new Refusal(catalog.names().contains(name)
+                        ? "stack '" + name + "' is invalid: " + catalog.problems(name) : "no stack '" + name + "' in the catalog"));
     }
 
     static String reason(String reason) {
@@ -149,9 +163,9 @@ class ConsoleActions {
         return reason.strip();
     }
 
-    private static void checkTag(String tag) {
-        if (tag == null || !TAG.matcher(tag).matches()) {
-            throw new Refusal("'" + UntrustedText.forLog(tag == null ? "" : tag, 140) + "' is not an image tag");
+    private static void checkDigest(String digest) {
+        if (digest == null || !DIGEST.matcher(digest).matches()) {
+            throw new Refusal("'" + UntrustedText.forLog(digest == null ? "" : digest, 140) + "' is not an image digest");
         }
     }
 }

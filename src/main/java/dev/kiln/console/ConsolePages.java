@@ -130,7 +130,7 @@ class ConsolePages {
     @GetMapping("/console/")
     String stacks(Authentication user, Model model) {
         common(model, user, "stacks");
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         Map<String, History.Stack> recorded = new TreeMap<>();
         history.stacks().forEach(s -> recorded.put(s.name(), s));
         List<String> names = new ArrayList<>(catalog.names());
@@ -184,7 +184,7 @@ class ConsolePages {
     String stack(@PathVariable String name, @RequestParam(defaultValue = "0") int page, Authentication user, Model model) {
         common(model, user, "stacks");
         History.Stack recorded = history.stack(checkName(name)).orElse(null);
-        Catalog catalog = Catalog.load(properties.catalog());
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         if (recorded == null && !catalog.names().contains(name)) {
             throw new ResponseStatusException(HttpStatus.NOT_FOUND, "no stack '" + name + "'");
         }
@@ -207,7 +207,9 @@ class ConsolePages {
         model.addAttribute("pages", (builds.total() + size - 1) / size);
         model.addAttribute("pins", queries.pins(name));
         Optional<Stack> stack = catalog.stack(name);
-        model.addAttribute("plan", stack.map(retirer::plan).orElse(null));
+        // a removed stack is still retired, by the policy it last had
+        model.addAttribute("plan", stack.map(Retirer.Subject::of).or(() -> history.stack(name).flatMap(Retirer.Subject::recorded))
+                .map(retirer::plan).orElse(null));
         model.addAttribute("retirements", history.retirements(name));
         model.addAttribute("lines", queries.lines(name));
         model.addAttribute("remediation30", remediation.summary(name, 30).stream().findFirst().orElse(null));

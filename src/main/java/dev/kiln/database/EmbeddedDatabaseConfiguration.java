@@ -17,7 +17,7 @@ class EmbeddedDatabaseConfiguration {
 
     @Bean(destroyMethod = "close")
     Database kilnDatabase(KilnProperties properties) {
-        return Database.open(new Database.Settings(null, null, null), properties.dataDir(), 10);
+        return Database.open(new Database.Settings(null, null, null), properties.dataDir(), 10).supervise();
     }
 
     @Bean(destroyMethod = "")

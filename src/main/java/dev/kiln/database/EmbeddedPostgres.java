@@ -4,6 +4,8 @@ import dev.kiln.SecretFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URL;
 import java.nio.channels.FileChannel;
@@ -23,6 +25,9 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,6 +44,10 @@ import org.tukaani.xz.XZInputStream;
  * is created once and reused; a server that another Kiln process already runs on it is joined, not
  * started twice. PostgreSQL refuses to run as root: as root its commands run in a user namespace where
  * Kiln is {@code nobody}, which keeps every file owned by the real user.
+ *
+ * <p>The port is chosen once and kept in {@code HOME/port}, so a restart of Kiln (or of the server)
+ * never moves it: replicas configured by URL keep finding it. The service supervises the server
+ * ({@link #supervise}): when its postmaster dies, it is started again on the same port.
  */
 final class EmbeddedPostgres implements AutoCloseable {
 
@@ -46,19 +55,27 @@ final class EmbeddedPostgres implements AutoCloseable {
     private static final String ARCHIVE = "postgres-linux-x86_64.txz";
     static final String USER = "kiln";
     static final String DATABASE = "kiln";
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
+    private final Path home;
     private final Path binaries;
     private final Path cluster;
     private final String password;
     private final int port;
-    private final boolean owner;
+    /** The postmaster this process started (it stops that one at close); 0 when it joined one. */
+    private volatile long started;
+    private volatile boolean closing;
+    private ScheduledExecutorService supervisor;
+    private Duration backoff = Duration.ofSeconds(1);
+    private long nextAttempt;
 
-    private EmbeddedPostgres(Path binaries, Path cluster, String password, int port, boolean owner) {
+    private EmbeddedPostgres(Path home, Path binaries, Path cluster, String password, int port, long started) {
+        this.home = home;
         this.binaries = binaries;
         this.cluster = cluster;
         this.password = password;
         this.port = port;
-        this.owner = owner;
+        this.started = started;
     }
 
     /**
@@ -76,21 +93,131 @@ final class EmbeddedPostgres implements AutoCloseable {
                 if (!Files.exists(cluster.resolve("PG_VERSION"))) {
                     initdb(bin, cluster, home, password);
                 }
-                Optional<Integer> running = runningPort(cluster);
+                Optional<Postmaster> running = Postmaster.of(cluster);
                 if (running.isPresent()) {
-                    log.info("joining the embedded PostgreSQL already running on port {} ({})", running.get(), cluster);
-                    return new EmbeddedPostgres(bin, cluster, password, running.get(), false);
+                    log.info("joining the embedded PostgreSQL already running on port {} ({})", running.get().port(), cluster);
+                    keepPort(home, running.get().port());
+                    return new EmbeddedPostgres(home, bin, cluster, password, running.get().port(), 0);
                 }
-                int port = freePort();
-                run(bin, List.of("pg_ctl", "-D", cluster.toString(), "-l", home.resolve("postgres.log").toString(), "-w", "-t", "120",
-                        "-o", "-p " + port + " -c listen_addresses=localhost -c unix_socket_directories=''", "start"));
-                EmbeddedPostgres server = new EmbeddedPostgres(bin, cluster, password, port, true);
+                int port = port(home);
+                long pid = startServer(bin, cluster, home, port);
+                EmbeddedPostgres server = new EmbeddedPostgres(home, bin, cluster, password, port, pid);
                 server.createDatabase();
                 log.info("embedded PostgreSQL started on localhost:{} ({})", port, cluster);
                 return server;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("embedded PostgreSQL under " + home + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Watches the server every {@code every}: if its postmaster died (a crash, a kill), it is started
+     * again on the same port, with back-off while that fails (say, while the dead server's processes
+     * still hold its shared memory). Whichever supervising process gets there first restarts it.
+     */
+    synchronized void supervise(Duration every) {
+        if (supervisor != null) {
+            return;
+        }
+        supervisor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kiln-postgres-supervisor");
+            t.setDaemon(true);
+            return t;
+        });
+        supervisor.scheduleWithFixedDelay(this::check, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void check() {
+        if (closing || System.nanoTime() < nextAttempt) {
+            return;
+        }
+        try {
+            if (Postmaster.of(cluster).isPresent()) {
+                backoff = Duration.ofSeconds(1);
+                return;
+            }
+            log.warn("the embedded PostgreSQL on port {} is not running (crashed or killed); starting it again", port);
+            try (FileChannel channel = FileChannel.open(home.resolve("kiln.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock ignored = channel.lock()) {
+                if (closing) {
+                    return;
+                }
+                Optional<Postmaster> other = Postmaster.of(cluster);
+                if (other.isPresent()) {
+                    log.info("the embedded PostgreSQL was started again by another Kiln process (pid {})", other.get().pid());
+                    started = 0;
+                    return;
+                }
+                long begun = System.nanoTime();
+                started = startServer(binaries, cluster, home, port);
+                log.info("embedded PostgreSQL restarted on localhost:{} in {} ms", port, (System.nanoTime() - begun) / 1_000_000);
+                backoff = Duration.ofSeconds(1);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("restarting the embedded PostgreSQL on port {} failed, trying again in {}: {}", port, backoff, e.getMessage());
+            nextAttempt = System.nanoTime() + backoff.toNanos();
+            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        }
+    }
+
+    /** Starts the postmaster on {@code port}; returns its pid. */
+    private static long startServer(Path bin, Path cluster, Path home, int port) throws IOException {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        } catch (IOException e) {
+            throw new IOException("port " + port + " (kept in " + home.resolve("port") + " so that replicas configured by URL keep"
+                    + " finding the server) is in use by another program; free it, or delete that file to choose a new port", e);
+        }
+        run(bin, List.of("pg_ctl", "-D", cluster.toString(), "-l", home.resolve("postgres.log").toString(), "-w", "-t", "120",
+                "-o", "-p " + port + " -c listen_addresses=localhost -c unix_socket_directories=''", "start"));
+        return Postmaster.of(cluster).map(Postmaster::pid)
+                .orElseThrow(() -> new IOException("pg_ctl started the server but it is not running; see " + home.resolve("postgres.log")));
+    }
+
+    /** The port kept for this server, chosen (a free one) and kept on first use. */
+    private static int port(Path home) throws IOException {
+        Path file = home.resolve("port");
+        if (Files.exists(file)) {
+            String text = Files.readString(file).strip();
+            try {
+                int port = Integer.parseInt(text);
+                if (port > 0 && port < 65536) {
+                    return port;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IOException(file + ": '" + text + "' is not a port number; fix it, or delete the file to choose a new port");
+        }
+        int port = freePort();
+        keepPort(home, port);
+        return port;
+    }
+
+    private static void keepPort(Path home, int port) throws IOException {
+        Path file = home.resolve("port");
+        if (!Files.exists(file) || !Files.readString(file).strip().equals(Integer.toString(port))) {
+            Files.writeString(file, port + "\n");
+        }
+    }
+
+    /** A live postmaster of a cluster, from its postmaster.pid: the pid (line 1) and the port (line 4). */
+    private record Postmaster(long pid, int port) {
+        static Optional<Postmaster> of(Path cluster) throws IOException {
+            Path pidFile = cluster.resolve("postmaster.pid");
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(pidFile);
+            } catch (java.nio.file.NoSuchFileException e) {
+                return Optional.empty();
+            }
+            if (lines.size() < 4 || lines.get(0).isBlank() || lines.get(3).isBlank()) {
+                return Optional.empty();
+            }
+            long pid = Long.parseLong(lines.get(0).strip());
+            boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+            return alive ? Optional.of(new Postmaster(pid, Integer.parseInt(lines.get(3).strip()))) : Optional.empty();
         }
     }
 
@@ -102,15 +229,26 @@ final class EmbeddedPostgres implements AutoCloseable {
         return password;
     }
 
-    /** Stops the server if this process started it; a joined server belongs to its starter. */
+    int port() {
+        return port;
+    }
+
+    /** Stops the server if this process started it (the postmaster running now); a joined server belongs to its starter. */
     @Override
     public void close() {
-        if (owner) {
-            try {
-                run(binaries, List.of("pg_ctl", "-D", cluster.toString(), "-m", "fast", "-w", "-t", "60", "stop"));
-            } catch (IOException | UncheckedIOException e) {
-                log.warn("stopping the embedded PostgreSQL: {}", e.getMessage());
+        closing = true;
+        synchronized (this) {
+            if (supervisor != null) {
+                supervisor.shutdownNow();
             }
+        }
+        try {
+            long mine = started;
+            if (mine != 0 && Postmaster.of(cluster).map(p -> p.pid() == mine).orElse(false)) {
+                run(binaries, List.of("pg_ctl", "-D", cluster.toString(), "-m", "fast", "-w", "-t", "60", "stop"));
+            }
+        } catch (IOException | UncheckedIOException e) {
+            log.warn("stopping the embedded PostgreSQL: {}", e.getMessage());
         }
     }
 
@@ -138,21 +276,6 @@ final class EmbeddedPostgres implements AutoCloseable {
         } finally {
             Files.deleteIfExists(pwfile);
         }
-    }
-
-    /** The port of a live server on this cluster, from line 4 of its postmaster.pid. */
-    private static Optional<Integer> runningPort(Path cluster) throws IOException {
-        Path pidFile = cluster.resolve("postmaster.pid");
-        if (!Files.exists(pidFile)) {
-            return Optional.empty();
-        }
-        List<String> lines = Files.readAllLines(pidFile);
-        if (lines.size() < 4) {
-            return Optional.empty();
-        }
-        long pid = Long.parseLong(lines.get(0).strip());
-        boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
-        return alive ? Optional.of(Integer.parseInt(lines.get(3).strip())) : Optional.empty();
     }
 
     private static int freePort() throws IOException {

@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -181,34 +182,22 @@ public final class DebianArchive {
         String shape = "snapshot-" + hex(String.join("\n", key)).substring(0, 16) + "-";
         // the network first, every suite at once; a new process meanwhile reads its newest snapshot on the
         // guess that the indexes did not change (checked below against the signed Releases)
-        List<CompletableFuture<byte[]>> fetches = suites.stream()
-                .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
         CompletableFuture<Snapshot> guess = loaded.containsKey(key) ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> newestSnapshot(shape), POOL);
-        Keyring keyring = Keyring.load(distribution.keyring());
+        List<Verified> verifiedReleases = releases(distribution, suites, freshness);
         List<SuiteRelease> releases = new ArrayList<>();
         List<Rebased> rebased = new ArrayList<>();
         List<IndexFile> files = new ArrayList<>();
-        for (int i = 0; i < suites.size(); i++) {
-            String url = suites.get(i)[0];
-            String suite = suites.get(i)[1];
-            String what = url + " " + suite;
-            byte[] inRelease = join(fetches.get(i));
-            String text = InReleaseVerifier.verify(inRelease, keyring, clock.instant(), what);
-            ReleaseFile release = ReleaseFile.parse(text, what);
-            release.checkSuite(suite, what);
-            release.checkFreshness(clock.instant(), what);
-            checkAge(release, what);
-            Instant floor = checkRollback(url, suite, release.date(), freshness, what);
-            if (floor != null) {
-                rebased.add(new Rebased(url, suite, floor, release.date()));
+        for (Verified v : verifiedReleases) {
+            releases.add(v.summary());
+            if (v.rebased() != null) {
+                rebased.add(v.rebased());
             }
-            releases.add(new SuiteRelease(url, suite, release.codename(), release.version(), release.date(), release.validUntil(),
-                    release.origin(), HexFormat.of().formatHex(sha256().digest(inRelease))));
             for (Distribution.Archive archive : distribution.archives()) {
-                if (archive.url().equals(url) && archive.suites().contains(suite)) {
+                if (archive.url().equals(v.summary().archiveUrl()) && archive.suites().contains(v.summary().suite())) {
                     for (String component : archive.components()) {
-                        files.add(indexFile(url, suite, component, distribution.architecture(), release, what));
+                        files.add(indexFile(v.summary().archiveUrl(), v.summary().suite(), component, distribution.architecture(),
+                                v.release(), v.summary().archiveUrl() + " " + v.summary().suite()));
                     }
                 }
             }
@@ -254,6 +243,60 @@ public final class DebianArchive {
         loaded.put(List.copyOf(key), new Memo(hashes, result));
         remember(releases, rebased, freshness);
         return result;
+    }
+
+    /** A suite's InRelease, fetched and verified: its parsed Release, its summary for the lock, and a re-base it needed. */
+    private record Verified(ReleaseFile release, SuiteRelease summary, Rebased rebased) {
+    }
+
+    /**
+     * Every suite's InRelease, fetched all at once and each verified: signed by the keyring, for the suite
+     * asked for, fresh, and not older than any Release accepted before.
+     */
+    private List<Verified> releases(Distribution distribution, List<String[]> suites, Freshness freshness) {
+        List<CompletableFuture<byte[]>> fetches = suites.stream()
+                .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
+        Keyring keyring = Keyring.load(distribution.keyring());
+        List<Verified> out = new ArrayList<>();
+        for (int i = 0; i < suites.size(); i++) {
+            String url = suites.get(i)[0];
+            String suite = suites.get(i)[1];
+            String what = url + " " + suite;
+            byte[] inRelease = join(fetches.get(i));
+            String text = InReleaseVerifier.verify(inRelease, keyring, clock.instant(), what);
+            ReleaseFile release = ReleaseFile.parse(text, what);
+            release.checkSuite(suite, what);
+            release.checkFreshness(clock.instant(), what);
+            checkAge(release, what);
+            Instant floor = checkRollback(url, suite, release.date(), freshness, what);
+            out.add(new Verified(release, new SuiteRelease(url, suite, release.codename(), release.version(), release.date(),
+                    release.validUntil(), release.origin(), HexFormat.of().formatHex(sha256().digest(inRelease))),
+                    floor == null ? null : new Rebased(url, suite, floor, release.date())));
+        }
+        return out;
+    }
+
+    /**
+     * Whether the archive is, byte for byte, what {@code lock} was resolved from: every suite's InRelease
+     * (fetched and verified as {@link #load} does) has the SHA-256 the lock recorded. The signed Release
+     * fixes every index's hash, and resolution is deterministic, so the same InReleases resolve to the
+     * same lock: a build can say "current" after fetching three small files instead of every index.
+     * False when any differs, or the lock predates recorded InRelease hashes.
+     */
+    public boolean unchangedSince(Distribution distribution, Lock lock) {
+        List<String[]> suites = new ArrayList<>();
+        distribution.archives().forEach(a -> a.suites().forEach(s -> suites.add(new String[] {a.url(), s})));
+        Map<String, String> locked = new LinkedHashMap<>();
+        lock.releases().forEach(r -> locked.put(r.url() + " " + r.suite(), r.inReleaseSha256()));
+        if (locked.size() != suites.size() || locked.containsValue(null)) {
+            return false;
+        }
+        for (Verified v : releases(distribution, suites, Freshness.NONE)) {
+            if (!v.summary().inReleaseSha256().equals(locked.get(v.summary().archiveUrl() + " " + v.summary().suite()))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Refuses a Release older than {@code maxReleaseAge}: a mirror that stopped updating (a freeze) serves one. */

@@ -28,7 +28,8 @@ public final class History {
     static final String SUMMARY_COLUMNS = """
             id, stack, trigger, triggered_by, catalog_revision, kiln_version, instance, requested_at, started_at, finished_at,
             status, step, failure_reason, stack_digest, lock_digest, fingerprint, target, repository, image_digest, reference,
-            tags, compressed_bytes, uncompressed_bytes, bytes_pushed, package_diff, previous_build_id, recovered_from""";
+            tags, compressed_bytes, uncompressed_bytes, bytes_pushed, package_diff, previous_build_id, recovered_from, attempt,
+            cancel_requested_at, cancel_requested_by, cancel_reason""";
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -40,8 +41,15 @@ public final class History {
 
     // ---- the catalog -------------------------------------------------------------------------
 
-    /** A stack as the catalog defines it now. */
-    public record StackState(String name, String definitionDigest, String repository, String owner) {
+    /** A stack as the catalog defines it now; {@code policy} is its retention policy (null when unknown). */
+    public record StackState(String name, String definitionDigest, String repository, String owner, Policy policy) {
+        public StackState(String name, String definitionDigest, String repository, String owner) {
+            this(name, definitionDigest, repository, owner, null);
+        }
+    }
+
+    /** A retention policy as recorded: what a stack's images are retired by once it left the catalog. */
+    public record Policy(int keepLast, int keepDays, int keepPulledDays) {
     }
 
     /**
@@ -59,11 +67,17 @@ public final class History {
                     .query((rs, n) -> known.put(rs.getString("name"), rs.getString("d"))).list();
             for (StackState s : stacks) {
                 String before = known.remove(s.name());
+                Policy p = s.policy();
                 jdbc.sql("""
-                                INSERT INTO stack (name, definition_digest, repository, owner) VALUES (?, ?, ?, ?)
+                                INSERT INTO stack (name, definition_digest, repository, owner, keep_last, keep_days, keep_pulled_days)
+                                VALUES (?, ?, ?, ?, ?, ?, ?)
                                 ON CONFLICT (name) DO UPDATE SET definition_digest = excluded.definition_digest,
-                                  repository = excluded.repository, owner = excluded.owner, last_seen = now(), removed_at = NULL""")
-                        .params(s.name(), s.definitionDigest(), s.repository(), s.owner()).update();
+                                  repository = excluded.repository, owner = excluded.owner, last_seen = now(), removed_at = NULL,
+                                  keep_last = coalesce(excluded.keep_last, stack.keep_last),
+                                  keep_days = coalesce(excluded.keep_days, stack.keep_days),
+                                  keep_pulled_days = coalesce(excluded.keep_pulled_days, stack.keep_pulled_days)""")
+                        .params(s.name(), s.definitionDigest(), s.repository(), s.owner(), p == null ? null : p.keepLast(),
+                                p == null ? null : p.keepDays(), p == null ? null : p.keepPulledDays()).update();
                 if (before == null) {
                     audit(actor, "stack.added", s.name(), Map.of("definitionDigest", s.definitionDigest()));
                     changed.add(s.name());
@@ -85,9 +99,15 @@ public final class History {
 
     // ---- a build's life ----------------------------------------------------------------------
 
-    /** Who asked for a build and how. */
+    /**
+     * Who asked for a build and how. {@code recoveredFrom} is the build this one recovers (its instance
+     * died, or an outage interrupted it); {@code attempt} numbers the retries after an outage.
+     */
     public record Request(String stack, String trigger, String triggeredBy, String catalogRevision, String kilnVersion,
-                          Long recoveredFrom) {
+                          Long recoveredFrom, Integer attempt) {
+        public Request(String stack, String trigger, String triggeredBy, String catalogRevision, String kilnVersion, Long recoveredFrom) {
+            this(stack, trigger, triggeredBy, catalogRevision, kilnVersion, recoveredFrom, null);
+        }
     }
 
     /** The build row a request got: a new one, or the build already queued or running for that stack. */
@@ -97,35 +117,66 @@ public final class History {
     /**
      * Opens a build for the request, {@code queued} (someone else will run it) or {@code running} on
      * {@code instance}. If the stack already has a queued or running build, that one is returned instead.
+     * Openings take turns across the cluster (a transaction-scoped advisory lock), so the active build is
+     * looked up before anything is inserted and ids are {@code max(id) + 1}: a join, or an insert that
+     * fails and rolls back, uses up no build id (a sequence would have).
      */
     public Ticket open(Request request, boolean running, String instance) {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                return transactions.execute(status -> {
-                    jdbc.sql("INSERT INTO stack (name) VALUES (?) ON CONFLICT (name) DO NOTHING").param(request.stack()).update();
-                    long id = jdbc.sql("""
-                                    INSERT INTO build (stack, trigger, triggered_by, catalog_revision, kiln_version, recovered_from,
-                                      status, instance, started_at, heartbeat_at)
-                                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN now() END, now()) RETURNING id""")
-                            .params(request.stack(), request.trigger(), request.triggeredBy(), request.catalogRevision(),
-                                    request.kilnVersion(), request.recoveredFrom(), running ? "running" : "queued",
-                                    running ? instance : null, running)
-                            .query(Long.class).single();
-                    audit(request.triggeredBy(), "build.requested", request.stack(),
-                            Map.of("build", id, "trigger", request.trigger()));
-                    return new Ticket(id, false);
-                });
-            } catch (DuplicateKeyException e) {
-                Optional<Long> active = active(request.stack());
-                if (active.isPresent()) {
-                    return new Ticket(active.get(), true);
-                }
-                if (attempt > 3) {
-                    throw e;
-                }
-                // the active build finished between the insert and the lookup: try again
+        return transactions.execute(status -> {
+            jdbc.sql("SELECT pg_advisory_xact_lock(7042002)").query((rs, n) -> 0).list();
+            Optional<Long> active = active(request.stack());
+            if (active.isPresent()) {
+                return new Ticket(active.get(), true);
             }
-        }
+            jdbc.sql("INSERT INTO stack (name) VALUES (?) ON CONFLICT (name) DO NOTHING").param(request.stack()).update();
+            long id = jdbc.sql("SELECT coalesce(max(id), 0) + 1 FROM build").query(Long.class).single();
+            jdbc.sql("""
+                            INSERT INTO build (id, stack, trigger, triggered_by, catalog_revision, kiln_version, recovered_from, attempt,
+                              status, instance, started_at, heartbeat_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN now() END, now())""")
+                    .params(id, request.stack(), request.trigger(), request.triggeredBy(), request.catalogRevision(),
+                            request.kilnVersion(), request.recoveredFrom(), request.attempt(), running ? "running" : "queued",
+                            running ? instance : null, running)
+                    .update();
+            audit(request.triggeredBy(), "build.requested", request.stack(), request.attempt() == null
+                    ? Map.of("build", id, "trigger", request.trigger())
+                    : Map.of("build", id, "trigger", request.trigger(), "attempt", request.attempt(), "retryOf", request.recoveredFrom()));
+            return new Ticket(id, false);
+        });
+    }
+
+    /**
+     * Records what retirement needs of a stack as it is built (its repository, owner and policy), so
+     * that a stack later removed from the catalog is retired by the policy it last had even where no
+     * catalog sync ran (the CLI). The definition digest stays the catalog sync's to track.
+     */
+    public void remember(StackState s) {
+        Policy p = s.policy();
+        jdbc.sql("""
+                        UPDATE stack SET repository = ?, owner = ?, keep_last = ?, keep_days = ?, keep_pulled_days = ?
+                        WHERE name = ? AND (repository, owner, keep_last, keep_days, keep_pulled_days)
+                          IS DISTINCT FROM (?, ?, ?, ?, ?)""")
+                .params(s.repository(), s.owner(), p.keepLast(), p.keepDays(), p.keepPulledDays(), s.name(),
+                        s.repository(), s.owner(), p.keepLast(), p.keepDays(), p.keepPulledDays())
+                .update();
+    }
+
+    /** Whether a build of the stack after {@code build} has finished with an image (a retry of it is then moot). */
+    public boolean rebuiltSince(String stack, long build) {
+        return jdbc.sql("""
+                        SELECT EXISTS (SELECT 1 FROM build WHERE stack = ? AND id > ?
+                          AND status IN ('succeeded', 'up-to-date', 'quarantined'))""")
+                .params(stack, build).query(Boolean.class).single();
+    }
+
+    /** A stack's running build: its instance and when that instance last reported it. */
+    public record Running(long id, String instance, Instant heartbeatAt) {
+    }
+
+    public Optional<Running> running(String stack) {
+        return jdbc.sql("SELECT id, instance, heartbeat_at FROM build WHERE stack = ? AND status = 'running'")
+                .param(stack).query((rs, n) -> new Running(rs.getLong("id"), rs.getString("instance"), instant(rs, "heartbeat_at")))
+                .optional();
     }
 
     public Optional<Long> active(String stack) {
@@ -141,15 +192,90 @@ public final class History {
                 .params(instance, id).update() == 1;
     }
 
-    public void step(long id, String step) {
-        jdbc.sql("UPDATE build SET step = ?, heartbeat_at = now() WHERE id = ? AND status = 'running'").params(step, id).update();
+    /** Records the step a running build reached; true when someone asked to cancel it. */
+    public boolean step(long id, String step) {
+        return jdbc.sql("""
+                        UPDATE build SET step = ?, heartbeat_at = now() WHERE id = ? AND status = 'running'
+                        RETURNING cancel_requested_at IS NOT NULL""")
+                .params(step, id).query(Boolean.class).optional().orElse(false);
     }
 
-    public void heartbeat(List<Long> ids) {
-        if (!ids.isEmpty()) {
-            jdbc.sql("UPDATE build SET heartbeat_at = now() WHERE status = 'running' AND id = ANY(?)")
-                    .param(ids.toArray(Long[]::new)).update();
+    /** Reports these running builds alive; returns those someone asked to cancel. */
+    public List<Long> heartbeat(List<Long> ids) {
+        if (ids.isEmpty()) {
+            return List.of();
         }
+        return jdbc.sql("""
+                        UPDATE build SET heartbeat_at = now() WHERE status = 'running' AND id = ANY(?)
+                        RETURNING id, cancel_requested_at IS NOT NULL AS cancel""")
+                .param(ids.toArray(Long[]::new))
+                .query((rs, n) -> rs.getBoolean("cancel") ? rs.getLong("id") : null).list().stream()
+                .filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** Whether the database answers (a retry after its outage waits for this). */
+    public boolean reachable() {
+        try {
+            return jdbc.sql("SELECT 1").query(Integer.class).single() == 1;
+        } catch (org.springframework.dao.DataAccessException | org.springframework.transaction.TransactionException e) {
+            return false;
+        }
+    }
+
+    /** What a cancel request did: {@code status} is the build's status after it; {@code changed} is false when it had ended. */
+    public record Cancel(long id, String status, boolean changed) {
+    }
+
+    /**
+     * Asks to cancel a build. A queued build is cancelled at once; a running one is marked, and its
+     * instance stops it and ends it {@code cancelled} (see {@link #cancelled}); a build that has ended is
+     * left as it is. Empty when there is no such build.
+     */
+    public Optional<Cancel> requestCancel(long id, String by, String reason) {
+        return transactions.execute(status -> {
+            Optional<String> current = jdbc.sql("SELECT status FROM build WHERE id = ? FOR UPDATE").param(id).query(String.class).optional();
+            if (current.isEmpty()) {
+                return Optional.<Cancel>empty();
+            }
+            String stack = jdbc.sql("SELECT stack FROM build WHERE id = ?").param(id).query(String.class).single();
+            switch (current.get()) {
+                case "queued" -> {
+                    jdbc.sql("""
+                                    UPDATE build SET status = 'cancelled', finished_at = now(), cancel_requested_at = now(),
+                                      cancel_requested_by = ?, cancel_reason = ? WHERE id = ?""")
+                            .params(by, reason, id).update();
+                    audit(by, "build.cancelled", stack, Map.of("build", id, "reason", reason, "was", "queued"));
+                    return Optional.of(new Cancel(id, "cancelled", true));
+                }
+                case "running" -> {
+                    int marked = jdbc.sql("""
+                                    UPDATE build SET cancel_requested_at = now(), cancel_requested_by = ?, cancel_reason = ?
+                                    WHERE id = ? AND cancel_requested_at IS NULL""")
+                            .params(by, reason, id).update();
+                    if (marked > 0) {
+                        audit(by, "build.cancel-requested", stack, Map.of("build", id, "reason", reason));
+                    }
+                    return Optional.of(new Cancel(id, "running", marked > 0));
+                }
+                default -> {
+                    return Optional.of(new Cancel(id, current.get(), false));
+                }
+            }
+        });
+    }
+
+    /** Its instance stopped a build someone asked to cancel: it ends {@code cancelled}, and the audit says by whom. */
+    public void cancelled(long id, String step) {
+        transactions.executeWithoutResult(status -> {
+            Map<String, Object> row = jdbc.sql("""
+                            UPDATE build SET status = 'cancelled', finished_at = now(), step = coalesce(?, step)
+                            WHERE id = ? AND status = 'running' RETURNING stack, cancel_requested_by, cancel_reason""")
+                    .params(step, id).query().listOfRows().stream().findFirst().orElse(null);
+            if (row != null) {
+                audit(String.valueOf(row.get("cancel_requested_by")), "build.cancelled", (String) row.get("stack"),
+                        Map.of("build", id, "reason", String.valueOf(row.get("cancel_reason")), "at", step == null ? "" : step));
+            }
+        });
     }
 
     public void failed(long id, String reason) {
@@ -277,6 +403,15 @@ public final class History {
     public record LiveTag(long id, String repository, String tag, String digest, long build, Instant pushedAt, String pin) {
     }
 
+    /**
+     * Every tag Kiln ever recorded in {@code repository} on {@code target}, retired ones included: a tag
+     * name is never given to a second image, even after the first was retired and deleted.
+     */
+    public java.util.Set<String> recordedTags(String target, String repository) {
+        return java.util.Set.copyOf(jdbc.sql("SELECT tag FROM image_tag WHERE target = ? AND repository = ?")
+                .params(target, repository).query(String.class).list());
+    }
+
     public List<LiveTag> liveTags(String stack, String target) {
         return jdbc.sql("""
                         SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || left(p.reason, 1000) AS pin
@@ -350,43 +485,94 @@ public final class History {
                 .list();
     }
 
-    /** Pins a live tag of the stack; false when there is no such live tag. Pinning a pinned tag is an error. */
-    public boolean pin(String stack, String tag, String by, String reason) {
+    /**
+     * An image as a pin names it: by digest, or by repository and tag. A tag alone is not enough: after a
+     * repository change two live images of one stack can carry the same tag.
+     */
+    public record ImageName(String digest, String repository, String tag) {
+        public static ImageName digest(String digest) {
+            return new ImageName(digest, null, null);
+        }
+
+        public static ImageName tagged(String repository, String tag) {
+            return new ImageName(null, repository, tag);
+        }
+
+        @Override
+        public String toString() {
+            return digest != null ? digest : repository + ":" + tag;
+        }
+    }
+
+    /**
+     * Pins the stack's live image {@code image}: every live tag of it, so it is kept whatever the policy
+     * says. Returns the tags pinned; none when the stack has no such live image. An image already pinned
+     * is an error.
+     */
+    public List<LiveTag> pin(String stack, ImageName image, String by, String reason) {
         return transactions.execute(status -> {
-            Optional<Long> tagId = liveTagId(stack, tag);
-            if (tagId.isEmpty()) {
-                return false;
+            List<LiveTag> tags = liveTags(stack, image);
+            for (LiveTag tag : tags) {
+                if (tag.pin() != null) {
+                    throw new IllegalStateException(stack + ": " + tag.repository() + ":" + tag.tag() + " is already pinned (" + tag.pin() + ")");
+                }
+                try {
+                    jdbc.sql("INSERT INTO pin (image_tag_id, pinned_by, reason) VALUES (?, ?, ?)").params(tag.id(), by, reason).update();
+                } catch (DuplicateKeyException e) {
+                    throw new IllegalStateException(stack + ": " + tag.repository() + ":" + tag.tag() + " is already pinned");
+                }
             }
-            try {
-                jdbc.sql("INSERT INTO pin (image_tag_id, pinned_by, reason) VALUES (?, ?, ?)").params(tagId.get(), by, reason).update();
-            } catch (DuplicateKeyException e) {
-                throw new IllegalStateException(stack + ":" + tag + " is already pinned");
+            if (!tags.isEmpty()) {
+                audit(by, "tag.pinned", stack + ":" + image, Map.of("reason", reason, "digest", tags.get(0).digest(),
+                        "tags", tags.stream().map(t -> t.repository() + ":" + t.tag()).toList()));
             }
-            audit(by, "tag.pinned", stack + ":" + tag, Map.of("reason", reason));
-            return true;
+            return tags;
         });
     }
 
-    /** Ends the pin of a tag; false when it is not pinned. */
-    public boolean unpin(String stack, String tag, String by, String reason) {
+    /** Ends the pins of the stack's live image {@code image}; returns the tags unpinned (none when it was not pinned). */
+    public List<LiveTag> unpin(String stack, ImageName image, String by, String reason) {
         return transactions.execute(status -> {
-            Optional<Long> tagId = liveTagId(stack, tag);
-            int ended = tagId.isEmpty() ? 0 : jdbc.sql("""
-                            UPDATE pin SET unpinned_at = now(), unpinned_by = ?, unpin_reason = ?
-                            WHERE image_tag_id = ? AND unpinned_at IS NULL""")
-                    .params(by, reason, tagId.get()).update();
-            if (ended > 0) {
-                audit(by, "tag.unpinned", stack + ":" + tag, Map.of("reason", reason));
+            List<LiveTag> pinned = liveTags(stack, image).stream().filter(t -> t.pin() != null).toList();
+            for (LiveTag tag : pinned) {
+                jdbc.sql("""
+                                UPDATE pin SET unpinned_at = now(), unpinned_by = ?, unpin_reason = ?
+                                WHERE image_tag_id = ? AND unpinned_at IS NULL""")
+                        .params(by, reason, tag.id()).update();
             }
-            return ended > 0;
+            if (!pinned.isEmpty()) {
+                audit(by, "tag.unpinned", stack + ":" + image, Map.of("reason", reason, "digest", pinned.get(0).digest(),
+                        "tags", pinned.stream().map(t -> t.repository() + ":" + t.tag()).toList()));
+            }
+            return pinned;
         });
     }
 
-    private Optional<Long> liveTagId(String stack, String tag) {
+    /** The stack's live tags of {@code image} (every target), with their pins. */
+    public List<LiveTag> liveTags(String stack, ImageName image) {
         return jdbc.sql("""
-                        SELECT t.id FROM image_tag t JOIN build b ON b.id = t.build_id
-                        WHERE b.stack = ? AND t.tag = ? AND t.retired_at IS NULL ORDER BY t.id DESC LIMIT 1""")
-                .params(stack, tag).query(Long.class).optional();
+                        SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, p.pinned_by || ': ' || p.reason AS pin
+                        FROM image_tag t JOIN build b ON b.id = t.build_id
+                        LEFT JOIN pin p ON p.image_tag_id = t.id AND p.unpinned_at IS NULL
+                        WHERE b.stack = ? AND t.retired_at IS NULL
+                          AND (t.digest = CAST(? AS text) OR (t.repository = CAST(? AS text) AND t.tag = CAST(? AS text)))
+                        ORDER BY t.id""")
+                .params(stack, image.digest(), image.repository(), image.tag())
+                .query((rs, n) -> new LiveTag(rs.getLong("id"), rs.getString("repository"), rs.getString("tag"), rs.getString("digest"),
+                        rs.getLong("build_id"), instant(rs, "pushed_at"), rs.getString("pin")))
+                .list();
+    }
+
+    /** The stack's live tags called {@code tag}, in any repository: what a caller naming only a tag could have meant. */
+    public List<LiveTag> liveTagsNamed(String stack, String tag) {
+        return jdbc.sql("""
+                        SELECT t.id, t.repository, t.tag, t.digest, t.build_id, t.pushed_at, NULL AS pin
+                        FROM image_tag t JOIN build b ON b.id = t.build_id
+                        WHERE b.stack = ? AND t.tag = ? AND t.retired_at IS NULL ORDER BY t.id""")
+                .params(stack, tag)
+                .query((rs, n) -> new LiveTag(rs.getLong("id"), rs.getString("repository"), rs.getString("tag"), rs.getString("digest"),
+                        rs.getLong("build_id"), instant(rs, "pushed_at"), null))
+                .list();
     }
 
     public void audit(String actor, String action, String subject, Object detail) {
@@ -402,13 +588,18 @@ public final class History {
                         String failureReason, String stackDigest, String lockDigest, String fingerprint, String target,
                         String repository, String imageDigest, String reference, JsonNode tags, Long compressedBytes,
                         Long uncompressedBytes, Long bytesPushed, JsonNode packageDiff, Long previousBuildId, Long recoveredFrom,
+                        Integer attempt, Instant cancelRequestedAt, String cancelRequestedBy, String cancelReason,
                         JsonNode lock, JsonNode layers, JsonNode report) {
     }
 
-    /** A stack with its approved image and its newest build. */
+    /**
+     * A stack with its approved image and its newest build; {@code policy} is the retention policy it last
+     * had in the catalog (null if never recorded).
+     */
     public record Stack(String name, String owner, String repository, String definitionDigest, Instant firstSeen,
                         Instant removedAt, Long currentBuildId, String currentDigest, String currentReference, String currentTag,
-                        String currentTarget, String currentRepository, Long lastBuildId, String lastStatus, Instant lastFinishedAt) {
+                        String currentTarget, String currentRepository, Long lastBuildId, String lastStatus, Instant lastFinishedAt,
+                        Policy policy) {
     }
 
     public record Page<T>(List<T> items, int page, int size, long total) {
@@ -427,6 +618,7 @@ public final class History {
 
     private static final String STACKS = """
             SELECT s.name, s.owner, s.repository, s.definition_digest, s.first_seen, s.removed_at, s.current_build_id,
+              s.keep_last, s.keep_days, s.keep_pulled_days,
               c.image_digest AS current_digest, c.reference AS current_reference, c.tags->>0 AS current_tag,
               c.target AS current_target, c.repository AS current_repository,
               l.id AS last_id, l.status AS last_status, l.finished_at AS last_finished
@@ -492,7 +684,8 @@ public final class History {
                 instant(rs, "first_seen"), instant(rs, "removed_at"), (Long) rs.getObject("current_build_id"),
                 rs.getString("current_digest"), rs.getString("current_reference"), rs.getString("current_tag"),
                 rs.getString("current_target"), rs.getString("current_repository"), (Long) rs.getObject("last_id"),
-                rs.getString("last_status"), instant(rs, "last_finished"));
+                rs.getString("last_status"), instant(rs, "last_finished"), rs.getObject("keep_last") == null ? null
+                : new Policy(rs.getInt("keep_last"), rs.getInt("keep_days"), rs.getInt("keep_pulled_days")));
     }
 
     static Build build(ResultSet rs, int n) throws SQLException {
@@ -503,7 +696,8 @@ public final class History {
                 rs.getString("target"), rs.getString("repository"), rs.getString("image_digest"), rs.getString("reference"),
                 node(rs.getString("tags")), (Long) rs.getObject("compressed_bytes"), (Long) rs.getObject("uncompressed_bytes"),
                 (Long) rs.getObject("bytes_pushed"), node(rs.getString("package_diff")), (Long) rs.getObject("previous_build_id"),
-                (Long) rs.getObject("recovered_from"), node(rs.getString("lock")), node(rs.getString("layers")),
+                (Long) rs.getObject("recovered_from"), (Integer) rs.getObject("attempt"), instant(rs, "cancel_requested_at"),
+                rs.getString("cancel_requested_by"), rs.getString("cancel_reason"), node(rs.getString("lock")), node(rs.getString("layers")),
                 node(rs.getString("report")));
     }
 

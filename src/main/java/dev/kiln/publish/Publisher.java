@@ -6,6 +6,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Publishes an assembled image under an immutable tag on a target. The digest is known before any
@@ -24,8 +25,18 @@ public final class Publisher {
         this.clock = clock;
     }
 
-    /** How tags are made: the template's {@code {version}}, {@code {yyyymmdd}} (UTC) and the first free {@code {n}}. */
-    public record Tagging(String version, String template, Optional<String> explicitTag) {
+    /**
+     * How tags are made: the template's {@code {version}}, {@code {yyyymmdd}} (UTC) and the first free
+     * {@code {n}}; {@code used} are tags given to images before (retired ones too), never given again.
+     */
+    public record Tagging(String version, String template, Optional<String> explicitTag, Set<String> used) {
+        public Tagging {
+            used = Set.copyOf(used);
+        }
+
+        public Tagging(String version, String template, Optional<String> explicitTag) {
+            this(version, template, explicitTag, Set.of());
+        }
     }
 
     /** The outcome: where the image is, under which tag, and what the push cost. */
@@ -43,6 +54,10 @@ public final class Publisher {
             if (existing.isPresent()) {
                 return sameOrCollision(target, repository, tag, existing.get(), digest);
             }
+            if (tagging.used().contains(tag)) {
+                throw new PublishException(target.reference(repository, tag) + " named another image before (since retired);"
+                        + " a tag is never given to a second image");
+            }
         } else {
             String prefix = tagging.template().replace("{version}", tagging.version())
                     .replace("{yyyymmdd}", LocalDate.now(clock.withZone(ZoneOffset.UTC)).format(DAY));
@@ -51,7 +66,9 @@ public final class Publisher {
                 String candidate = prefix.replace("{n}", Integer.toString(n));
                 Optional<String> existing = target.tagged(repository, candidate);
                 if (existing.isEmpty()) {
-                    tag = candidate;
+                    if (!tagging.used().contains(candidate)) {
+                        tag = candidate;
+                    }
                 } else if (existing.get().equals(digest)) {
                     return new Published(repository, target.reference(repository, candidate), candidate, digest, 0, 0, 0, true);
                 }

@@ -6,4 +6,8 @@ public final class BuildException extends RuntimeException {
     public BuildException(String message) {
         super(message);
     }
+
+    public BuildException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -1,7 +1,5 @@
 package dev.kiln.rebuild;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Problem;
@@ -12,6 +10,8 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.history.History;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,7 +25,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,18 +54,51 @@ public final class Rebuilds {
     private final String kilnVersion;
     private final String buildSettings;
     private final MeterRegistry meters;
-    private final Set<Long> running = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Running> running = new ConcurrentHashMap<>();
+    private final Duration publishTimeout;
     private final Catalog.Rules rules;
     private final BuildRecorder recorder;
+    private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kiln-publish-watch");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
-     * @param buildSettings the settings that shape an image besides the stack (layer budget,
-     *                      SOURCE_DATE_EPOCH): part of the fingerprint
-     * @param recorder      records what review needs besides the build row (definition, measurement, documents)
+     * A build this instance runs now: its thread, the step it reached, whether someone asked to cancel
+     * it. {@code done} is set under the lock before the thread moves on, so a late cancel never
+     * interrupts whatever the thread does next.
+     */
+    private static final class Running {
+        final Thread thread = Thread.currentThread();
+        volatile String step;
+        volatile boolean cancel;
+        volatile boolean stalled;
+        boolean done;
+    }
+
+    /** Thrown at a step boundary of a build someone asked to cancel. */
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("cancelled", null, false, false);
+        }
+    }
+
+    /** Steps that may be interrupted; from publishing on, the build runs to its end and records what it published. */
+    private static final Set<String> INTERRUPTIBLE = Set.of("resolving", "checking the published image", "fetching", "composing");
+
+    /**
+     * @param buildSettings  the settings that shape an image besides the stack (layer budget and so
+     *                       on): part of the fingerprint
+     * @param publishTimeout a push that has not ended after this long is given up (its thread interrupted)
+     *                       as the registry's outage: a registry that died mid-push was seen to leave jib
+     *                       waiting for ever
+     * @param recorder       records what review needs besides the build row (definition, measurement, documents)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
                     String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules,
-                    BuildRecorder recorder) {
+                    Duration publishTimeout, BuildRecorder recorder) {
+        this.publishTimeout = publishTimeout;
         this.rules = rules;
         this.recorder = recorder;
         this.catalogDir = catalogDir;
@@ -80,24 +117,40 @@ public final class Rebuilds {
      * {@code lock} and {@code tag} are the CLI's: build that lock file, under that tag.
      */
     public record Request(String stack, String trigger, String who, Long queued, Long recoveredFrom, Optional<Lock> lock,
-                          Optional<String> tag) {
+                          Optional<String> tag, Integer attempt) {
+        public Request(String stack, String trigger, String who, Long queued, Long recoveredFrom, Optional<Lock> lock,
+                       Optional<String> tag) {
+            this(stack, trigger, who, queued, recoveredFrom, lock, tag, null);
+        }
+
         public static Request of(String stack, String trigger, String who) {
             return new Request(stack, trigger, who, null, null, Optional.empty(), Optional.empty());
+        }
+
+        /** Retry {@code attempt} of a build that an outage interrupted. */
+        public static Request retry(String stack, String who, long interrupted, int attempt) {
+            return new Request(stack, "retry", who, null, interrupted, Optional.empty(), Optional.empty(), attempt);
         }
     }
 
     /**
-     * How a rebuild ended; {@code joined} means another build of the stack was already under way.
+     * How a rebuild ended; {@code joined} means another build of the stack was already under way;
      * {@code warnings} are worth telling whoever asked, whatever the status (a lock file that is no
-     * longer current); they are in the build's record too.
+     * longer current), and are in the build's record too; {@code outage} names the peer whose outage
+     * failed it (worth a retry), null otherwise.
      */
-    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings) {
+    public record Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings,
+                          Outage outage) {
         public Outcome {
             warnings = List.copyOf(warnings);
         }
 
-        Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
-            this(build, status, joined, detail, result, List.of());
+        public Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result) {
+            this(build, status, joined, detail, result, List.of(), null);
+        }
+
+        Outcome(long build, String status, boolean joined, String detail, StackBuilder.Result result, List<String> warnings) {
+            this(build, status, joined, detail, result, warnings, null);
         }
     }
 
@@ -129,7 +182,27 @@ public final class Rebuilds {
 
     /** The builds this instance is running now (for its heartbeat). */
     public List<Long> running() {
-        return List.copyOf(running);
+        return List.copyOf(running.keySet());
+    }
+
+    /**
+     * Stops build {@code id} if this instance runs it and someone asked to cancel it (see
+     * {@link History#requestCancel}): at once while it resolves, fetches or composes (the thread is
+     * interrupted), otherwise at its next step; once publishing has begun it runs to its end, so what it
+     * pushed is recorded. False when the build does not run here.
+     */
+    public boolean cancel(long id) {
+        Running r = running.get(id);
+        if (r == null) {
+            return false;
+        }
+        synchronized (r) {
+            r.cancel = true;
+            if (!r.done && r.step != null && INTERRUPTIBLE.contains(r.step)) {
+                r.thread.interrupt();
+            }
+        }
+        return true;
     }
 
     public String instance() {
@@ -151,7 +224,8 @@ public final class Rebuilds {
             }
             id = ticket.id();
         }
-        running.add(id);
+        Running current = new Running();
+        running.put(id, current);
         List<String> warnings = new java.util.ArrayList<>();
         Timer.Sample sample = Timer.start(meters);
         String status = "failed";
@@ -161,22 +235,58 @@ public final class Rebuilds {
             Outcome outcome = execute(id, request, warnings);
             status = outcome.status();
             return outcome;
-        } catch (BuildException | ImageException | PublishException | DebianException e) {
-            String reason = e instanceof ImageException image
-                    ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; ")) : e.getMessage();
-            log.warn("build {} of {} failed: {}", id, request.stack(), reason);
-            history.failed(id, reason);
-            return new Outcome(id, "failed", false, reason, null, warnings);
         } catch (RuntimeException e) {
-            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
-            history.failed(id, "internal error: " + e);
-            return new Outcome(id, "failed", false, e.toString(), null, warnings);
+            Outcome outcome = ended(id, request, current, e, warnings);
+            status = outcome.status();
+            return outcome;
         } finally {
+            synchronized (current) {
+                current.done = true;
+            }
+            Thread.interrupted();
             running.remove(id);
             sample.stop(meters.timer("kiln.build.duration", "stack", request.stack(), "status", status));
             meters.counter("kiln.builds", "stack", request.stack(), "status", status).increment();
             MDC.remove("build");
         }
+    }
+
+    /** Records how a build that threw ended: cancelled, interrupted by a peer's outage, or failed. */
+    private Outcome ended(long id, Request request, Running current, RuntimeException e, List<String> warnings) {
+        if (current.cancel) {
+            synchronized (current) {
+                current.done = true;
+            }
+            Thread.interrupted();
+            log.info("build {} of {} cancelled while {}", id, request.stack(), current.step);
+            history.cancelled(id, current.step);
+            return new Outcome(id, "cancelled", false, "cancelled while " + current.step, null, warnings);
+        }
+        Optional<Outage> outage = current.stalled ? Optional.of(Outage.REGISTRY) : Outage.of(e, current.step);
+        String reason = current.stalled ? "the push did not end within " + publishTimeout
+                : e instanceof ImageException image
+                ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; "))
+                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException ? e.getMessage()
+                : outage.isPresent() ? String.valueOf(e.getMessage()) : "internal error: " + e;
+        if (outage.isPresent()) {
+            reason = "interrupted: " + outage.get() + " is unavailable (" + reason + ")";
+            log.warn("build {} of {} {}", id, request.stack(), reason);
+        } else if (reason.startsWith("internal error")) {
+            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
+        } else {
+            log.warn("build {} of {} failed: {}", id, request.stack(), reason);
+        }
+        try {
+            history.failed(id, reason);
+        } catch (RuntimeException unrecorded) {
+            if (!Outage.database(unrecorded)) {
+                throw unrecorded;
+            }
+            // the database went away: the retry records this failure once it is back
+            log.warn("build {} of {}: failure not recorded, the database is unavailable ({})", id, request.stack(), unrecorded.getMessage());
+            return new Outcome(id, "failed", false, reason, null, warnings, Outage.DATABASE);
+        }
+        return new Outcome(id, "failed", false, reason, null, warnings, outage.orElse(null));
     }
 
     /** @param warnings filled as they come up, so that a build that then fails still reports them */
@@ -186,6 +296,8 @@ public final class Rebuilds {
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));
+        history.remember(new History.StackState(stack.name(), null, stack.target().repository(), stack.owner(), new History.Policy(
+                stack.retention().keepLast(), stack.retention().keepDays(), stack.retention().keepPulledDays())));
         step(id, stack, "resolving");
         Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
         Optional<Lock> published = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock()));
@@ -201,7 +313,7 @@ public final class Rebuilds {
         LockCheck lockCheck = null;
         if (request.lock().isPresent()) {
             step(id, stack, "checking the lock");
-            lockCheck = LockCheck.of(locker.currency(catalog, stack, lock, locker.resolve(catalog, stack)));
+            lockCheck = LockCheck.of(locker.currencyForBuild(catalog, stack, lock));
             history.noted(id, new BuildReport(null, lockCheck));
             lockCheck.warnings().forEach(w -> log.warn("build {} of {}: {}", id, stack.name(), w));
         }
@@ -225,7 +337,8 @@ public final class Rebuilds {
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target.name());
         }
-        StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), step -> step(id, stack, step));
+        StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), history.recordedTags(target.name(), repository),
+                step -> step(id, stack, step));
         step(id, stack, "reviewing");
         Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
@@ -254,7 +367,25 @@ public final class Rebuilds {
 
     private void step(long id, Stack stack, String step) {
         log.info("build {} of {}: {}", id, stack.name(), step);
-        history.step(id, step);
+        Running current = running.get(id);
+        if (current != null) {
+            current.step = step;
+        }
+        if (current != null && step.equals("publishing")) {
+            WATCH.schedule(() -> {
+                synchronized (current) {
+                    if (!current.done && "publishing".equals(current.step)) {
+                        current.stalled = true;
+                        current.thread.interrupt();
+                    }
+                }
+            }, publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        boolean cancel = history.step(id, step);
+        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || step.equals("publishing"))) {
+            current.cancel = true;
+            throw new Cancelled();
+        }
     }
 
     /**
@@ -273,6 +404,7 @@ public final class Rebuilds {
 
     private History.Request historyRequest(Request request) {
         return new History.Request(request.stack(), request.trigger(), request.who(),
-                CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), kilnVersion, request.recoveredFrom());
+                CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), kilnVersion, request.recoveredFrom(),
+                request.attempt());
     }
 }

@@ -80,6 +80,12 @@ public final class StackBuilder {
      * publishing).
      */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, Consumer<String> progress) {
+        return build(catalog, stack, lock, target, tag, java.util.Set.of(), progress);
+    }
+
+    /** @param usedTags tags the repository's images had before, retired ones included: never given again */
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
+                        Consumer<String> progress) {
         long start = System.nanoTime();
         progress.accept("fetching");
         Map<String, Path> debs = fetch(stack, lock);
@@ -88,7 +94,7 @@ public final class StackBuilder {
         progress.accept("publishing");
         Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
         Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                new Publisher.Tagging(stack.version(), stack.tag(), tag));
+                new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags));
         return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
     }
 
@@ -106,10 +112,11 @@ public final class StackBuilder {
             return debs;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BuildException(stack.name() + ": interrupted while fetching packages");
+            throw new BuildException(stack.name() + ": interrupted while fetching packages", e);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof DebianException d) {
-                throw new BuildException(stack.name() + ": " + d.getMessage());
+                // the cause stays: an archive outage is told from a bad package by it (Outage)
+                throw new BuildException(stack.name() + ": " + d.getMessage(), d);
             }
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } finally {

@@ -81,9 +81,7 @@ public final class StackLocker {
     public Outcome resolve(Catalog catalog, Stack stack, Optional<Lock> published, DebianArchive.Rebase rebase) {
         String file = catalog.file(stack.name()).toString();
         List<Relation> requests = stack.packages().stream().map(Relation::parse).toList();
-        Distribution distribution = new Distribution(stack.source().architecture(), catalog.keyring(stack),
-                stack.source().archives().stream()
-                        .map(a -> new Distribution.Archive(a.url(), a.suites(), a.components())).toList());
+        Distribution distribution = distribution(catalog, stack);
         Map<String, Lock> baselines = new LinkedHashMap<>();
         Path lockPath = LockFile.path(catalog.directory(), stack.name());
         try {
@@ -156,6 +154,30 @@ public final class StackLocker {
         public boolean current() {
             return problems.isEmpty();
         }
+    }
+
+    /**
+     * A lock file's currency when a build is made from it: when the archive is byte for byte what the
+     * lock was made from (its InReleases, verified, with the SHA-256s the lock recorded) it is current
+     * without resolving again, which costs three small downloads instead of every index; otherwise it
+     * is compared with a fresh resolution, as {@code lock --check} does.
+     */
+    public Currency currencyForBuild(Catalog catalog, Stack stack, Lock lock) {
+        if (lock.stackDigest().equals(Catalog.digest(stack))) {
+            try {
+                if (archive.unchangedSince(distribution(catalog, stack), lock)) {
+                    return currency(catalog, stack, lock, null);
+                }
+            } catch (DebianException e) {
+                // the archive cannot be read now: the full comparison below says so in its notes
+            }
+        }
+        return currency(catalog, stack, lock, resolve(catalog, stack));
+    }
+
+    private static Distribution distribution(Catalog catalog, Stack stack) {
+        return new Distribution(stack.source().architecture(), catalog.keyring(stack),
+                stack.source().archives().stream().map(a -> new Distribution.Archive(a.url(), a.suites(), a.components())).toList());
     }
 
     /**

@@ -35,6 +35,36 @@ public final class Retirer {
         this.clock = clock;
     }
 
+    /**
+     * What retirement needs of a stack: its name, its repository and its retention policy. For a stack in
+     * the catalog these come from its definition; for one removed from it (or broken there), from what the
+     * history recorded last, so its images are still retired by the policy it had.
+     */
+    public record Subject(String name, String repository, RetentionPlanner.Policy policy, Instant removedAt) {
+        public static Subject of(Stack stack) {
+            return new Subject(stack.name(), stack.target().repository(), new RetentionPlanner.Policy(stack.retention().keepLast(),
+                    stack.retention().keepDays(), stack.retention().keepPulledDays()), null);
+        }
+
+        /** A recorded stack by its last recorded policy; empty when none was ever recorded. */
+        public static Optional<Subject> recorded(History.Stack stack) {
+            if (stack.policy() == null || stack.repository() == null) {
+                return Optional.empty();
+            }
+            History.Policy p = stack.policy();
+            return Optional.of(new Subject(stack.name(), stack.repository(), new RetentionPlanner.Policy(p.keepLast(), p.keepDays(),
+                    p.keepPulledDays()), stack.removedAt()));
+        }
+    }
+
+    /**
+     * The recorded stacks that are not among {@code valid} (removed from the catalog, or invalid there
+     * now) but have a recorded policy: retired by it.
+     */
+    public List<Subject> outsideTheCatalog(java.util.Set<String> valid) {
+        return history.stacks().stream().filter(s -> !valid.contains(s.name())).map(Subject::recorded).flatMap(Optional::stream).toList();
+    }
+
     /** The plan for one stack: a keep or retire decision, with its reason, per image. */
     public record Plan(String stack, String target, String repository, boolean pullTimesKnown, RetentionPlanner.Policy policy,
                        List<RetentionPlanner.Decision> decisions) {
@@ -44,7 +74,11 @@ public final class Retirer {
     }
 
     public Plan plan(Stack stack) {
-        String repository = target.repository(stack.target().repository());
+        return plan(Subject.of(stack));
+    }
+
+    public Plan plan(Subject stack) {
+        String repository = target.repository(stack.repository());
         Map<String, List<History.LiveTag>> byDigest = new LinkedHashMap<>();
         history.liveTags(stack.name(), target.name()).forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         Map<String, Optional<Instant>> pulls = new LinkedHashMap<>();
@@ -59,8 +93,7 @@ public final class Retirer {
                 pulls.getOrDefault(digest, Optional.empty()),
                 tags.stream().map(History.LiveTag::pin).filter(p -> p != null).findFirst().orElse(null))));
         Optional<String> current = history.stack(stack.name()).map(History.Stack::currentDigest);
-        RetentionPlanner.Policy policy = new RetentionPlanner.Policy(stack.retention().keepLast(), stack.retention().keepDays(),
-                stack.retention().keepPulledDays());
+        RetentionPlanner.Policy policy = stack.policy();
         return new Plan(stack.name(), target.name(), repository, pullTimes, policy,
                 RetentionPlanner.plan(images, current, policy, clock.instant(), pullTimes));
     }
@@ -70,6 +103,10 @@ public final class Retirer {
     }
 
     public Result retire(Stack stack, String who) {
+        return retire(Subject.of(stack), who);
+    }
+
+    public Result retire(Subject stack, String who) {
         List<String> resumed = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
         Plan plan = plan(stack);
@@ -107,30 +144,51 @@ public final class Retirer {
         return new Result(plan, retired, resumed, failed);
     }
 
-    /** Why an image cannot be retired by hand: it is the approved one, or pinned. */
+    /**
+     * Why an image cannot be retired by hand: {@code approved-image}, {@code pinned}, or
+     * {@code ambiguous-tag} (a tag two live images carry, after a repository change: name the digest).
+     */
     public static final class Refused extends RuntimeException {
-        public Refused(String message) {
+        private final String kind;
+
+        public Refused(String kind, String message) {
             super(message);
+            this.kind = kind;
+        }
+
+        public String kind() {
+            return kind;
         }
     }
 
     /**
-     * Retires one image now, named by any of its live tags, whatever the policy says: every tag naming
-     * its digest, recorded with {@code who} and {@code reason}. The approved image and a pinned image are
-     * refused ({@link Refused}); empty when the stack has no live tag {@code tag}.
+     * Retires one image now, named by its digest or any of its live tags, whatever the policy says: every
+     * tag naming its digest, recorded with {@code who} and {@code reason}. The approved image and a pinned
+     * image are refused ({@link Refused}); empty when the stack has no such live image.
      */
-    public Optional<Result> retireNow(Stack stack, String tag, String who, String reason) {
+    public Optional<Result> retireNow(Stack stack, String image, String who, String reason) {
+        return retireNow(Subject.of(stack), image, who, reason);
+    }
+
+    /** As {@link #retireNow(Stack, String, String, String)}, for a stack known by its recorded policy (removed ones too). */
+    public Optional<Result> retireNow(Subject stack, String name, String who, String reason) {
         Plan plan = plan(stack);
-        Optional<RetentionPlanner.Decision> decision = plan.decisions().stream().filter(d -> d.image().tags().contains(tag)).findFirst();
-        if (decision.isEmpty()) {
+        boolean byDigest = name.startsWith("sha256:");
+        List<RetentionPlanner.Decision> named = plan.decisions().stream()
+                .filter(d -> byDigest ? d.image().digest().equals(name) : d.image().tags().contains(name)).toList();
+        if (named.isEmpty()) {
             return Optional.empty();
         }
-        RetentionPlanner.Image image = decision.get().image();
+        if (named.size() > 1) {
+            throw new Refused("ambiguous-tag", stack.name() + ":" + name + " names " + named.size() + " live images ("
+                    + named.stream().map(d -> d.image().digest()).collect(java.util.stream.Collectors.joining(", ")) + "); name one by its digest");
+        }
+        RetentionPlanner.Image image = named.get(0).image();
         if (history.stack(stack.name()).map(History.Stack::currentDigest).filter(image.digest()::equals).isPresent()) {
-            throw new Refused(stack.name() + ":" + tag + " is the approved image (" + image.digest() + "); it is never retired");
+            throw new Refused("approved-image", stack.name() + ":" + name + " is the approved image (" + image.digest() + "); it is never retired");
         }
         if (image.pin() != null) {
-            throw new Refused(stack.name() + ":" + tag + " is pinned (" + image.pin() + "); unpin it first");
+            throw new Refused("pinned", stack.name() + ":" + name + " is pinned (" + image.pin() + "); unpin it first");
         }
         List<History.LiveTag> tags = history.liveTags(stack.name(), target.name()).stream().filter(t -> t.digest().equals(image.digest())).toList();
         tags.forEach(t -> history.retirementPlanned(t.id(), who, reason));
@@ -141,7 +199,7 @@ public final class Retirer {
     }
 
     /** Deletes the tags' images by digest, then marks each tag's retirement done (or records why not). */
-    private void delete(Stack stack, List<History.LiveTag> tags, List<String> done, Map<String, String> failed) {
+    private void delete(Subject stack, List<History.LiveTag> tags, List<String> done, Map<String, String> failed) {
         if (tags.isEmpty()) {
             return;
         }
@@ -149,7 +207,7 @@ public final class Retirer {
         tags.forEach(t -> byDigest.computeIfAbsent(t.digest(), d -> new ArrayList<>()).add(t));
         Map<String, String> errors = new LinkedHashMap<>();
         try {
-            errors.putAll(target.delete(target.repository(stack.target().repository()), List.copyOf(byDigest.keySet())));
+            errors.putAll(target.delete(target.repository(stack.repository()), List.copyOf(byDigest.keySet())));
         } catch (PublishException e) {
             byDigest.keySet().forEach(d -> errors.put(d, e.getMessage()));
         }

@@ -15,9 +15,10 @@ import org.springframework.context.annotation.Profile;
 import org.springframework.stereotype.Component;
 
 /**
- * Keeps running builds honest: this instance reports its builds alive every heartbeat, and every
- * instance marks failed the builds whose instance stopped reporting, so no build stays "running"
- * forever after a crash (Quartz then re-runs the lost job elsewhere, see {@link StackJob}).
+ * Keeps running builds honest: this instance reports its builds alive every heartbeat (and stops those
+ * someone asked to cancel), and every instance marks failed the builds whose instance stopped
+ * reporting, so no build stays "running" forever after a crash (Quartz then re-runs the lost job
+ * elsewhere, see {@link StackJob}).
  */
 @Component
 @Profile("serve")
@@ -50,7 +51,12 @@ class BuildWatch implements InitializingBean, DisposableBean {
 
     private void beat() {
         try {
-            history.heartbeat(rebuilds.running());
+            // a cancel asked for on any instance reaches the one running the build here, within a heartbeat
+            for (long id : history.heartbeat(rebuilds.running())) {
+                if (rebuilds.cancel(id)) {
+                    log.info("build {}: cancel requested, stopping it", id);
+                }
+            }
         } catch (RuntimeException e) {
             log.warn("heartbeat: {}", e.getMessage());
         }

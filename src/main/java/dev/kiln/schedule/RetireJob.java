@@ -4,6 +4,9 @@ import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
 import dev.kiln.retire.Retirer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
 import org.quartz.DisallowConcurrentExecution;
 import org.quartz.Job;
 import org.quartz.JobExecutionContext;
@@ -27,7 +30,13 @@ class RetireJob implements Job {
     @Override
     public void execute(JobExecutionContext context) {
         String who = "quartz retirement at " + context.getScheduledFireTime().toInstant();
-        for (Stack stack : Catalog.load(properties.catalog()).stacks()) {
+        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        List<Retirer.Subject> subjects = new ArrayList<>(catalog.stacks().stream().map(Retirer.Subject::of).toList());
+        if (catalog.problems("").isEmpty()) {
+            // removed (or now broken) stacks by the policy they last had; not when the catalog itself is unreadable
+            subjects.addAll(retirer.outsideTheCatalog(catalog.stacks().stream().map(Stack::name).collect(Collectors.toSet())));
+        }
+        for (Retirer.Subject stack : subjects) {
             try {
                 retirer.retire(stack, who);
             } catch (RuntimeException e) {

@@ -14,12 +14,16 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TimeZone;
 import javax.sql.DataSource;
+import java.text.ParseException;
+import java.util.Date;
+import org.quartz.CronExpression;
 import org.quartz.CronScheduleBuilder;
 import org.quartz.CronTrigger;
 import org.quartz.JobBuilder;
 import org.quartz.JobDataMap;
 import org.quartz.JobDetail;
 import org.quartz.JobKey;
+import org.quartz.JobPersistenceException;
 import org.quartz.ObjectAlreadyExistsException;
 import org.quartz.Scheduler;
 import org.quartz.SchedulerException;
@@ -159,7 +163,12 @@ public class Schedules implements ApplicationRunner {
             Set<JobKey> wanted = new HashSet<>();
             for (Stack stack : catalog.stacks()) {
                 wanted.add(jobKey(stack.name()));
-                schedule(stack);
+                try {
+                    schedule(stack);
+                } catch (SchedulerException e) {
+                    // one stack's schedule never stops the others'
+                    log.error("{}: not scheduled: {}", stack.name(), e.getMessage());
+                }
             }
             for (JobKey key : scheduler.getJobKeys(GroupMatcher.jobGroupEquals(STACKS))) {
                 if (!wanted.contains(key)) {
@@ -171,7 +180,8 @@ public class Schedules implements ApplicationRunner {
             throw new IllegalStateException("scheduling the catalog: " + e.getMessage(), e);
         }
         List<String> changed = history.syncCatalog(catalog.stacks().stream()
-                .map(s -> new History.StackState(s.name(), Catalog.digest(s), s.target().repository(), s.owner())).toList(),
+                .map(s -> new History.StackState(s.name(), Catalog.digest(s), s.target().repository(), s.owner(),
+                        new History.Policy(s.retention().keepLast(), s.retention().keepDays(), s.retention().keepPulledDays()))).toList(),
                 Set.copyOf(catalog.names()), who);
         if (properties.service().buildOnCatalogChange()) {
             for (String name : changed) {
@@ -226,6 +236,11 @@ public class Schedules implements ApplicationRunner {
                 scheduler.addJob(job, false);
             } catch (ObjectAlreadyExistsException e) {
                 // added by another instance meanwhile
+            } catch (JobPersistenceException e) {
+                // or inserted at the same moment (the API's sync and the sync job): a key violation
+                if (!scheduler.checkExists(key)) {
+                    throw e;
+                }
             }
         }
         TriggerKey triggerKey = TriggerKey.triggerKey(stack.name(), STACKS);
@@ -233,6 +248,10 @@ public class Schedules implements ApplicationRunner {
         Trigger existing = scheduler.getTrigger(triggerKey);
         if (existing instanceof CronTrigger cron && cron.getCronExpression().equals(stack.schedule().cron())
                 && cron.getTimeZone().getID().equals(zone.getID())) {
+            return;
+        }
+        if (existing == null && !firesAgain(stack.schedule().cron(), zone)) {
+            // a cron that has fired its last (a year in the past): its trigger is gone, and must not be made again
             return;
         }
         CronTrigger trigger = TriggerBuilder.newTrigger().withIdentity(triggerKey).forJob(key)
@@ -244,12 +263,28 @@ public class Schedules implements ApplicationRunner {
                 scheduler.scheduleJob(trigger);
             } catch (ObjectAlreadyExistsException e) {
                 scheduler.rescheduleJob(triggerKey, trigger);
+            } catch (JobPersistenceException e) {
+                // stored at the same moment by a concurrent sync (a key violation): the same cron, kept
+                if (scheduler.getTrigger(triggerKey) == null) {
+                    throw e;
+                }
             }
         } else {
             scheduler.rescheduleJob(triggerKey, trigger);
         }
         log.info("{}: scheduled '{}' in {}, next at {}", stack.name(), stack.schedule().cron(), zone.getID(),
                 trigger.getNextFireTime() == null ? scheduler.getTrigger(triggerKey).getNextFireTime() : trigger.getNextFireTime());
+    }
+
+    /** Whether the cron fires again from now on: one with a past year has fired its last. */
+    private static boolean firesAgain(String cron, TimeZone zone) {
+        try {
+            CronExpression expression = new CronExpression(cron);
+            expression.setTimeZone(zone);
+            return expression.getNextValidTimeAfter(new Date()) != null;
+        } catch (ParseException e) {
+            return true; // the catalog checked it; Quartz says what is wrong
+        }
     }
 
     static JobKey jobKey(String stack) {

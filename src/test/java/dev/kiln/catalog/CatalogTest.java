@@ -43,7 +43,7 @@ class CatalogTest {
     void theExampleCatalogIsValid() {
         Catalog catalog = Catalog.load(Path.of("catalog"));
         assertThat(catalog.problems()).isEmpty();
-        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("cc", "java", "python3", "static");
+        assertThat(catalog.stacks()).extracting(Stack::name).containsExactly("cc", "java", "postgresql", "python3", "registry", "static");
     }
 
     @Test

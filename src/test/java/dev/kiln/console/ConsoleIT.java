@@ -302,9 +302,9 @@ class ConsoleIT {
         String token = browser.findElement(By.cssSelector("form.signout input[name=_csrf]")).getAttribute("value");
         ((JavascriptExecutor) browser).executeScript("""
                 const f = document.createElement('form'); f.method = 'post'; f.action = '/console/stacks/java/pins';
-                for (const [k, v] of [['tag', arguments[0]], ['reason', 'reader tries'], ['_csrf', arguments[1]]]) {
+                for (const [k, v] of [['digest', arguments[0]], ['reason', 'reader tries'], ['_csrf', arguments[1]]]) {
                   const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }
-                document.body.appendChild(f); f.submit();""", tag(first), token);
+                document.body.appendChild(f); f.submit();""", firstDigest(), token);
         assertThat(browser.findElement(By.id("denied")).getText()).isEqualTo("Not allowed");
         screenshot("denied-pin");
         browser.get(url("/console/export"));
@@ -330,9 +330,10 @@ class ConsoleIT {
         // the same form posted without its CSRF token (a forged cross-site form) is refused and records nothing
         long audit = db.sql("SELECT count(*) FROM audit").query(Long.class).single();
         ((JavascriptExecutor) browser).executeScript("""
-                const f = document.createElement('form'); f.method = 'post'; f.action = '/console/stacks/java/pins/' + arguments[0] + '/unpin';
-                const i = document.createElement('input'); i.type = 'hidden'; i.name = 'reason'; i.value = 'forged'; f.appendChild(i);
-                document.body.appendChild(f); f.submit();""", tag(first));
+                const f = document.createElement('form'); f.method = 'post'; f.action = '/console/stacks/java/unpin';
+                for (const [k, v] of [['digest', arguments[0]], ['reason', 'forged']]) {
+                  const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }
+                document.body.appendChild(f); f.submit();""", firstDigest());
         assertThat(browser.getPageSource()).doesNotContain("unpinned");
         assertThat(db.sql("SELECT count(*) FROM pin WHERE unpinned_at IS NULL").query(Long.class).single()).isEqualTo(1);
         assertThat(db.sql("SELECT count(*) FROM audit").query(Long.class).single()).isEqualTo(audit);
@@ -520,7 +521,7 @@ class ConsoleIT {
         JsonNode pins = json(get("/api/pins", "reader"));
         assertThat(pins.size()).isEqualTo(1);
         assertThat(pins.get(0).path("tag").asString()).isEqualTo(tag(first));
-        assertThat(send("DELETE", "/api/stacks/java/pins/" + tag(first) + "?reason=done", "platform", null).statusCode()).isEqualTo(200);
+        assertThat(send("DELETE", "/api/stacks/java/pins?digest=" + firstDigest() + "&reason=done", "platform", null).statusCode()).isEqualTo(200);
         HttpResponse<byte[]> retired = post("/api/stacks/java/retirement", "platform", "{\"tag\":\"" + tag(first) + "\",\"reason\":\"CVE fixed in 1.1\"}");
         assertThat(retired.statusCode()).as(body(retired)).isEqualTo(200);
         assertThat(json(retired).path("retired").toString()).isEqualTo("[\"" + tag(first) + "\"]");

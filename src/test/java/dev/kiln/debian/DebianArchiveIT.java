@@ -85,6 +85,23 @@ class DebianArchiveIT {
     }
 
     @Test
+    void aLockIsKnownCurrentFromItsInReleasesAloneAndNotOnceOneChanged() throws IOException {
+        DebianArchive.Loaded loaded = archive(NOW).load(distribution());
+        Lock lock = Lock.of("test", "sha256:x", "amd64", loaded,
+                new PackageResolver().resolve(loaded.index(), List.of(Relation.parse("app")), Set.of()));
+        cache = tmp.resolve("cold/cache");  // a data directory that has no index
+        repo.paths.clear();
+        assertThat(archive(NOW).unchangedSince(distribution(), lock)).isTrue();
+        assertThat(repo.paths).as("the two InReleases, no index").hasSize(2).allMatch(p -> p.endsWith("/InRelease"));
+        repo.publish("stable-security", NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(6)));
+        assertThat(archive(NOW).unchangedSince(distribution(), lock)).as("stable-security re-signed").isFalse();
+        Lock old = new Lock(lock.lockVersion(), lock.stack(), lock.stackDigest(), lock.architecture(), lock.releases().stream()
+                .map(r -> new Lock.Release(r.url(), r.suite(), r.codename(), r.version(), r.date(), r.validUntil(), r.origin(), null)).toList(),
+                lock.packages(), lock.dropped());
+        assertThat(archive(NOW).unchangedSince(distribution(), old)).as("a lock that predates InRelease hashes").isFalse();
+    }
+
+    @Test
     void aWarmRunFetchesOnlyTheInReleaseFiles() throws IOException {
         archive(NOW).load(distribution());
         int cold = repo.requests.getAndSet(0);

@@ -253,6 +253,110 @@ class HistoryIT {
         }
     }
 
+    @Test
+    void joinsAndFailedInsertsUseUpNoBuildId() {
+        try (Database db = fresh("ids")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long first = history.open(request("java"), true, "i1").id();
+            for (int i = 0; i < 49; i++) {
+                assertThat(history.open(request("java"), false, "i2")).isEqualTo(new History.Ticket(first, true));
+            }
+            // an insert the schema refuses (no such trigger) rolls back and leaves no gap either
+            assertThatThrownBy(() -> history.open(new History.Request("cc", "by-magic", "test", null, "dev", null), true, "i1"))
+                    .hasMessageContaining("build_trigger_check");
+            history.failed(first, "done");
+            assertThat(history.open(request("cc"), true, "i1").id()).isEqualTo(first + 1);
+            assertThat(history.open(request("java"), true, "i1").id()).isEqualTo(first + 2);
+            assertThat(history.audit(0, 100).items()).filteredOn(e -> e.action().equals("build.requested")).hasSize(3);
+        }
+    }
+
+    @Test
+    void aCancelEndsAQueuedBuildAtOnceAndMarksARunningOneForItsInstance() {
+        try (Database db = fresh("cancel")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            long queued = history.open(request("java"), false, "i1").id();
+            assertThat(history.requestCancel(queued, "api:alice", "wrong branch")).hasValue(new History.Cancel(queued, "cancelled", true));
+            assertThat(history.start(queued, "i1")).as("a cancelled build never starts").isFalse();
+
+            long running = history.open(request("java"), true, "i1").id();
+            assertThat(history.heartbeat(List.of(running))).isEmpty();
+            assertThat(history.requestCancel(running, "api:bob", "hangs")).hasValue(new History.Cancel(running, "running", true));
+            assertThat(history.requestCancel(running, "api:carol", "again")).hasValue(new History.Cancel(running, "running", false));
+            assertThat(history.heartbeat(List.of(running))).containsExactly(running);
+            assertThat(history.step(running, "composing")).isTrue();
+            history.cancelled(running, "composing");
+            assertThat(history.build(running)).hasValueSatisfying(b -> {
+                assertThat(b.status()).isEqualTo("cancelled");
+                assertThat(b.cancelRequestedBy()).isEqualTo("api:bob");
+                assertThat(b.cancelReason()).isEqualTo("hangs");
+                assertThat(b.finishedAt()).isNotNull();
+            });
+            assertThat(history.requestCancel(running, "api:bob", "late")).hasValue(new History.Cancel(running, "cancelled", false));
+            assertThat(history.requestCancel(999, "api:bob", "none")).isEmpty();
+            assertThat(history.audit(0, 10).items()).extracting(e -> e.actor() + " " + e.action())
+                    .containsSubsequence("api:bob build.cancelled", "api:bob build.cancel-requested", "api:alice build.cancelled");
+        }
+    }
+
+    @Test
+    void aPinNamesAnImageByDigestOrByRepositoryAndTagNeverByATagAlone() {
+        try (Database db = fresh("pins")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            // the stack's repository changed: two live images carry the tag 21-20261201.1
+            long old = published(history, "golden/java", "21-20261201.1", "sha256:" + "a".repeat(64));
+            long moved = published(history, "platform/java", "21-20261201.1", "sha256:" + "b".repeat(64));
+            assertThat(history.liveTagsNamed("java", "21-20261201.1")).extracting(History.LiveTag::build).containsExactly(old, moved);
+
+            assertThat(history.pin("java", History.ImageName.tagged("platform/java", "21-20261201.1"), "api:alice", "INC-1"))
+                    .singleElement().satisfies(t -> assertThat(t.digest()).isEqualTo("sha256:" + "b".repeat(64)));
+            assertThat(history.liveTags("java", History.ImageName.tagged("golden/java", "21-20261201.1")))
+                    .singleElement().satisfies(t -> assertThat(t.pin()).isNull());
+            assertThatThrownBy(() -> history.pin("java", History.ImageName.digest("sha256:" + "b".repeat(64)), "api:bob", "again"))
+                    .hasMessageContaining("platform/java:21-20261201.1 is already pinned (api:alice: INC-1)");
+            assertThat(history.pin("java", History.ImageName.digest("sha256:" + "a".repeat(64)), "api:bob", "INC-2")).hasSize(1);
+            assertThat(history.pin("java", History.ImageName.digest("sha256:" + "c".repeat(64)), "api:bob", "none")).isEmpty();
+            assertThat(history.unpin("java", History.ImageName.digest("sha256:" + "b".repeat(64)), "api:alice", "lifted")).hasSize(1);
+            assertThat(history.unpin("java", History.ImageName.digest("sha256:" + "b".repeat(64)), "api:alice", "lifted")).isEmpty();
+            assertThat(history.audit(0, 10).items()).extracting(e -> e.action() + " " + e.subject()).containsSubsequence(
+                    "tag.unpinned java:sha256:" + "b".repeat(64), "tag.pinned java:sha256:" + "a".repeat(64),
+                    "tag.pinned java:platform/java:21-20261201.1");
+        }
+    }
+
+    @Test
+    void theRetentionPolicyIsRememberedForAStackThatLaterLeavesTheCatalog() {
+        try (Database db = fresh("policy")) {
+            db.migrate();
+            History history = new History(db.dataSource());
+            History.Policy policy = new History.Policy(3, 14, 0);
+            history.syncCatalog(List.of(new History.StackState("a", "sha256:a", "golden/a", "team", policy)), java.util.Set.of("a"), "sync");
+            history.syncCatalog(List.of(), java.util.Set.of(), "sync");
+            assertThat(history.stack("a").orElseThrow()).satisfies(s -> {
+                assertThat(s.removedAt()).isNotNull();
+                assertThat(s.policy()).isEqualTo(policy);
+                assertThat(s.repository()).isEqualTo("golden/a");
+            });
+            // a build (the CLI's, say) records the policy it ran with, without touching the definition digest
+            history.open(request("b"), true, "i");
+            history.remember(new History.StackState("b", null, "golden/b", "team", new History.Policy(5, 0, 30)));
+            assertThat(history.stack("b").orElseThrow().policy()).isEqualTo(new History.Policy(5, 0, 30));
+            assertThat(history.stack("b").orElseThrow().definitionDigest()).isNull();
+        }
+    }
+
+    /** A succeeded build of java that published {@code repository:tag} as {@code digest}. */
+    private static long published(History history, String repository, String tag, String digest) {
+        long id = history.open(request("java"), true, "i").id();
+        history.resolved(id, new History.Inputs("sha256:f", "sha256:s", "sha256:l", "{}", "registry.example.com", repository));
+        history.succeeded(id, new History.Published(digest, "registry.example.com/" + repository + ":" + tag, tag, false, 1, 1, List.of(), 1,
+                Map.of(), List.of(), null, false, null));
+        return id;
+    }
+
     private static History.Request request(String stack) {
         return new History.Request(stack, "manual", "test", null, "dev", null);
     }

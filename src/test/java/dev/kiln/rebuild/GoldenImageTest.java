@@ -53,6 +53,24 @@ class GoldenImageTest {
     }
 
     @Test
+    void anUpdateBuiltInAnotherJvmOnAnotherDateChangesOnlyThePackagesLayer() throws Exception {
+        Built here = build(tmp.resolve("here"), "alpha", "1.0", T1, Instant.ofEpochSecond(T1 + 10));
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), GoldenImageTest.class.getName(), tmp.resolve("there").toString(), "1.1")
+                .redirectErrorStream(true).start();
+        String out = new String(child.getInputStream().readAllBytes()).strip();
+        assertThat(child.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String[] lines = out.split("\n");
+        List<String> there = List.of(lines[lines.length - 1].split(" ")[1].split(","));
+        List<String> changed = new ArrayList<>(there);
+        changed.removeAll(here.layers());
+        assertThat(there).hasSameSizeAs(here.layers());
+        assertThat(changed).as("layers new in the other JVM's build of libfoo 1.1").hasSize(1);
+        assertThat(changed.get(0)).isNotEqualTo(here.layerOf().get("libfoo"));
+        assertThat(here.layers()).contains(there.stream().filter(d -> !changed.contains(d)).toArray(String[]::new));
+    }
+
+    @Test
     void aPackageUpdateChangesExactlyItsOwnLayerWhateverTheBuildDate() throws Exception {
         Built before = build(tmp.resolve("a"), "alpha", "1.0", T1, Instant.ofEpochSecond(T1 + 10));
         Built after = build(tmp.resolve("b"), "alpha", "1.1", T2, Instant.ofEpochSecond(T2 + 99_999));
@@ -167,9 +185,13 @@ class GoldenImageTest {
         return new Built(manifest, composition, composition.layers().stream().map(Composition.Layer::digest).toList(), layerOf);
     }
 
-    /** The second JVM: builds {@code alpha} into the directory given and prints its digest and layers. */
+    /**
+     * The second JVM: builds {@code alpha} into the directory given and prints its digest and layers;
+     * with a second argument, with libfoo at that version, its files dated {@code T2}, on a later build date.
+     */
     public static void main(String[] args) throws Exception {
-        Built built = build(Path.of(args[0]), "alpha", "1.0", T1, null);
+        Built built = args.length > 1 ? build(Path.of(args[0]), "alpha", args[1], T2, Instant.ofEpochSecond(T2 + 86_400 * 30))
+                : build(Path.of(args[0]), "alpha", "1.0", T1, null);
         System.out.println(built.manifest().digest() + " " + String.join(",", built.layers()));
     }
 }

@@ -63,9 +63,7 @@ class ServiceIT {
         repo = new TestArchive(tmp.resolve("repo"));
         repo.helloStatic("stable");
         for (String name : List.of("extra-data", "slow-data")) {
-            Path tree = Files.createDirectories(tmp.resolve(name).resolve("usr/share").resolve(name));
-            Files.writeString(tree.resolve("README"), name + "\n");
-            repo.deb("stable", name, "1.0", tmp.resolve(name));
+            repo.deb("stable", name, "1.0");
         }
         repo.publish("stable", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
 
@@ -193,12 +191,18 @@ class ServiceIT {
                 .contains("kiln_build_duration_seconds");
         // retirement: the plan (a dry run), pins with reasons, the retirement schedule registered once for the cluster
         String tag = build.path("tags").get(0).asString();
-        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "reader", "{\"tag\":\"" + tag + "\",\"reason\":\"x\"}").statusCode())
+        String image = "\"repository\":\"svc/golden/alpha\",\"tag\":\"" + tag + "\"";
+        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "reader", "{" + image + ",\"reason\":\"x\"}").statusCode())
                 .isEqualTo(403);
-        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\"}").statusCode()).isEqualTo(400);
-        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\",\"reason\":\"INC-7 hold\"}")
+        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "platform", "{" + image + "}").statusCode()).isEqualTo(400);
+        // a tag alone can name two images (after a repository change): refused, with the images it could mean
+        HttpResponse<String> bare = send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\",\"reason\":\"x\"}");
+        assertThat(bare.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bare.body()).path("problems").get(0).asString()).isEqualTo("svc/golden/alpha:" + tag + " = " + alphaDigest);
+        assertThat(send(a, "POST", "/api/stacks/alpha/pins", "platform", "{" + image + ",\"reason\":\"INC-7 hold\"}")
                 .statusCode()).isEqualTo(201);
-        HttpResponse<String> twice = send(a, "POST", "/api/stacks/alpha/pins", "platform", "{\"tag\":\"" + tag + "\",\"reason\":\"again\"}");
+        HttpResponse<String> twice = send(a, "POST", "/api/stacks/alpha/pins", "platform",
+                "{\"digest\":\"" + alphaDigest + "\",\"reason\":\"again\"}");
         assertThat(twice.statusCode()).isEqualTo(409);
         assertThat(JSON.readTree(twice.body()).path("detail").asString()).contains("already pinned");
         JsonNode plan = JSON.readTree(ok(get(a, "/api/stacks/alpha/retirement", "reader")));
@@ -206,9 +210,10 @@ class ServiceIT {
         assertThat(plan.path("images").get(0).path("decision").asString()).isEqualTo("keep");
         assertThat(plan.path("images").get(0).path("reason").asString()).isEqualTo("the current approved image");
         assertThat(plan.path("images").get(0).path("pin").asString()).isEqualTo("api:platform: INC-7 hold");
-        assertThat(send(a, "DELETE", "/api/stacks/alpha/pins/" + tag, "platform", null).statusCode()).isEqualTo(400);
-        assertThat(send(a, "DELETE", "/api/stacks/alpha/pins/" + tag + "?reason=lifted", "platform", null).statusCode()).isEqualTo(200);
-        assertThat(send(a, "DELETE", "/api/stacks/alpha/pins/" + tag + "?reason=lifted", "platform", null).statusCode()).isEqualTo(404);
+        String unpin = "/api/stacks/alpha/pins?digest=" + alphaDigest;
+        assertThat(send(a, "DELETE", unpin, "platform", null).statusCode()).isEqualTo(400);
+        assertThat(send(a, "DELETE", unpin + "&reason=lifted", "platform", null).statusCode()).isEqualTo(200);
+        assertThat(send(a, "DELETE", unpin + "&reason=lifted", "platform", null).statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(ok(get(a, "/api/audit?size=5", "reader"))).path("items").findValuesAsString("action"))
                 .contains("tag.pinned", "tag.unpinned");
         assertThat(jdbc.sql("SELECT count(*) FROM qrtz_cron_triggers WHERE trigger_name = 'retirement' AND cron_expression = '0 0 4 * * ?'")
@@ -346,15 +351,7 @@ class ServiceIT {
         }
     }
 
-    private void stack(Path catalog, String name, String packages, String cron) throws IOException {
-        Files.writeString(catalog.resolve(name + ".yaml"), repo.stackHead("test " + name) + """
-                packages: %s
-                entrypoint: [/usr/bin/hello]
-                schedule:
-                  cron: "%s"
-                  timeZone: UTC
-                target:
-                  repository: golden/%s
-                """.formatted(packages, cron, name));
+    private void stack(Path catalog, String name, String packages, String cron) {
+        repo.helloStack(catalog, name, packages, cron);
     }
 }

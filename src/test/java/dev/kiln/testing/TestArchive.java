@@ -66,6 +66,26 @@ public final class TestArchive implements AutoCloseable {
                 """.formatted(description, url());
     }
 
+    /**
+     * Writes {@code catalog/NAME.yaml}: a stack of this archive's {@code packages} (a YAML list, built on
+     * {@link #helloStatic}) that runs /usr/bin/hello, on {@code cron} in UTC, into golden/NAME.
+     */
+    public void helloStack(Path catalog, String name, String packages, String cron) {
+        try {
+            Files.writeString(catalog.resolve(name + ".yaml"), stackHead("test " + name) + """
+                    packages: %s
+                    entrypoint: [/usr/bin/hello]
+                    schedule:
+                      cron: "%s"
+                      timeZone: UTC
+                    target:
+                      repository: golden/%s
+                    """.formatted(packages, cron, name));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Serves paths containing {@code part} only after {@code delay}. */
     public void delay(String part, java.time.Duration delay) {
         server.delays.put(part, delay);
@@ -233,6 +253,33 @@ public final class TestArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * Publishes an existing index (a real Debian {@code Packages.xz}, say) as {@code archive/dists/suite}
+     * under this repository's root, with a Release signed by this archive's key: a mirror of real
+     * packages whose signature chain is the test's, with dates of the test's choosing.
+     */
+    public void republish(String archive, String suite, Path packagesXz, Instant date, Instant validUntil) {
+        try {
+            Path dists = Files.createDirectories(root.resolve(archive).resolve("dists").resolve(suite));
+            Path binary = Files.createDirectories(dists.resolve("main/binary-amd64"));
+            byte[] bytes = Files.readAllBytes(packagesXz);
+            Files.write(binary.resolve("Packages.xz"), bytes);
+            String release = "Origin: Debian\nLabel: Debian\nSuite: " + suite + "\nCodename: " + suite + "\nDate: " + RFC2822.format(date)
+                    + "\nValid-Until: " + RFC2822.format(validUntil) + "\nArchitectures: amd64\nComponents: main\nSHA256:\n "
+                    + sha256(bytes) + " " + bytes.length + " main/binary-amd64/Packages.xz\n";
+            Files.writeString(dists.resolve("Release"), release);
+            run(List.of("gpg", "--homedir", gnupg.toString(), "--batch", "--yes", "--local-user", defaultKey(), "--digest-algo", "SHA512",
+                    "--clearsign", "--output", dists.resolve("InRelease").toString(), dists.resolve("Release").toString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The URL this archive serves {@code root/path} at (the repository itself is {@link #url()}). */
+    public String url(String path) {
+        return server.url() + "/" + path;
+    }
+
     public static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
@@ -246,8 +293,14 @@ public final class TestArchive implements AutoCloseable {
     }
 
     public static String run(List<String> command, Path dir) {
+        return run(command, dir, java.util.Map.of());
+    }
+
+    /** Runs {@code command} in {@code dir} (null: here) with {@code env} added; its output, or an error with it. */
+    public static String run(List<String> command, Path dir, java.util.Map<String, String> env) {
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+            pb.environment().putAll(env);
             if (dir != null) {
                 pb.directory(dir.toFile());
             }

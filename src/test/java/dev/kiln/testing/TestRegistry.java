@@ -18,10 +18,11 @@ import tools.jackson.databind.json.JsonMapper;
 /** A real OCI registry for tests: Debian's docker-registry (CNCF distribution) on loopback, storage in a directory. */
 public final class TestRegistry implements AutoCloseable {
 
-    private final Process process;
+    private Process process;
     private final String address;
     private final Path storage;
     private final Path log;
+    private final Path dir;
 
     public TestRegistry(Path dir) {
         try {
@@ -30,6 +31,7 @@ public final class TestRegistry implements AutoCloseable {
                 port = socket.getLocalPort();
             }
             address = "localhost:" + port;
+            this.dir = dir;
             storage = dir.resolve("registry-data");
             log = dir.resolve("registry.log");
             Path config = dir.resolve("registry.yml");
@@ -47,8 +49,17 @@ public final class TestRegistry implements AutoCloseable {
                     http:
                       addr: 127.0.0.1:%d
                     """.formatted(storage, port));
-            process = new ProcessBuilder("docker-registry", "serve", config.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
+            start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts the registry (again, after {@link #stop}: the same port and storage) and waits until it answers. */
+    public void start() {
+        try {
+            process = new ProcessBuilder("docker-registry", "serve", dir.resolve("registry.yml").toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("registry.log").toFile())).start();
             HttpClient http = HttpClient.newHttpClient();
             for (int i = 0; i < 100; i++) {
                 try {
@@ -67,6 +78,20 @@ public final class TestRegistry implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Kills the registry (SIGKILL), as a crash would: what it was receiving stays half-written in its storage. */
+    public void stop() {
+        try {
+            process.destroyForcibly().waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The registry's storage directory (docker/registry/v2/...). */
+    public Path storage() {
+        return storage;
     }
 
     /** HOST:PORT */

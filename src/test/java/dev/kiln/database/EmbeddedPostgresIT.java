@@ -1,0 +1,74 @@
+package dev.kiln.database;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * The embedded PostgreSQL as the service runs it: supervised (a kill -9 of the postmaster is followed by
+ * a restart on the same port, and the pool reconnects), and on the same port across restarts of Kiln.
+ */
+class EmbeddedPostgresIT {
+
+    @Test
+    void aKilledServerIsStartedAgainOnTheSamePortAndTheSamePortSurvivesARestartOfKiln(@TempDir Path dir) throws Exception {
+        int port;
+        try (Database db = Database.open(new Database.Settings(null, null, null), dir, 2).supervise().migrate()) {
+            port = port(db);
+            // the service role writes history, it creates no tables
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            jdbc.sql("INSERT INTO stack (name) VALUES ('before the crash')").update();
+            long pid = postmaster(dir);
+
+            ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+            postmaster.destroyForcibly();
+            // the kill is asynchronous: a query before the process is gone would reach the old server
+            postmaster.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            Instant killed = Instant.now();
+            String value = null;
+            while (value == null && Duration.between(killed, Instant.now()).compareTo(Duration.ofSeconds(30)) < 0) {
+                try {
+                    value = jdbc.sql("SELECT name FROM stack").query(String.class).single();
+                } catch (RuntimeException e) {
+                    Thread.sleep(200);
+                }
+            }
+            assertThat(value).as("the pool reaches the restarted server within 30 s").isEqualTo("before the crash");
+            assertThat(postmaster(dir)).as("a new postmaster").isNotEqualTo(pid);
+            assertThat(port(db)).isEqualTo(port);
+            assertThat(Files.readString(dir.resolve("postgres/port")).strip()).isEqualTo(Integer.toString(port));
+        }
+        assertThat(Files.exists(dir.resolve("postgres/data/postmaster.pid"))).as("stopped by the process that restarted it").isFalse();
+
+        try (Database again = Database.open(new Database.Settings(null, null, null), dir, 2)) {
+            assertThat(port(again)).as("a restart of Kiln keeps the port").isEqualTo(port);
+        }
+
+        // the kept port is taken by another program: a clear refusal, not a move to another port
+        try (ServerSocket squatter = new ServerSocket()) {
+            squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            assertThatThrownBy(() -> Database.open(new Database.Settings(null, null, null), dir, 2))
+                    .hasMessageContaining("port " + port + " (kept in " + dir.resolve("postgres/port"))
+                    .hasMessageContaining("is in use by another program");
+        }
+    }
+
+    private static int port(Database db) {
+        return Integer.parseInt(db.settings().url().replaceFirst(".*:(\\d+)/.*", "$1"));
+    }
+
+    private static long postmaster(Path dir) throws IOException {
+        return Long.parseLong(Files.readAllLines(dir.resolve("postgres/data/postmaster.pid")).get(0).strip());
+    }
+}
