@@ -48,8 +48,8 @@ import org.springframework.web.bind.annotation.RestController;
 @Tag(name = "review", description = "Builds across stacks, checklists, digests, version lines, pins, remediation, webhooks")
 class ReviewApi {
 
-    static final Set<String> STATUSES = Set.of("queued", "running", "succeeded", "up-to-date", "failed", "quarantined");
-    static final Set<String> TRIGGERS = Set.of("schedule", "manual", "api", "catalog-change", "recovery");
+    static final Set<String> STATUSES = Set.of("queued", "running", "succeeded", "up-to-date", "failed", "quarantined", "cancelled");
+    static final Set<String> TRIGGERS = Set.of("schedule", "manual", "api", "catalog-change", "recovery", "retry");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+~]{0,63}");
@@ -86,8 +86,8 @@ class ReviewApi {
             @Parameter(description = "requested at or after (ISO-8601 instant)") @RequestParam(required = false) Instant since,
             @Parameter(description = "requested before (ISO-8601 instant)") @RequestParam(required = false) Instant until,
             @Parameter(description = "stack name") @RequestParam(required = false) String stack,
-            @Parameter(description = "queued, running, succeeded, up-to-date, failed or quarantined") @RequestParam(required = false) String status,
-            @Parameter(description = "schedule, manual, api, catalog-change or recovery") @RequestParam(required = false) String trigger,
+            @Parameter(description = "queued, running, succeeded, up-to-date, failed, quarantined or cancelled") @RequestParam(required = false) String status,
+            @Parameter(description = "schedule, manual, api, catalog-change, recovery or retry") @RequestParam(required = false) String trigger,
             @Parameter(description = "page number, from 0") @RequestParam(defaultValue = "0") int page,
             @Parameter(description = "builds per page, 1 to 200") @RequestParam(defaultValue = "50") int size) {
         if (since != null && until != null && !until.isAfter(since)) {
