@@ -12,6 +12,7 @@ import dev.kiln.compliance.JsonDiff;
 import dev.kiln.history.AuditChain;
 import dev.kiln.history.AuditSearch;
 import dev.kiln.history.BuildQueries;
+import dev.kiln.security.UntrustedText;
 import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
 import dev.kiln.history.RemediationTimes;
@@ -331,6 +332,46 @@ class ConsolePages {
     }
 
     // ---- audit --------------------------------------------------------------------------------
+
+    /** Builds across stacks, newest first, filtered as the API's list is (request time, stack, status, trigger). */
+    @GetMapping("/console/builds")
+    String builds(@RequestParam(required = false) String since, @RequestParam(required = false) String until,
+                  @RequestParam(required = false) String stack, @RequestParam(required = false) String status,
+                  @RequestParam(required = false) String trigger, @RequestParam(defaultValue = "0") int page, Authentication user, Model model) {
+        common(model, user, "builds");
+        List<String> problems = new ArrayList<>();
+        Instant from = instant("since", since, problems);
+        Instant to = instant("until", until, problems);
+        if (from != null && to != null && !to.isAfter(from)) {
+            problems.add("until must be after since");
+        }
+        String s = known("status", blank(status), STATUSES, problems);
+        String t = known("trigger", blank(trigger), TRIGGERS, problems);
+        model.addAttribute("filter", Map.of("since", since == null ? "" : since, "until", until == null ? "" : until,
+                "stack", stack == null ? "" : stack, "status", status == null ? "" : status, "trigger", trigger == null ? "" : trigger));
+        model.addAttribute("problems", problems);
+        model.addAttribute("stacks", history.stacks().stream().map(History.Stack::name).toList());
+        model.addAttribute("statuses", STATUSES);
+        model.addAttribute("triggers", TRIGGERS);
+        int size = 50;
+        History.Page<History.Build> builds = problems.isEmpty()
+                ? queries.search(new BuildQueries.Filter(from, to, blank(stack), s, t), Math.max(page, 0), size)
+                : new History.Page<>(List.of(), 0, size, 0);
+        model.addAttribute("builds", builds);
+        model.addAttribute("pages", (builds.total() + size - 1) / size);
+        return "console/builds";
+    }
+
+    static final List<String> STATUSES = List.of("queued", "running", "succeeded", "up-to-date", "failed", "quarantined", "cancelled");
+    static final List<String> TRIGGERS = List.of("schedule", "manual", "api", "catalog-change", "recovery", "retry");
+
+    private static String known(String name, String value, List<String> allowed, List<String> problems) {
+        if (value != null && !allowed.contains(value)) {
+            problems.add(name + ": " + UntrustedText.forLog(value, 40) + " is not one of " + String.join(", ", allowed));
+            return null;
+        }
+        return value;
+    }
 
     @GetMapping("/console/audit")
     String audit(@RequestParam(required = false) String since, @RequestParam(required = false) String until,

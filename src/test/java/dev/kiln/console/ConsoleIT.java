@@ -288,6 +288,21 @@ class ConsoleIT {
         assertThat(browser.findElement(By.id("digest-state")).getText()).startsWith("superseded");
         screenshot("digest");
 
+        // builds across stacks, filtered as the API's list is; a bad filter is said, never ignored
+        browser.get(url("/console/builds"));
+        new Select(browser.findElement(By.name("stack"))).selectByValue("java");
+        new Select(browser.findElement(By.name("status"))).selectByValue("succeeded");
+        browser.findElement(By.cssSelector("#builds-filter button")).click();
+        assertThat(browser.findElement(By.id("build-count")).getText()).isEqualTo("2 builds");
+        assertThat(browser.findElements(By.cssSelector("#all-builds tbody tr")).stream().map(r -> r.findElement(By.tagName("a")).getText()))
+                .containsExactly(Long.toString(second), Long.toString(first));
+        screenshot("builds");
+        browser.get(url("/console/builds?status=broken&since=yesterday"));
+        assertThat(browser.findElements(By.cssSelector(".flash.error")).stream().map(WebElement::getText))
+                .anySatisfy(t -> assertThat(t).startsWith("status: 'broken' is not one of"))
+                .anySatisfy(t -> assertThat(t).startsWith("since: 'yesterday' is not a date"));
+        assertThat(browser.findElement(By.id("build-count")).getText()).isEqualTo("0 builds");
+
         browser.get(url("/console/audit?stack=java"));
         assertThat(browser.findElement(By.id("chain")).getText()).contains("chain intact");
         assertThat(browser.findElement(By.cssSelector("table.audit")).getText()).contains("build.requested").contains("stack.changed");
@@ -368,7 +383,7 @@ class ConsoleIT {
         assertProblem(get("/api/builds?statsu=failed", "reader"), 400, "bad-parameter",
                 "unknown parameter 'statsu' (this operation takes: page, since, size, stack, status, trigger, until)");
         assertProblem(get("/api/builds?status=broken", "reader"), 400, "bad-parameter",
-                "parameter 'status': 'broken' is not one of failed, quarantined, queued, running, succeeded, up-to-date");
+                "parameter 'status': 'broken' is not one of cancelled, failed, quarantined, queued, running, succeeded, up-to-date");
         assertProblem(get("/api/builds?since=yesterday", "reader"), 400, "bad-request",
                 "parameter 'since' must be an ISO-8601 instant such as 2026-01-31T00:00:00Z");
         assertProblem(get("/api/stacks/java/builds?sise=5", "reader"), 400, "bad-parameter",
