@@ -155,33 +155,12 @@ class ConsoleIT {
             port = socket.getLocalPort();
         }
         log = tmp.resolve("kiln.log");
-        Database.Settings s = database.settings();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-jar", Path.of("target/kiln.jar").toAbsolutePath().toString(), "serve",
-                "--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString(), "--server.port=" + port,
-                "--spring.datasource.url=" + s.url(), "--spring.datasource.username=" + s.username(),
-                "--spring.datasource.password=" + s.password(), "--spring.flyway.user=" + s.ownerUsername(),
-                "--spring.flyway.password=" + s.ownerPassword(),
-                "--kiln.build.target=" + registry.address() + "/console",
-                "--kiln.service.build-on-catalog-change=false", "--kiln.service.catalog-sync=2s", "--kiln.service.in-release-reuse=0s",
-                "--kiln.archive-watch.interval=2s",
-                "--kiln.users[0].name=reader", "--kiln.users[0].password={noop}reader-pw",
-                "--kiln.users[1].name=platform", "--kiln.users[1].password={noop}platform-pw", "--kiln.users[1].roles=platform",
-                "--kiln.users[2].name=compliance", "--kiln.users[2].password={noop}compliance-pw", "--kiln.users[2].roles=compliance",
-                "--kiln.webhooks.endpoints[0].name=app-images",
-                "--kiln.webhooks.endpoints[0].url=http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook",
-                "--kiln.webhooks.endpoints[0].secret=" + SECRET,
-                "--kiln.webhooks.first-retry=1s", "--kiln.webhooks.poll=500ms"));
-        service = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        waitFor(Duration.ofSeconds(180), "the service up", () -> {
-            if (!service.isAlive()) {
-                throw new IllegalStateException("the service exited: " + read(log));
-            }
-            return status("GET", "/actuator/health/readiness", null) == 200;
-        });
-
+        start(List.of());
         first = build("java");
         assertThat(buildStatus(first)).as(read(log)).isEqualTo("succeeded");
+        // an operator restarts the service (SIGTERM, then start again on the same database)
+        stop();
+        start(List.of());
         // a security fix reaches the archive; the watch sees it well before any build ships it
         repo.add("stable", fix("1.1"));
         repo.publish("stable", Instant.now(), Instant.now().plus(Duration.ofDays(7)));
@@ -213,6 +192,44 @@ class ConsoleIT {
             for (Path p : old.toList()) {
                 Files.delete(p);
             }
+        }
+    }
+
+    /** Starts {@code kiln serve} on the test's port, database and data directory, with {@code extra} arguments. */
+    private void start(List<String> extra) throws Exception {
+        Database.Settings s = database.settings();
+        Path catalog = tmp.resolve("catalog");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-jar", Path.of("target/kiln.jar").toAbsolutePath().toString(), "serve",
+                "--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString(), "--server.port=" + port,
+                "--spring.datasource.url=" + s.url(), "--spring.datasource.username=" + s.username(),
+                "--spring.datasource.password=" + s.password(), "--spring.flyway.user=" + s.ownerUsername(),
+                "--spring.flyway.password=" + s.ownerPassword(),
+                "--kiln.build.target=" + registry.address() + "/console",
+                "--kiln.service.build-on-catalog-change=false", "--kiln.service.catalog-sync=2s", "--kiln.service.in-release-reuse=0s",
+                "--kiln.archive-watch.interval=2s",
+                "--kiln.users[0].name=reader", "--kiln.users[0].password={noop}reader-pw",
+                "--kiln.users[1].name=platform", "--kiln.users[1].password={noop}platform-pw", "--kiln.users[1].roles=platform",
+                "--kiln.users[2].name=compliance", "--kiln.users[2].password={noop}compliance-pw", "--kiln.users[2].roles=compliance",
+                "--kiln.webhooks.endpoints[0].name=app-images",
+                "--kiln.webhooks.endpoints[0].url=http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook",
+                "--kiln.webhooks.endpoints[0].secret=" + SECRET,
+                "--kiln.webhooks.first-retry=1s", "--kiln.webhooks.poll=500ms"));
+        command.addAll(extra);
+        service = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        waitFor(Duration.ofSeconds(180), "the service up", () -> {
+            if (!service.isAlive()) {
+                throw new IllegalStateException("the service exited: " + read(log));
+            }
+            return status("GET", "/actuator/health/readiness", null) == 200;
+        });
+    }
+
+    /** Stops the service as an operator would (SIGTERM), waiting for it to end. */
+    private void stop() throws Exception {
+        service.destroy();
+        if (!service.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            service.destroyForcibly().waitFor();
         }
     }
 
