@@ -251,6 +251,14 @@ public final class EvidenceExport {
             doc.put("file", folder(b) + d.kind().id() + ".json");
             return doc;
         }).toList());
+        m.put("bundles", compliance.evidence().bundles(b.id()).stream().map(x -> {
+            Map<String, Object> bundle = new LinkedHashMap<>();
+            bundle.put("name", x.name());
+            bundle.put("predicateType", x.predicateType());
+            bundle.put("digest", x.digest());
+            bundle.put("file", folder(b) + "bundles/" + x.name() + ".sigstore.json");
+            return bundle;
+        }).toList());
         Checklist.Result checklist = p.checklist(b);
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("summary", checklist.summary());
@@ -295,6 +303,9 @@ public final class EvidenceExport {
                         .orElseThrow(() -> new IllegalStateException("build " + b.id() + ": " + d.kind().id() + " listed but not readable"));
                 put(zip, sums, folder(b) + d.kind().id() + ".json", json);
             }
+            for (EvidenceView.Bundle x : compliance.evidence().bundles(b.id())) {
+                put(zip, sums, folder(b) + "bundles/" + x.name() + ".sigstore.json", x.bytes());
+            }
             Checklist.Result checklist = p.checklist(b);
             Map<String, Object> c = new LinkedHashMap<>();
             c.put("build", b.id());
@@ -335,7 +346,9 @@ public final class EvidenceExport {
                 + "builds.csv    every build requested in the period, one per line\n"
                 + "audit.csv     every audit entry written in the period, in chain order, with its hash links\n"
                 + "images/STACK/build-ID-DIGEST/  each image approved in the period: its SBOMs (spdx.json, cyclonedx.json),\n"
-                + "              SLSA provenance (provenance.json), rebuild record and compliance checklist (checklist.json)\n"
+                + "              SLSA provenance (provenance.json), rebuild record and compliance checklist (checklist.json);\n"
+                + "              for a signed image its Sigstore bundles as attached (bundles/*.sigstore.json: the signature and\n"
+                + "              each attestation, checked offline with the public key, e.g. cosign verify-blob-attestation)\n"
                 + "SHA256SUMS    the SHA-256 of every file above ('sha256sum -c SHA256SUMS' checks them)\n";
     }
 

@@ -17,6 +17,26 @@ public interface EvidenceView {
     /** The document of {@code kind}, byte for byte as generated (and signed, when it is attached). */
     Optional<Document> document(long build, Kind kind);
 
+    /**
+     * The build's Sigstore bundles as attached (its signature and each attestation), byte for byte: what
+     * checks the signature offline after the image is gone. None for an unsigned build.
+     */
+    default List<Bundle> bundles(long build) {
+        return List.of();
+    }
+
+    /** One bundle: {@code name} is the document kind it attests, or {@code signature}. */
+    record Bundle(String name, String predicateType, String digest, byte[] bytes) {
+        public Bundle {
+            bytes = bytes.clone();
+        }
+
+        @Override
+        public byte[] bytes() {
+            return bytes.clone();
+        }
+    }
+
     enum Kind {
         SPDX("spdx", "SPDX 2.3 SBOM"), CYCLONEDX("cyclonedx", "CycloneDX 1.6 SBOM"), PROVENANCE("provenance", "SLSA Provenance v1"),
         REBUILD_RECORD("rebuild-record", "Kiln rebuild record");
