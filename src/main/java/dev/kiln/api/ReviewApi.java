@@ -156,7 +156,7 @@ class ReviewApi {
     }
 
     @GetMapping("/digests/{digest}")
-    @Operation(summary = "Is this image still current? current, superseded (by which digest, and what changed), retired or quarantined")
+    @Operation(summary = "Is this image still current? current, superseded (by which digest, and what changed), retired, quarantined, or removed (its stack left the catalog)")
     @ApiResponse(responseCode = "200", description = "What became of the image")
     @ApiResponse(responseCode = "400", description = "`bad-parameter`: not sha256:<64 hex>")
     @ApiResponse(responseCode = "404", description = "`no-such-image`: Kiln never published it")

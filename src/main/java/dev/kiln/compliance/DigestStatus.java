@@ -38,14 +38,16 @@ public final class DigestStatus {
     }
 
     /**
-     * @param state          current, superseded, retired or quarantined
+     * @param state          current, superseded, retired, quarantined, or removed (its stack left the catalog: no
+     *                       image of it gets updates any more, and the stack's last retention policy retires them)
+     * @param stackRemovedAt when the image's stack left the catalog (null: it is still there)
      * @param current        the stack's approved image now (null: none)
      * @param newerApproved  how many images the stack approved after this one
      * @param packageChanges from this image's packages to the current image's
      * @param definitionChanges from this image's stack definition to the current image's
      */
     public record Report(String digest, String state, Image image, Image current, Retired retired, int newerApproved,
-                         List<Lock.Change> packageChanges, List<JsonDiff.Change> definitionChanges) {
+                         List<Lock.Change> packageChanges, List<JsonDiff.Change> definitionChanges, java.time.Instant stackRemovedAt) {
         public Report {
             packageChanges = List.copyOf(packageChanges);
             definitionChanges = List.copyOf(definitionChanges);
@@ -68,17 +70,19 @@ public final class DigestStatus {
         Retired retired = builds.stream().filter(b -> b.retiredAt() != null).findFirst()
                 .map(b -> new Retired(b.retiredAt(), b.retiredReason(), b.retiredBy())).orElse(null);
         boolean live = builds.stream().anyMatch(b -> b.retiredAt() == null && b.tag() != null);
-        String state = current != null && current.digest().equals(digest) ? "current"
-                : !live && retired != null ? "retired"
+        String state = !live && retired != null ? "retired"
+                : stack.removedAt() != null ? "removed"
+                : current != null && current.digest().equals(digest) ? "current"
                 : builds.stream().allMatch(b -> "quarantined".equals(b.status())) ? "quarantined"
                 : "superseded";
         List<Lock.Change> packages = List.of();
         List<JsonDiff.Change> definition = List.of();
-        if (current != null && !state.equals("current")) {
+        if (current != null && !state.equals("current") && !current.digest().equals(digest)) {
             packages = lock(current.build()).map(now -> now.changesSince(lock(newest.build()).orElse(null))).orElse(List.of());
             definition = JsonDiff.of(definition(newest.build()), definition(current.build()));
         }
-        return Optional.of(new Report(digest, state, image, current, state.equals("current") ? null : retired, newer, packages, definition));
+        return Optional.of(new Report(digest, state, image, current, state.equals("current") ? null : retired, newer, packages, definition,
+                stack.removedAt()));
     }
 
     private Optional<Lock> lock(long build) {

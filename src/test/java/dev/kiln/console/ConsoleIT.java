@@ -564,6 +564,26 @@ class ConsoleIT {
         assertThat(status.path("retired").path("by").asString()).isEqualTo("api:platform");
     }
 
+    @Test
+    @Order(17)
+    void anImageOfAStackRemovedFromTheCatalogIsNoLongerCurrent() throws Exception {
+        assertThat(json(get("/api/digests/" + digest(leaky), "reader")).path("state").asString()).isEqualTo("current");
+        Files.delete(tmp.resolve("catalog").resolve("leaky.yaml"));
+        waitFor(Duration.ofSeconds(30), "the catalog sync to record the removal", () -> db.sql(
+                "SELECT count(*) FROM audit WHERE action = 'stack.removed' AND subject = 'leaky'").query(Long.class).single() == 1);
+        JsonNode status = json(get("/api/digests/" + digest(leaky), "reader"));
+        assertThat(status.path("state").asString()).isEqualTo("removed");
+        assertThat(Instant.parse(status.path("stackRemovedAt").asString())).isBefore(Instant.now());
+        signIn("reader", "reader-pw");
+        assertThat(browser.findElement(By.id("stack-leaky")).findElement(By.cssSelector(".state")).getText()).isEqualTo("removed");
+        browser.get(url("/console/digests?digest=" + digest(leaky)));
+        assertThat(browser.findElement(By.id("digest-state")).getText()).startsWith("removed");
+        assertThat(browser.findElement(By.id("digest-removed")).getText()).startsWith("The stack leaky was removed from the catalog on ")
+                .contains("gets no more updates");
+        screenshot("digest-removed");
+        signOut();
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
 
     /** Every approved image's documents in the zip are the build's own, byte for byte, and SHA256SUMS holds. */
