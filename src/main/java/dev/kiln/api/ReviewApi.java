@@ -177,11 +177,17 @@ class ReviewApi {
     @Operation(summary = "The approved image of a stack's version line (say java 21), without knowing build ids")
     @ApiResponse(responseCode = "200", description = "The newest approved, unretired image of that line")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-approved-image` (the detail lists the lines that have one)")
+    @ApiResponse(responseCode = "410", description = "`stack-removed`: the stack left the catalog; no line of it is approved any more")
     LineImage line(@PathVariable String name, @PathVariable String version) {
         History.Stack stack = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties))));
         if (!VERSION.matcher(version).matches()) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-parameter", "the version " + UntrustedText.forLog(version, 80)
                     + " is not a version line", List.of());
+        }
+        if (stack.removedAt() != null) {
+            // as /api/stacks/{name}/digest: no silent pulls of a line nobody rebuilds any more
+            throw new ApiException(HttpStatus.GONE, "stack-removed", "stack '" + name + "' was removed from the catalog at "
+                    + stack.removedAt() + " and gets no new builds", List.of()).with("removedAt", stack.removedAt().toString());
         }
         BuildQueries.Published p = queries.approvedOfLine(name, version).orElseThrow(() -> ApiException.notFound("no-approved-image",
                 "stack '" + name + "' has no approved image of version line '" + version + "' (lines with one: "

@@ -568,12 +568,18 @@ class ConsoleIT {
     @Order(17)
     void anImageOfAStackRemovedFromTheCatalogIsNoLongerCurrent() throws Exception {
         assertThat(json(get("/api/digests/" + digest(leaky), "reader")).path("state").asString()).isEqualTo("current");
+        assertThat(json(get("/api/stacks/leaky/lines/1", "reader")).path("digest").asString()).isEqualTo(digest(leaky));
         Files.delete(tmp.resolve("catalog").resolve("leaky.yaml"));
         waitFor(Duration.ofSeconds(30), "the catalog sync to record the removal", () -> db.sql(
                 "SELECT count(*) FROM audit WHERE action = 'stack.removed' AND subject = 'leaky'").query(Long.class).single() == 1);
         JsonNode status = json(get("/api/digests/" + digest(leaky), "reader"));
         assertThat(status.path("state").asString()).isEqualTo("removed");
         assertThat(Instant.parse(status.path("stackRemovedAt").asString())).isBefore(Instant.now());
+        HttpResponse<byte[]> line = get("/api/stacks/leaky/lines/1", "reader");
+        assertThat(line.statusCode()).as(body(line)).isEqualTo(410);
+        JsonNode gone = JSON.readTree(line.body());
+        assertThat(gone.path("type").asString()).isEqualTo("urn:kiln:problem:stack-removed");
+        assertThat(Instant.parse(gone.path("removedAt").asString())).isEqualTo(Instant.parse(status.path("stackRemovedAt").asString()));
         signIn("reader", "reader-pw");
         assertThat(browser.findElement(By.id("stack-leaky")).findElement(By.cssSelector(".state")).getText()).isEqualTo("removed");
         browser.get(url("/console/digests?digest=" + digest(leaky)));
