@@ -23,7 +23,19 @@ import dev.kiln.publish.RegistryLogin;
 import dev.kiln.publish.RegistryTarget;
 import dev.kiln.publish.Target;
 import dev.kiln.rebuild.BuildRecorder;
+import dev.kiln.kms.AwsKmsSigningKey;
+import dev.kiln.rebuild.EvidenceAttestations;
+import dev.kiln.rebuild.Attester;
+import dev.kiln.rebuild.BuildSettings;
 import dev.kiln.rebuild.Rebuilds;
+import dev.kiln.rebuild.Reproducer;
+import dev.kiln.sign.FileSigningKey;
+import dev.kiln.sign.LazySigningKey;
+import dev.kiln.sign.SignException;
+import dev.kiln.sign.Signer;
+import dev.kiln.sign.SigningKey;
+import java.nio.file.Path;
+import java.util.Optional;
 import dev.kiln.rebuild.StackBuilder;
 import dev.kiln.rebuild.StackLocker;
 import dev.kiln.retire.Retirer;
@@ -61,6 +73,7 @@ public class KilnConfiguration {
         private final Clock clock;
         private ImageTarget target;
         private StackBuilder builder;
+        private Optional<SigningKey> signingKey;
 
         private Services(KilnProperties properties, StackLocker locker, PackageCache packages, Clock clock) {
             this.properties = properties;
@@ -87,6 +100,17 @@ public class KilnConfiguration {
                 target = imageTarget(Target.parse(properties.build().target()), properties, clock);
             }
             return target;
+        }
+
+        /**
+         * The configured signing key (loaded on first use: a key that cannot load fails each build that
+         * needs it, saying why), or empty when none is configured.
+         */
+        public synchronized Optional<SigningKey> signingKey() {
+            if (signingKey == null) {
+                signingKey = KilnConfiguration.signingKey(properties.signing());
+            }
+            return signingKey;
         }
 
         public synchronized StackBuilder builder() {
@@ -139,13 +163,65 @@ public class KilnConfiguration {
         History history = new History(dataSource);
         KilnProperties properties = services.properties();
         KilnProperties.Build build = properties.build();
-        String sourceDate = System.getenv("SOURCE_DATE_EPOCH");
         return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, services.target(),
-                instance, kilnVersion(), "maxLayers=" + build.maxLayers() + " largePackageBytes=" + build.largePackageBytes()
-                + " gzip=" + build.compressionLevel()
-                + " sourceDateEpoch=" + (sourceDate == null ? "" : sourceDate.strip()), meters, catalogRules(properties),
-                properties.service().publishTimeout(),
+                instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(),
+                System.getenv("SOURCE_DATE_EPOCH")), meters, catalogRules(properties), properties.service().publishTimeout(), attester(services),
                 new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)));
+    }
+
+    /**
+     * {@code kiln rebuild --verify}: rebuilds in a clean workspace under the data directory (its own
+     * package and layer caches, so every package is downloaded and checked again) with the recorded settings.
+     */
+    public static Reproducer reproducer(Services services, History history, String instance) {
+        KilnProperties properties = services.properties();
+        Clock clock = Clock.systemUTC();
+        Reproducer.Workspace workspace = (dir, settings) -> {
+            DebianArchive archive = debianArchive(httpClient(), properties, dir.resolve("cache"), clock,
+                    new JsonFileReleaseMemory(dir.resolve("state")));
+            LayerCache layers = new LayerCache(dir.resolve("cache/layers"), properties.build().layerCacheKeep(), clock, settings.compressionLevel());
+            UnpackCache unpacks = new UnpackCache(dir.resolve("cache/unpacked"), properties.build().layerCacheKeep(), clock);
+            return new StackBuilder(new PackageCache(archive, dir.resolve("cache")),
+                    new Composer(settings.maxLayers(), settings.largePackageBytes(), layers, unpacks), new Publisher(clock),
+                    settings.sourceDateEpoch().isEmpty() ? null : Instant.ofEpochSecond(Long.parseLong(settings.sourceDateEpoch())));
+        };
+        return new Reproducer(history, services.target(), attester(services), workspace, properties.dataDir().resolve("work"), instance,
+                kilnVersion(), clock);
+    }
+
+    /**
+     * Signs with the configured key, attesting the SLSA provenance, both SBOMs and the rebuild record
+     * ({@link EvidenceAttestations}); unsigned without a key.
+     */
+    public static Attester attester(Services services) {
+        return services.signingKey().map(k -> Attester.signing(new Signer(k, Clock.systemUTC()), new EvidenceAttestations()))
+                .orElseGet(Attester::unsigned);
+    }
+
+    /** {@code kiln.signing.key} as a key: a PKCS#8 file or an AWS KMS key, loaded on first use. */
+    static Optional<SigningKey> signingKey(KilnProperties.Signing settings) {
+        String reference = settings.key();
+        if (reference == null) {
+            return Optional.empty();
+        }
+        if (AwsKmsSigningKey.names(reference)) {
+            return Optional.of(new LazySigningKey(reference, () -> AwsKmsSigningKey.of(reference, settings.kmsRegion(), settings.kmsEndpoint())));
+        }
+        Path file = Path.of(reference);
+        return Optional.of(new LazySigningKey("file " + file, () -> FileSigningKey.load(file, signingPassword(settings))));
+    }
+
+    /** An encrypted key's password: the secret file, else KILN_SIGNING_PASSWORD (never a property: it would show in dumps). */
+    private static char[] signingPassword(KilnProperties.Signing settings) {
+        if (settings.passwordFile() != null) {
+            try {
+                return java.nio.file.Files.readString(settings.passwordFile()).strip().toCharArray();
+            } catch (java.io.IOException e) {
+                throw new SignException("kiln.signing.password-file " + settings.passwordFile() + ": cannot read (" + e.getMessage() + ")", e);
+            }
+        }
+        String env = System.getenv("KILN_SIGNING_PASSWORD");
+        return env == null ? null : env.toCharArray();
     }
 
 
@@ -210,10 +286,15 @@ public class KilnConfiguration {
     }
 
     static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Clock clock, ReleaseMemory memory) {
+        return debianArchive(http, properties, properties.dataDir().resolve("cache"), clock, memory);
+    }
+
+    /** @param cache where indexes and packages are kept (a clean one for {@code kiln rebuild --verify}) */
+    static DebianArchive debianArchive(HttpClient http, KilnProperties properties, Path cache, Clock clock, ReleaseMemory memory) {
         Map<String, String> mirrors = new LinkedHashMap<>();
         properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
         KilnProperties.Archive a = properties.archive();
-        return new DebianArchive(http, properties.dataDir().resolve("cache"), mirrors, clock, properties.service().inReleaseReuse(),
+        return new DebianArchive(http, cache, mirrors, clock, properties.service().inReleaseReuse(),
                 new DebianArchive.Limits(a.readTimeout(), a.transferTimeout(), a.maxInReleaseBytes(), a.maxIndexBytes(), a.maxReleaseAge()),
                 memory);
     }

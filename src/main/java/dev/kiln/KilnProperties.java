@@ -13,7 +13,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  */
 @ConfigurationProperties("kiln")
 public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, Build build, Service service, List<User> users,
-                             Ecr ecr, Retire retire, Archive archive, Duration minScheduleInterval) {
+                             Ecr ecr, Retire retire, Archive archive, Duration minScheduleInterval,
+                             Signing signing) {
 
     public KilnProperties {
         catalog = catalog == null ? Path.of("catalog") : catalog;
@@ -26,6 +27,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         retire = retire == null ? new Retire(null, null) : retire;
         archive = archive == null ? new Archive(null, null, null, null, null) : archive;
         minScheduleInterval = minScheduleInterval == null ? Duration.ofHours(1) : minScheduleInterval;
+        signing = signing == null ? new Signing(null, null, null, null) : signing;
     }
 
     /**
@@ -45,6 +47,22 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
             transferTimeout = transferTimeout == null ? Duration.ofMinutes(30) : transferTimeout;
             maxInReleaseBytes = maxInReleaseBytes == null ? 16L << 20 : maxInReleaseBytes;
             maxIndexBytes = maxIndexBytes == null ? 1L << 30 : maxIndexBytes;
+        }
+    }
+
+    /**
+     * Signing and attesting images (docs/signing.md). No key: images are published unsigned, and the
+     * builds recorded so.
+     *
+     * @param key          an ECDSA P-256 private key: a PKCS#8 PEM file, or {@code awskms://[ENDPOINT]/KEY} (alias/NAME,
+     *                     key id or ARN)
+     * @param passwordFile the password of an encrypted key file (else the KILN_SIGNING_PASSWORD environment variable)
+     * @param kmsRegion    the KMS region (default: the AWS SDK's chain, or the ARN's)
+     * @param kmsEndpoint  the KMS API endpoint (a VPC endpoint, a test server)
+     */
+    public record Signing(String key, Path passwordFile, String kmsRegion, String kmsEndpoint) {
+        public Signing {
+            key = key == null || key.isBlank() ? null : key.strip();
         }
     }
 

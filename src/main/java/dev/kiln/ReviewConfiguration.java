@@ -4,6 +4,7 @@ import dev.kiln.compliance.BuildCompliance;
 import dev.kiln.compliance.DigestStatus;
 import dev.kiln.compliance.EvidenceExport;
 import dev.kiln.compliance.EvidenceView;
+import dev.kiln.compliance.SignedEvidence;
 import dev.kiln.compliance.UnsignedEvidence;
 import dev.kiln.history.AuditChain;
 import dev.kiln.history.AuditSearch;
@@ -47,10 +48,10 @@ class ReviewConfiguration {
         return new RemediationTimes(dataSource);
     }
 
-    /** Builds are unsigned until the signing records are wired here (docs/console.md). */
+    /** Signatures and attested documents from the signing records; an unsigned build's documents as generated (docs/console.md). */
     @Bean
-    EvidenceView evidenceView(BuildRecords records) {
-        return new UnsignedEvidence(records);
+    EvidenceView evidenceView(History history, BuildRecords records) {
+        return new SignedEvidence(history, new UnsignedEvidence(records));
     }
 
     @Bean

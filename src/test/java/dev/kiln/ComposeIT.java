@@ -131,6 +131,9 @@ class ComposeIT {
                 "KILN_JAVA_IMAGE", refs.get("java"), "KILN_DB_PASSWORD", "db-" + UUID.randomUUID(),
                 "KILN_PLATFORM_PASSWORD", "{noop}" + PASSWORD, "KILN_CATALOG", service.toString(),
                 "KILN_TEST_MIRROR", tmp.resolve("mirror").toString()));
+        // the roles the service runs as (it refuses to start as a superuser); a quote tests the init script's quoting
+        env.put("KILN_DB_OWNER_PASSWORD", "owner-'" + UUID.randomUUID());
+        env.put("KILN_DB_APP_PASSWORD", "app-" + UUID.randomUUID());
         // ports the engine picks, on loopback
         env.put("KILN_API_PORT", "127.0.0.1:");
         env.put("KILN_REGISTRY_PORT", "127.0.0.1:");

@@ -34,7 +34,8 @@ import tools.jackson.databind.JacksonModule;
  * The API's security chain: stateless (no session, no cookie), signed in with a bearer token from the
  * organisation's identity provider or with HTTP Basic, and a state-changing request only with a token
  * or from Kiln's own origin ({@link SameOrigin}). Readers read, {@code platform} triggers, pins and
- * retires, {@code compliance} exports evidence; health and the OpenAPI document are open (health's
+ * retires, {@code compliance} exports evidence; health, the OpenAPI document and the public signing key
+ * ({@code GET /api/signing/key}, for policy engines) are open (health's
  * details only to a signed-in user). Every refusal is a problem: 401, 403, 429 with Retry-After, and a
  * URL the firewall rejects ({@code ;}, {@code //}, {@code ../}, encoded slashes) a 400.
  *
@@ -54,6 +55,7 @@ class ApiSecurity {
         http.authorizeHttpRequests(a -> a
                         .dispatcherTypeMatchers(DispatcherType.ERROR).permitAll()
                         .requestMatchers("/actuator/health", "/actuator/health/**", "/v3/api-docs", "/v3/api-docs/**", "/error").permitAll()
+                        .requestMatchers(HttpMethod.GET, "/api/signing/key").permitAll()
                         .requestMatchers(HttpMethod.GET, "/api/evidence/**").hasRole(Role.COMPLIANCE.name())
                         .requestMatchers(HttpMethod.GET, "/api/**", "/actuator/**").hasRole(Role.READER.name())
                         .requestMatchers(HttpMethod.HEAD, "/api/**", "/actuator/**").hasRole(Role.READER.name())

@@ -87,6 +87,7 @@ class RetirementApi {
             + "`bad-request` (not JSON, unknown field); or a malformed request")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-such-image`: the stack has no live image so named")
     @ApiResponse(responseCode = "409", description = "`already-pinned`")
+    @ApiResponse(responseCode = "422", description = "`invalid-stack`: the stack file is invalid and no build of it was ever recorded")
     Pinned pin(@PathVariable String name, @RequestBody PinRequest request, Principal principal) {
         String reason = reason(request == null ? null : request.reason());
         subject(name);
@@ -103,6 +104,7 @@ class RetirementApi {
     @ApiResponse(responseCode = "200", description = "Unpinned: the image and the tags it held")
     @ApiResponse(responseCode = "400", description = "`reason-required`, `bad-text`, `bad-tag`, `bad-pin`; or a malformed request")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `not-pinned`")
+    @ApiResponse(responseCode = "422", description = "`invalid-stack`: the stack file is invalid and no build of it was ever recorded")
     Pinned unpin(@PathVariable String name, @RequestParam(required = false) String digest, @RequestParam(required = false) String repository,
                  @RequestParam(required = false) String tag, @RequestParam(required = false) String reason, Principal principal) {
         String why = reason(reason);
@@ -127,6 +129,9 @@ class RetirementApi {
         boolean byDigest = digest != null && !digest.isBlank();
         boolean byTag = tag != null && !tag.isBlank();
         boolean byRepository = repository != null && !repository.isBlank();
+        if (byTag) {
+            tag(tag.strip()); // a malformed tag is named as such, whatever else the request lacks
+        }
         if (byDigest && !byTag && !byRepository) {
             if (!digest.strip().matches("sha256:[0-9a-f]{64}")) {
                 throw new ApiException(HttpStatus.BAD_REQUEST, "bad-pin", "digest '" + digest + "' is not sha256:<64 hex digits>", List.of());
@@ -134,7 +139,6 @@ class RetirementApi {
             return History.ImageName.digest(digest.strip());
         }
         if (!byDigest && byTag && byRepository) {
-            tag(tag.strip());
             return History.ImageName.tagged(repository.strip(), tag.strip());
         }
         List<String> candidates = byTag && !byDigest ? history.liveTagsNamed(stack, tag.strip()).stream()

@@ -236,4 +236,16 @@ public final class Catalog {
             throw new IllegalStateException(e);
         }
     }
+
+    /**
+     * A stack back from its recorded canonical JSON. The caller checks {@link #digest(String)} against the
+     * recorded digest first: only the exact definition a build was made from is accepted.
+     */
+    public static Stack fromCanonical(String canonical) {
+        Stack stack = CANONICAL.readValue(canonical, Stack.class);
+        if (!canonical(stack).equals(canonical)) {
+            throw new IllegalArgumentException("the recorded stack definition does not read back to itself");
+        }
+        return stack;
+    }
 }

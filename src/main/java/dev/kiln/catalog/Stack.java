@@ -1,5 +1,6 @@
 package dev.kiln.catalog;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 
@@ -15,6 +16,8 @@ public record Stack(
         Source source,
         List<String> packages,
         List<String> excludes,
+        // left out of the digest while empty, so stacks that do not use it keep their digests
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> excludeLibraries,
         User user,
         Hardening hardening,
         Map<String, String> env,
@@ -30,10 +33,27 @@ public record Stack(
     public Stack {
         packages = List.copyOf(packages);
         excludes = List.copyOf(excludes);
+        excludeLibraries = List.copyOf(excludeLibraries);
         env = Map.copyOf(env);
         entrypoint = List.copyOf(entrypoint);
         cmd = List.copyOf(cmd);
         labels = Map.copyOf(labels);
+    }
+
+    /** A stack that excludes no shared library knowingly. */
+    public Stack(String name, String description, String owner, String version, Source source, List<String> packages,
+                 List<String> excludes, User user, Hardening hardening, Map<String, String> env, List<String> entrypoint,
+                 List<String> cmd, String workdir, Map<String, String> labels, Schedule schedule, Target target, String tag,
+                 Retention retention) {
+        this(name, description, owner, version, source, packages, excludes, List.of(), user, hardening, env, entrypoint, cmd,
+                workdir, labels, schedule, target, tag, retention);
+    }
+
+    /** Everything the resolver never selects: {@code excludes} and the shared libraries excluded knowingly. */
+    public java.util.Set<String> allExcludes() {
+        java.util.Set<String> all = new java.util.HashSet<>(excludes);
+        all.addAll(excludeLibraries);
+        return all;
     }
 
     /** The distro the packages come from; {@code keyring} is relative to the catalog directory. */

@@ -25,7 +25,7 @@ final class StackParser {
 
     /** Allowed keys per object, in the order the schema and docs/catalog.md present them. */
     static final Map<String, Set<String>> KEYS = Map.of(
-            "", keys("description", "owner", "version", "source", "packages", "excludes", "user", "hardening",
+            "", keys("description", "owner", "version", "source", "packages", "excludes", "excludeLibraries", "user", "hardening",
                     "env", "entrypoint", "cmd", "workdir", "labels", "schedule", "target", "tag", "retention"),
             "source", keys("architecture", "keyring", "archives"),
             "source.archives[]", keys("url", "suites", "components"),
@@ -76,7 +76,8 @@ final class StackParser {
         String version = required(top, "version");
         Stack.Source source = source(top.get("source"));
         List<String> packages = packages(top.get("packages"));
-        List<String> excludes = excludes(top.get("excludes"), packages);
+        List<String> excludes = excludes(top.get("excludes"), "excludes", packages, List.of());
+        List<String> excludeLibraries = excludes(top.get("excludeLibraries"), "excludeLibraries", packages, excludes);
         Stack.User user = user(top.get("user"));
         Stack.Hardening hardening = hardening(top.get("hardening"));
         Map<String, String> env = env(top.get("env"));
@@ -91,7 +92,7 @@ final class StackParser {
         if (problems.size() > before) {
             return null;
         }
-        return new Stack(name, description, owner, version, source, packages, excludes, user, hardening, env,
+        return new Stack(name, description, owner, version, source, packages, excludes, excludeLibraries, user, hardening, env,
                 entrypoint, cmd, workdir, labels, schedule, target, tag, retention);
     }
 
@@ -253,11 +254,11 @@ final class StackParser {
         return values;
     }
 
-    private List<String> excludes(Node node, List<String> packages) {
+    private List<String> excludes(Node node, String key, List<String> packages, List<String> excluded) {
         if (node == null) {
             return List.of();
         }
-        List<String> values = yaml.strings(node, "excludes");
+        List<String> values = yaml.strings(node, key);
         if (values == null) {
             return List.of();
         }
@@ -266,9 +267,11 @@ final class StackParser {
         for (int i = 0; i < values.size(); i++) {
             String v = values.get(i);
             if (v != null && !PACKAGE.matcher(v).matches()) {
-                yaml.problem("excludes[" + i + "]", "'" + v + "' is not a package name");
+                yaml.problem(key + "[" + i + "]", "'" + v + "' is not a package name");
             } else if (v != null && requested.contains(v)) {
-                yaml.problem("excludes[" + i + "]", "'" + v + "' is also in packages; a stack cannot both want and exclude it");
+                yaml.problem(key + "[" + i + "]", "'" + v + "' is also in packages; a stack cannot both want and exclude it");
+            } else if (v != null && excluded.contains(v)) {
+                yaml.problem(key + "[" + i + "]", "'" + v + "' is also in excludes; name a shared library once, under excludeLibraries");
             }
         }
         return values;

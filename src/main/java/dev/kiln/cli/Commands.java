@@ -78,6 +78,9 @@ final class Commands {
             case "build" -> build(invocation, out, err);
             case "history" -> history(invocation, out, err);
             case "retire" -> retire(invocation, out, err);
+            case "verify" -> new EvidenceCommands(services, this::database).verify(invocation, out, err);
+            case "key" -> new EvidenceCommands(services, this::database).key(invocation, out, err);
+            case "rebuild" -> new EvidenceCommands(services, this::database).rebuild(invocation, out, err);
             case "audit" -> audit(invocation, out, err);
             default -> throw new Invocation.UsageException("unknown command " + invocation.command());
         };
@@ -207,6 +210,9 @@ final class Commands {
             throw new Invocation.UsageException(e.getMessage());
         }
         int failed = 0;
+        if (services.signingKey().isEmpty()) {
+            err.println("kiln: no signing key configured (kiln.signing.key): images are published unsigned and recorded as unsigned");
+        }
         try (Database database = database(err)) {
             History history = new History(database.dataSource());
             Rebuilds rebuilds = KilnConfiguration.rebuilds(services, database.dataSource(), cliInstance(), new SimpleMeterRegistry());
@@ -279,6 +285,10 @@ final class Commands {
                         report.elfFiles(), report.librariesResolved());
                 history.build(o.build()).map(History.Build::packageDiff).filter(d -> d != null && !d.isEmpty())
                         .ifPresent(d -> out.println("  packages changed since the last build: " + d.size()));
+                history.build(o.build()).ifPresent(b -> out.println(b.signed()
+                        ? "  signed with key " + b.signingKeyId() + "; signature and " + (history.evidence(b.id()).size() - 1)
+                        + " attestation(s) attached and verified on the target"
+                        : "  unsigned (no kiln.signing.key)"));
                 return true;
             }
         }
@@ -401,7 +411,7 @@ final class Commands {
         return text.length() <= width ? text : text.substring(0, width - 1) + "…";
     }
 
-    private static String cliInstance() {
+    static String cliInstance() {
         String host;
         try {
             host = java.net.InetAddress.getLocalHost().getHostName();

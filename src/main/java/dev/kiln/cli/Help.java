@@ -85,6 +85,38 @@ final class Help {
                       --dry-run   print the plan, delete nothing
                     Exits 1 if any delete failed.
                     """;
+            case "verify" -> """
+                    Usage: kiln verify IMAGE@DIGEST [--key PUB]
+
+                    Checks an image's signature and attestations as they are on its registry or store, and
+                    prints what they prove: which stack, build, tag and Kiln signed it, and what each
+                    attestation says (SLSA provenance: builder, build, times, inputs; SBOMs: the packages;
+                    rebuild record; reproductions). Every Sigstore bundle attached to the image is opened;
+                    one signed by the key must be a signature about this digest, and every attestation that
+                    signature lists must be there, unaltered and about this digest. Bundles of other keys
+                    are noted and ignored. Exits 1 when anything is missing or wrong.
+                      IMAGE    HOST[:PORT]/REPOSITORY (a registry), oci:store/REPOSITORY (the local store),
+                               or REPOSITORY on --target; IMAGE:TAG also checks that Kiln signed the image
+                               for that tag (a moved tag fails)
+                      --key P  the public key (PEM, as 'kiln key' or 'cosign public-key' prints it);
+                               default: the configured kiln.signing.key
+                    """;
+            case "key" -> """
+                    Usage: kiln key
+
+                    Prints the public key of kiln.signing.key (PEM on stdout, its id on stderr), for
+                    'cosign verify --key' and policy engines. Exits 1 when no key is configured.
+                    """;
+            case "rebuild" -> """
+                    Usage: kiln rebuild --verify BUILD
+
+                    Rebuilds a recorded build from its recorded inputs alone (stack definition, lock,
+                    settings) in a clean workspace (empty caches: every package downloaded and checked
+                    again) and compares the digest with the one published. Refused when BUILD was made by
+                    another Kiln version. The outcome is recorded and, with a signing key, attached to the
+                    image as a signed attestation (https://kiln.dev/reproduction/v1: reproduced by this
+                    instance at this time). Exits 0 when the digest is the same, 1 otherwise.
+                    """;
             case "audit" -> """
                     Usage: kiln audit verify
 
@@ -105,7 +137,8 @@ final class Help {
                     --server.port (default 8080); health and Prometheus metrics under /actuator. See
                     docs/service.md and docs/ecr-and-retirement.md.
 
-                    Commands: validate, lock, build, history, retire, audit, serve. 'kiln COMMAND --help' for each.
+                    Commands: validate, lock, build, history, retire, audit, verify, key, rebuild, serve.
+                    'kiln COMMAND --help' for each.
                     """;
         } + "\n" + COMMON;
     }

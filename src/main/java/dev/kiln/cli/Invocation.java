@@ -13,7 +13,7 @@ import java.util.Set;
  */
 record Invocation(String command, Set<String> flags, List<String> arguments, List<String> springArgs, Map<String, String> options) {
 
-    static final Set<String> COMMANDS = Set.of("validate", "lock", "build", "history", "retire", "audit", "serve");
+    static final Set<String> COMMANDS = Set.of("validate", "lock", "build", "history", "retire", "audit", "verify", "key", "rebuild", "serve");
 
     static Invocation parse(String[] args) {
         String command = null;
@@ -42,7 +42,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                     }
                     spring.add("--kiln." + name.substring(2) + "=" + value);
                 }
-                case "--target", "--tag", "--limit", "--rebase" -> {
+                case "--target", "--tag", "--limit", "--key", "--rebase" -> {
                     if (value == null) {
                         if (i + 1 == args.length) {
                             throw new UsageException(name + " needs a value");
@@ -77,7 +77,7 @@ record Invocation(String command, Set<String> flags, List<String> arguments, Lis
                     } else if (command == null && arguments.isEmpty() && COMMANDS.contains(a)) {
                         command = a;
                     } else if (command == null && arguments.isEmpty()) {
-                        throw new UsageException("unknown command '" + a + "'; one of validate, lock, build, history, retire, audit, serve");
+                        throw new UsageException("unknown command '" + a + "'; one of validate, lock, build, history, retire, audit, verify, key, rebuild, serve");
                     } else {
                         arguments.add(a);
                     }

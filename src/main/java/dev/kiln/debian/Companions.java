@@ -47,6 +47,12 @@ public final class Companions {
      */
     public static Result add(PackageResolver resolver, PackageIndex index, List<Relation> requests, Set<String> excludes,
                              PackageResolver.Resolution first) {
+        return add(resolver, index, requests, excludes, Set.of(), first);
+    }
+
+    /** @param libraries the shared libraries among {@code excludes} the stack excludes knowingly */
+    public static Result add(PackageResolver resolver, PackageIndex index, List<Relation> requests, Set<String> excludes,
+                             Set<String> libraries, PackageResolver.Resolution first) {
         Set<String> selected = new java.util.HashSet<>();
         first.packages().forEach(p -> selected.add(p.name()));
         Map<String, Companion> wanted = new LinkedHashMap<>();
@@ -62,7 +68,7 @@ public final class Companions {
         List<Relation> all = new ArrayList<>(requests);
         wanted.keySet().forEach(name -> all.add(Relation.parse(name)));
         try {
-            return new Result(resolver.resolve(index, all, excludes), wanted);
+            return new Result(resolver.resolve(index, all, excludes, libraries), wanted);
         } catch (ResolutionException e) {
             List<ResolutionException.Failure> failures = new ArrayList<>();
             for (ResolutionException.Failure f : e.failures()) {

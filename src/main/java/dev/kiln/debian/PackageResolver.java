@@ -24,7 +24,15 @@ public final class PackageResolver {
 
     /** Resolves every request; all failures are collected, one per request that cannot be met. */
     public Resolution resolve(PackageIndex index, List<Relation> requests, Set<String> excludes) {
-        Run run = new Run(index, excludes);
+        return resolve(index, requests, excludes, Set.of());
+    }
+
+    /**
+     * @param libraries shared libraries among {@code excludes} that the stack excludes knowingly (its
+     *                  {@code excludeLibraries}): dropped like any exclude instead of failing the lock
+     */
+    public Resolution resolve(PackageIndex index, List<Relation> requests, Set<String> excludes, Set<String> libraries) {
+        Run run = new Run(index, excludes, libraries);
         List<ResolutionException.Failure> failures = new ArrayList<>();
         for (int i = 0; i < requests.size(); i++) {
             Map<String, PackageRecord> before = new LinkedHashMap<>(run.selected);
@@ -69,13 +77,15 @@ public final class PackageResolver {
     private static final class Run {
         private final PackageIndex index;
         private final Set<String> excludes;
+        private final Set<String> libraries;
         private final Map<String, PackageRecord> selected = new LinkedHashMap<>();
         private final Map<String, List<PackageIndex.Provider>> provided = new HashMap<>();
         private final List<Dropped> dropped = new ArrayList<>();
         /** Which package first pulled each one in; absent for the stack's own requests. */
         private final Map<String, String> wantedBy = new HashMap<>();
 
-        Run(PackageIndex index, Set<String> excludes) {
+        Run(PackageIndex index, Set<String> excludes, Set<String> libraries) {
+            this.libraries = Set.copyOf(libraries);
             this.index = index;
             this.excludes = Set.copyOf(excludes);
         }
@@ -178,11 +188,11 @@ public final class PackageResolver {
         private void neededLibrary(List<Relation> group, List<String> path) {
             for (Relation alternative : group) {
                 List<PackageRecord> versions = index.versions(alternative.name());
-                if (!versions.isEmpty() && versions.get(0).sharedLibrary()) {
+                if (!versions.isEmpty() && versions.get(0).sharedLibrary() && !libraries.contains(alternative.name())) {
                     PackageRecord lib = versions.get(0);
                     throw new Unsatisfiable(path.get(0) + " needs " + lib.name() + ", which the stack excludes (" + String.join(" → ", path)
                             + " → " + alternative + "; " + lib.name() + " is a shared library, " + (lib.section() != null
-                            ? "section " + lib.section() : "Multi-Arch: same") + "): remove it from excludes");
+                            ? "section " + lib.section() : "Multi-Arch: same") + "): remove it from excludes (or, when dropPaths removes every file that needs it, move it to excludeLibraries)");
                 }
             }
         }

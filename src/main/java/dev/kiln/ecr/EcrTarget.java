@@ -105,6 +105,18 @@ public final class EcrTarget implements ImageTarget {
     }
 
     @Override
+    public Pushed tag(String repository, Manifest manifest, String tag) {
+        Pushed pushed;
+        try {
+            pushed = registry().tag(repository, manifest, tag);
+        } catch (PublishException e) {
+            throw new PublishException(Ecr.refusal(e.getMessage()), e);
+        }
+        api.confirm(repository, tag, manifest.digest());
+        return pushed;
+    }
+
+    @Override
     public Optional<Manifest> manifest(String repository, String reference) {
         return registry().manifest(repository, reference);
     }
@@ -115,8 +127,8 @@ public final class EcrTarget implements ImageTarget {
     }
 
     @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        return registry().attach(repository, artifact);
+    public List<Pushed> attach(String repository, List<Manifest> artifacts) {
+        return registry().attach(repository, artifacts);
     }
 
     @Override

@@ -29,7 +29,7 @@ public final class History {
             id, stack, trigger, triggered_by, catalog_revision, kiln_version, instance, requested_at, started_at, finished_at,
             status, step, failure_reason, stack_digest, lock_digest, fingerprint, target, repository, image_digest, reference,
             tags, compressed_bytes, uncompressed_bytes, bytes_pushed, package_diff, previous_build_id, recovered_from, attempt,
-            cancel_requested_at, cancel_requested_by, cancel_reason""";
+            cancel_requested_at, cancel_requested_by, cancel_reason, signed, signing_key_id""";
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -299,6 +299,15 @@ public final class History {
     }
 
     /**
+     * What an independent rebuild needs besides the lock: the stack definition as canonical JSON (whose
+     * SHA-256 is the recorded stack digest) and the settings that shape the image.
+     */
+    public void recipe(long id, String stackDefinition, Object buildSettings) {
+        jdbc.sql("UPDATE build SET stack_definition = ?, build_settings = ?::jsonb WHERE id = ?")
+                .params(stackDefinition, json(buildSettings), id).update();
+    }
+
+    /**
      * Facts about the build known before it publishes anything (how current the lock file it was asked
      * to build was), kept in its report; {@link #succeeded} replaces the report with the full one.
      */
@@ -321,12 +330,41 @@ public final class History {
                             Long previousBuildId, boolean quarantined, Object scan) {
     }
 
+    /** A build's signing: the key and the evidence attached, signature included (null: unsigned). */
+    public record Signing(String keyId, List<Evidence> evidence) {
+        public Signing {
+            evidence = List.copyOf(evidence);
+        }
+    }
+
+    /** One signed statement attached to an image: a signature or an attestation, with its bundle. */
+    public record Evidence(String predicateType, String cosignType, String artifactDigest, String bundleDigest, String predicateDigest,
+                           String keyId, byte[] bundle) {
+        public Evidence {
+            bundle = bundle.clone();
+        }
+
+        @Override
+        public byte[] bundle() {
+            return bundle.clone();
+        }
+    }
+
     /**
      * Records the image, its tag and (unless the scan gate quarantined it) the stack's new approved
      * image in one transaction.
      */
     public void succeeded(long id, Published p) {
+        succeeded(id, p, null);
+    }
+
+    /** As above, with the build's signature and attestations ({@code signing} null: the build is unsigned). */
+    public void succeeded(long id, Published p, Signing signing) {
         transactions.executeWithoutResult(status -> {
+            if (signing != null) {
+                jdbc.sql("UPDATE build SET signed = true, signing_key_id = ? WHERE id = ?").params(signing.keyId(), id).update();
+                signing.evidence().forEach(e -> insertEvidence(id, e));
+            }
             int updated = jdbc.sql("""
                             UPDATE build SET status = ?, finished_at = now(), image_digest = ?, reference = ?, tags = ?::jsonb,
                               compressed_bytes = ?, uncompressed_bytes = ?, layers = ?::jsonb, bytes_pushed = ?, report = ?::jsonb,
@@ -350,17 +388,90 @@ public final class History {
         });
     }
 
+    private long insertEvidence(long build, Evidence e) {
+        return jdbc.sql("""
+                        INSERT INTO evidence (build_id, predicate_type, cosign_type, artifact_digest, bundle_digest, predicate_digest, key_id, bundle)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""")
+                .params(build, e.predicateType(), e.cosignType(), e.artifactDigest(), e.bundleDigest(), e.predicateDigest(), e.keyId(), e.bundle())
+                .query(Long.class).single();
+    }
+
+    /** A build's evidence as attached, oldest first (its bundles included). */
+    public List<Evidence> evidence(long build) {
+        return jdbc.sql("""
+                        SELECT predicate_type, cosign_type, artifact_digest, bundle_digest, predicate_digest, key_id, bundle
+                        FROM evidence WHERE build_id = ? ORDER BY id""")
+                .param(build)
+                .query((rs, n) -> new Evidence(rs.getString("predicate_type"), rs.getString("cosign_type"), rs.getString("artifact_digest"),
+                        rs.getString("bundle_digest"), rs.getString("predicate_digest"), rs.getString("key_id"), rs.getBytes("bundle")))
+                .list();
+    }
+
+    /** The inputs an independent rebuild starts from. */
+    public record Recipe(long build, String stack, String kilnVersion, String target, String repository, String imageDigest, String tag,
+                         String stackDigest, String stackDefinition, String lock, String buildSettings, String signingKeyId) {
+    }
+
+    public Optional<Recipe> recipe(long build) {
+        return jdbc.sql("""
+                        SELECT id, stack, kiln_version, target, repository, image_digest, tags->>0 AS tag, stack_digest, stack_definition,
+                          lock::text AS lock, build_settings::text AS settings, signing_key_id
+                        FROM build WHERE id = ? AND status IN ('succeeded', 'quarantined')""")
+                .param(build)
+                .query((rs, n) -> new Recipe(rs.getLong("id"), rs.getString("stack"), rs.getString("kiln_version"), rs.getString("target"),
+                        rs.getString("repository"), rs.getString("image_digest"), rs.getString("tag"), rs.getString("stack_digest"),
+                        rs.getString("stack_definition"), rs.getString("lock"), rs.getString("settings"), rs.getString("signing_key_id")))
+                .optional();
+    }
+
+    /** An independent rebuild's outcome ({@code evidence}: the attestation attached for it, or null). */
+    public record Reproduction(long build, String instance, String kilnVersion, String requestedBy, Instant startedAt, Instant finishedAt,
+                               String outcome, String rebuiltDigest, String detail, Evidence evidence) {
+    }
+
+    /** Records a rebuild check, with the attestation attached for it, in one transaction. */
+    public void reproduced(Reproduction r) {
+        transactions.executeWithoutResult(status -> {
+            Long evidence = r.evidence() == null ? null : insertEvidence(r.build(), r.evidence());
+            jdbc.sql("""
+                            INSERT INTO reproduction (build_id, instance, kiln_version, requested_by, started_at, outcome, rebuilt_digest, detail, evidence_id)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""")
+                    .params(r.build(), r.instance(), r.kilnVersion(), r.requestedBy(), Timestamp.from(r.startedAt()), r.outcome(),
+                            r.rebuiltDigest(), r.detail(), evidence)
+                    .update();
+            audit(r.requestedBy(), "build.reproduction", "build " + r.build(), Map.of("outcome", r.outcome(), "instance", r.instance(),
+                    "digest", r.rebuiltDigest() == null ? "" : r.rebuiltDigest()));
+        });
+    }
+
+    public List<Reproduction> reproductions(long build) {
+        return jdbc.sql("""
+                        SELECT instance, kiln_version, requested_by, started_at, finished_at, outcome, rebuilt_digest, detail
+                        FROM reproduction WHERE build_id = ? ORDER BY id""")
+                .param(build)
+                .query((rs, n) -> new Reproduction(build, rs.getString("instance"), rs.getString("kiln_version"), rs.getString("requested_by"),
+                        instant(rs, "started_at"), instant(rs, "finished_at"), rs.getString("outcome"), rs.getString("rebuilt_digest"),
+                        rs.getString("detail"), null))
+                .list();
+    }
+
+    /** The builds that published the image {@code digest} (newest first): whose evidence it should carry. */
+    public List<Long> buildsOf(String digest) {
+        return jdbc.sql("SELECT id FROM build WHERE image_digest = ? AND status IN ('succeeded', 'quarantined') ORDER BY id DESC")
+                .param(digest).query(Long.class).list();
+    }
+
     /**
      * The image the stack's newest good build left on a target: what an unchanged tick compares against.
      * {@code id} is the build that made the image.
      */
-    public record Good(long id, String fingerprint, String digest, String reference, String tag, String lock) {
+    public record Good(long id, String fingerprint, String digest, String reference, String tag, String lock, String signingKeyId) {
     }
 
     public Optional<Good> lastGood(String stack, String target) {
         // an up-to-date build points at the build that made its image; a retired tag is no good image
         return jdbc.sql("""
-                        SELECT x.image_build, x.fingerprint, i.image_digest, i.reference, t.tag, i.lock::text AS lock
+                        SELECT x.image_build, x.fingerprint, i.image_digest, i.reference, t.tag, i.lock::text AS lock, i.signing_key_id
                         FROM (SELECT CASE WHEN status = 'up-to-date' THEN previous_build_id ELSE id END AS image_build, fingerprint
                               FROM build WHERE stack = ? AND target = ? AND status IN ('succeeded', 'up-to-date')
                               ORDER BY id DESC LIMIT 1) x
@@ -369,7 +480,7 @@ public final class History {
                           AND t.digest = i.image_digest AND t.retired_at IS NULL""")
                 .params(stack, target)
                 .query((rs, n) -> new Good(rs.getLong("image_build"), rs.getString("fingerprint"), rs.getString("image_digest"),
-                        rs.getString("reference"), rs.getString("tag"), rs.getString("lock")))
+                        rs.getString("reference"), rs.getString("tag"), rs.getString("lock"), rs.getString("signing_key_id")))
                 .optional();
     }
 
@@ -589,7 +700,7 @@ public final class History {
                         String repository, String imageDigest, String reference, JsonNode tags, Long compressedBytes,
                         Long uncompressedBytes, Long bytesPushed, JsonNode packageDiff, Long previousBuildId, Long recoveredFrom,
                         Integer attempt, Instant cancelRequestedAt, String cancelRequestedBy, String cancelReason,
-                        JsonNode lock, JsonNode layers, JsonNode report) {
+                        JsonNode lock, JsonNode layers, JsonNode report, boolean signed, String signingKeyId) {
     }
 
     /**
@@ -698,7 +809,7 @@ public final class History {
                 (Long) rs.getObject("bytes_pushed"), node(rs.getString("package_diff")), (Long) rs.getObject("previous_build_id"),
                 (Long) rs.getObject("recovered_from"), (Integer) rs.getObject("attempt"), instant(rs, "cancel_requested_at"),
                 rs.getString("cancel_requested_by"), rs.getString("cancel_reason"), node(rs.getString("lock")), node(rs.getString("layers")),
-                node(rs.getString("report")));
+                node(rs.getString("report")), rs.getBoolean("signed"), rs.getString("signing_key_id"));
     }
 
     static Instant instant(ResultSet rs, String column) throws SQLException {

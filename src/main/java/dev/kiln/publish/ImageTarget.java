@@ -42,6 +42,14 @@ public interface ImageTarget {
      */
     Pushed push(String repository, Manifest manifest, List<String> tags);
 
+    /**
+     * Names an image already in {@code repository} (pushed by digest) by {@code tag}: only the manifest is
+     * put again. Adapters that can confirm the push (ECR) do so before returning.
+     */
+    default Pushed tag(String repository, Manifest manifest, String tag) {
+        return push(repository, manifest, List.of(tag));
+    }
+
     /** What a push cost: bytes uploaded and blobs uploaded, mounted or already present. */
     record Pushed(String digest, long bytesUploaded, int uploaded, int mounted, int present) {
     }
@@ -53,11 +61,17 @@ public interface ImageTarget {
     InputStream blob(String repository, String digest, long maxBytes);
 
     /**
-     * Attaches an artifact manifest (one with a {@code subject}) so that OCI 1.1 referrers queries find it:
-     * through the registry's referrers API where it has one, else through the referrers tag schema
-     * ({@code sha256-HEX} naming an index of the referrers), as cosign and ORAS do.
+     * Attaches artifact manifests (each with a {@code subject}: an image's signature and attestations) so
+     * that OCI 1.1 referrers queries find them: through the registry's referrers API where it has one,
+     * else through the referrers tag schema ({@code sha256-HEX} naming an index of the referrers, updated
+     * once for all of them), as cosign and ORAS do. What each cost, in order.
      */
-    Pushed attach(String repository, Manifest artifact);
+    List<Pushed> attach(String repository, List<Manifest> artifacts);
+
+    /** Attaches one artifact manifest (see the list form). */
+    default Pushed attach(String repository, Manifest artifact) {
+        return attach(repository, List.of(artifact)).get(0);
+    }
 
     /** The manifests that refer to {@code digest} (their descriptors carry artifactType and annotations). */
     List<Descriptor> referrers(String repository, String digest);

@@ -112,24 +112,31 @@ public final class LocalLayoutTarget implements ImageTarget {
         });
     }
 
+    /** Copies the artifacts and records them as referrers of their subjects, under one lock, index.json written once. */
     @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        if (artifact.subject() == null) {
-            throw new IllegalArgumentException("attach: " + artifact.digest() + " has no subject");
-        }
-        return locked("attaching " + artifact.digest() + " to " + repository + "@" + artifact.subject().digest() + " in", () -> {
-            int[] counts = new int[2];
-            long written = copy(artifact, counts);
+    public List<Pushed> attach(String repository, List<Manifest> artifacts) {
+        artifacts.forEach(Manifest::requireSubject);
+        return locked("attaching " + artifacts.size() + " artifact(s) in " + repository + " to", () -> {
             ObjectNode index = index();
             ArrayNode manifests = index.withArray("manifests");
-            if (!untagged(manifests, repository, artifact.digest())) {
-                ObjectNode entry = entry(artifact);
-                ((ObjectNode) entry.get("annotations")).put(REPOSITORY, repository).put(SUBJECT, artifact.subject().digest())
-                        .put(PUSHED, clock.instant().toString());
-                manifests.add(entry);
+            String now = clock.instant().toString();
+            List<Pushed> out = new ArrayList<>();
+            boolean changed = false;
+            for (Manifest artifact : artifacts) {
+                int[] counts = new int[2];
+                long written = copy(artifact, counts);
+                if (!untagged(manifests, repository, artifact.digest())) {
+                    ObjectNode entry = entry(artifact);
+                    ((ObjectNode) entry.get("annotations")).put(REPOSITORY, repository).put(SUBJECT, artifact.subject().digest()).put(PUSHED, now);
+                    manifests.add(entry);
+                    changed = true;
+                }
+                out.add(new Pushed(artifact.digest(), written, counts[0], 0, counts[1]));
+            }
+            if (changed) {
                 writeIndex(index);
             }
-            return new Pushed(artifact.digest(), written, counts[0], 0, counts[1]);
+            return out;
         });
     }
 

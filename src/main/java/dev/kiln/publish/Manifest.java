@@ -42,6 +42,13 @@ public record Manifest(Descriptor descriptor, byte[] bytes, List<Blob> blobs, Li
         return descriptor.digest();
     }
 
+    /** Refuses an artifact that refers to no subject: what {@link ImageTarget#attach} takes must refer to an image. */
+    public void requireSubject() {
+        if (subject == null) {
+            throw new IllegalArgumentException("attach: " + digest() + " has no subject");
+        }
+    }
+
     public String mediaType() {
         return descriptor.mediaType();
     }

@@ -45,7 +45,7 @@ final class RegistryHttp {
     }
 
     /** A bounded response: status, headers we use, body (at most the limit asked for). */
-    record Response(int status, String contentType, String digest, String link, byte[] body) {
+    record Response(int status, String contentType, String digest, String link, byte[] body, String location) {
     }
 
     Response get(String repository, String path, String accept, long maxBytes) {
@@ -59,6 +59,29 @@ final class RegistryHttp {
 
     Response delete(String repository, String path) {
         return send(repository, "delete", HttpRequest.newBuilder(uri(repository, path)).DELETE().header("Accept", ACCEPT_MANIFESTS), 1 << 16);
+    }
+
+    /** Puts {@code body} at {@code path} of the repository (a manifest) with its media type. */
+    Response put(String repository, String path, String contentType, byte[] body) {
+        return send(repository, "push", HttpRequest.newBuilder(uri(repository, path)).PUT(HttpRequest.BodyPublishers.ofByteArray(body))
+                .header("Content-Type", contentType), 1 << 16);
+    }
+
+    /**
+     * Uploads a small blob in two requests (distribution spec: POST to open the upload, PUT to the location
+     * it answers with the digest and the whole body); 201 when stored.
+     */
+    Response upload(String repository, String digest, byte[] body) {
+        Response opened = send(repository, "push", HttpRequest.newBuilder(uri(repository, "blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()), 1 << 16);
+        if (opened.status() != 202 || opened.location() == null) {
+            return opened;
+        }
+        URI location = URI.create(base).resolve(opened.location());
+        String separator = location.getRawQuery() == null ? "?" : "&";
+        URI put = URI.create(location + separator + "digest=" + URLEncoder.encode(Digests.check(digest), StandardCharsets.UTF_8));
+        return send(repository, "push", HttpRequest.newBuilder(put).PUT(HttpRequest.BodyPublishers.ofByteArray(body))
+                .header("Content-Type", "application/octet-stream"), 1 << 16);
     }
 
     /** A blob's body as a stream (the caller bounds and hashes it); 404 gives empty. */
@@ -109,7 +132,8 @@ final class RegistryHttp {
                 throw new PublishException(request.build().method() + " " + request.build().uri() + ": the response is larger than " + maxBytes + " bytes");
             }
             return new Response(response.statusCode(), response.headers().firstValue("Content-Type").orElse(""),
-                    response.headers().firstValue("Docker-Content-Digest").orElse(null), response.headers().firstValue("Link").orElse(null), body);
+                    response.headers().firstValue("Docker-Content-Digest").orElse(null), response.headers().firstValue("Link").orElse(null), body,
+                    response.headers().firstValue("Location").orElse(null));
         } catch (IOException e) {
             throw new PublishException(request.build().method() + " " + request.build().uri() + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -53,6 +53,12 @@ public final class RegistryTarget implements ImageTarget {
         t.setDaemon(true);
         return t;
     });
+    /** Artifact uploads side by side: they are small, so round trips are what they cost. */
+    private static final java.util.concurrent.ExecutorService UPLOADS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "kiln-attach");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final String host;
     private final String namespace;
@@ -118,8 +124,16 @@ public final class RegistryTarget implements ImageTarget {
     @Override
     public Pushed push(String repository, Manifest manifest, List<String> tags) {
         try {
+            return push(session(repository), repository, manifest, tags);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("pushing to " + reference(repository, tags.isEmpty() ? manifest.digest() : tags.get(0)) + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private Pushed push(Session session, String repository, Manifest manifest, List<String> tags) {
+        try {
             Counts counts = new Counts();
-            Session session = session(repository);
             pushContent(session, repository, manifest, counts);
             List<String> names = tags.isEmpty() ? List.of(manifest.digest()) : tags;
             for (String tag : names) {
@@ -141,29 +155,124 @@ public final class RegistryTarget implements ImageTarget {
         }
     }
 
+    /** Puts the manifest under {@code tag} (its content is there: the registry checks), then reads the tag back. */
     @Override
-    public Pushed attach(String repository, Manifest artifact) {
-        if (artifact.subject() == null) {
-            throw new IllegalArgumentException("attach: " + artifact.digest() + " has no subject");
+    public Pushed tag(String repository, Manifest manifest, String tag) {
+        try {
+            session(repository).client().pushManifest(new RawManifest(manifest), tag);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("tagging " + reference(repository, tag) + ": " + e.getMessage(), e);
         }
-        Pushed pushed = push(repository, artifact, List.of());
-        if (referrersApi(repository, artifact.subject().digest()).isPresent()) {
-            return pushed;
+        Optional<String> now = tagged(repository, tag);
+        if (now.isEmpty() || !now.get().equals(manifest.digest())) {
+            throw new PublishException(reference(repository, tag) + ": the registry names " + now.orElse("nothing")
+                    + " after Kiln pushed " + manifest.digest());
         }
-        // no referrers API: keep the index under the subject's fallback tag, as cosign and ORAS do
-        String tag = FALLBACK_PREFIX + artifact.subject().hex();
-        List<Descriptor> entries = new ArrayList<>(fallback(repository, artifact.subject().digest()));
-        if (entries.stream().noneMatch(d -> d.digest().equals(artifact.digest()))) {
-            entries.add(artifact.descriptor());
-            Manifest index = referrersIndex(entries);
+        return new Pushed(manifest.digest(), manifest.bytes().length, 0, 0, 0);
+    }
+
+    /**
+     * Pushes the artifacts side by side in one session, then, where the registry has no referrers API,
+     * updates each subject's fallback index once for all of them.
+     */
+    @Override
+    public List<Pushed> attach(String repository, List<Manifest> artifacts) {
+        artifacts.forEach(Manifest::requireSubject);
+        if (artifacts.isEmpty()) {
+            return List.of();
+        }
+        java.util.Set<String> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<java.util.concurrent.Future<Pushed>> pending = new ArrayList<>();
+        for (Manifest artifact : artifacts) {
+            pending.add(UPLOADS.submit(() -> pushArtifact(repository, artifact, known)));
+        }
+        List<Pushed> pushed = new ArrayList<>();
+        for (java.util.concurrent.Future<Pushed> f : pending) {
             try {
-                Session session = session(repository);
-                session.client().pushManifest(new RawManifest(index), tag);
-            } catch (IOException | RegistryException e) {
-                throw new PublishException("updating " + reference(repository, tag) + ": " + e.getMessage(), e);
+                pushed.add(f.get());
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : new PublishException(e.getCause().getMessage(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PublishException("interrupted attaching to " + host + "/" + repository, e);
             }
         }
+        Map<String, List<Manifest>> bySubject = new LinkedHashMap<>();
+        artifacts.forEach(a -> bySubject.computeIfAbsent(a.subject().digest(), d -> new ArrayList<>()).add(a));
+        bySubject.forEach((subject, referring) -> {
+            if (referrersApi(repository, subject).isPresent()) {
+                return;
+            }
+            // no referrers API: keep the index under the subject's fallback tag, as cosign and ORAS do
+            String tag = FALLBACK_PREFIX + subject.substring("sha256:".length());
+            List<Descriptor> entries = new ArrayList<>(fallback(repository, subject));
+            int before = entries.size();
+            for (Manifest artifact : referring) {
+                if (entries.stream().noneMatch(d -> d.digest().equals(artifact.digest()))) {
+                    entries.add(artifact.descriptor());
+                }
+            }
+            if (entries.size() == before) {
+                return;
+            }
+            try {
+                pushIndex(repository, tag, entries);
+            } catch (PublishException e) {
+                // a registry refuses an index naming a manifest it no longer has (a referrer deleted by hand):
+                // leave those out and try once more
+                List<Descriptor> present = entries.stream().filter(d -> manifest(repository, d.digest()).isPresent()).toList();
+                if (present.size() == entries.size()) {
+                    throw e;
+                }
+                pushIndex(repository, tag, present);
+            }
+        });
         return pushed;
+    }
+
+    /**
+     * An artifact's blobs and manifest through {@link RegistryHttp}: a check and a two-request upload per
+     * blob, one put for the manifest. Artifacts are a few small blobs, so their cost is round trips, and
+     * jib's blob protocol (check, open, patch, commit) and session take twice as many as the spec needs.
+     * {@code present} remembers blobs known to be there (the empty config every artifact shares).
+     */
+    private Pushed pushArtifact(String repository, Manifest artifact, java.util.Set<String> present) {
+        RegistryHttp http = http();
+        long bytes = 0;
+        int uploaded = 0;
+        int there = 0;
+        for (Blob blob : artifact.blobs()) {
+            if (present.contains(blob.digest()) || http.head(repository, "blobs/" + blob.digest(), "*/*").status() == 200) {
+                present.add(blob.digest());
+                there++;
+                continue;
+            }
+            RegistryHttp.Response r = http.upload(repository, blob.digest(), blob.bytes());
+            if (r.status() != 201) {
+                throw new PublishException("uploading " + blob.digest() + " to " + host + "/" + repository + ": HTTP " + r.status() + " "
+                        + new String(r.body(), StandardCharsets.UTF_8));
+            }
+            present.add(blob.digest());
+            bytes += blob.size();
+            uploaded++;
+        }
+        RegistryHttp.Response r = http.put(repository, "manifests/" + artifact.digest(), artifact.mediaType(), artifact.bytes());
+        if (r.status() != 201) {
+            throw new PublishException("putting " + host + "/" + repository + "@" + artifact.digest() + ": HTTP " + r.status() + " "
+                    + new String(r.body(), StandardCharsets.UTF_8));
+        }
+        if (r.digest() != null && !r.digest().equals(artifact.digest())) {
+            throw new PublishException(host + "/" + repository + " stored " + r.digest() + " for the artifact Kiln put as " + artifact.digest());
+        }
+        return new Pushed(artifact.digest(), bytes + artifact.bytes().length, uploaded, 0, there);
+    }
+
+    private void pushIndex(String repository, String tag, List<Descriptor> entries) {
+        try {
+            session(repository).client().pushManifest(new RawManifest(referrersIndex(entries)), tag);
+        } catch (IOException | RegistryException e) {
+            throw new PublishException("updating " + reference(repository, tag) + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

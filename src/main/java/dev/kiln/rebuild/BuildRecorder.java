@@ -16,6 +16,7 @@ import dev.kiln.publish.Blob;
 import dev.kiln.publish.Digests;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.Manifest;
+import dev.kiln.sign.Claim;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -61,11 +62,20 @@ public final class BuildRecorder {
         seen(stack.name(), lock);
     }
 
-    /** Everything about a published image the rebuild pipeline knows when it records it. */
+    /**
+     * Everything about a published image the rebuild pipeline knows when it records it; {@code attested}
+     * the claims it signed and attached (none when unsigned), kept as its documents instead of making them again.
+     */
     record Built(long id, Catalog catalog, Stack stack, Lock lock, StackBuilder.Result result, ImageTarget target, String repository,
                  Optional<History.Good> previous, Lock previousLock, String trigger, String who, Instant started, String instance,
-                 String kilnVersion, String buildSettings) {
+                 String kilnVersion, String buildSettings, List<Claim> attested) {
+        Built {
+            attested = List.copyOf(attested);
+        }
     }
+
+    private static final java.util.Set<String> DOCUMENTS = java.util.Set.of(EvidenceFactory.SPDX, EvidenceFactory.CYCLONEDX,
+            EvidenceFactory.SLSA_PROVENANCE, EvidenceFactory.REBUILD_RECORD);
 
     /** Measures the pushed image and generates its documents. */
     void published(Built b) {
@@ -89,9 +99,15 @@ public final class BuildRecorder {
                 revision.flatMap(CatalogRevision::sourceUrl).orElse(null), b.lock(), b.result().composition(), repository,
                 b.result().published().digest(), b.result().published().tag(), b.kilnVersion(), b.instance(), b.buildSettings(), b.id(),
                 b.trigger(), b.who(), b.started(), Instant.now(), previous, List.of());
-        for (Predicate p : EvidenceFactory.predicates(facts)) {
-            records.document(b.id(), kind(p.predicateType()), p.predicateType(), Digests.sha256(p.json()), p.json());
+        // a signed build's documents are the predicates it attested, byte for byte; only an unsigned one's are made here
+        java.util.Map<String, byte[]> documents = new java.util.LinkedHashMap<>();
+        b.attested().stream().filter(c -> DOCUMENTS.contains(c.predicateType())).forEach(c -> documents.put(c.predicateType(), c.json()));
+        if (!documents.keySet().containsAll(DOCUMENTS)) {
+            for (Predicate p : EvidenceFactory.predicates(facts)) {
+                documents.putIfAbsent(p.predicateType(), p.json());
+            }
         }
+        documents.forEach((type, json) -> records.document(b.id(), kind(type), type, Digests.sha256(json), json));
     }
 
     private LayerInspector.Facts layer(Blob blob) {

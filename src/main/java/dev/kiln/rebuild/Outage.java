@@ -71,7 +71,8 @@ public enum Outage {
         }
         return switch (step) {
             case "resolving", "fetching" -> Optional.of(ARCHIVE);
-            case "checking the published image", "publishing", "waiting for the ECR scan" -> Optional.of(REGISTRY);
+            case "checking the published image", "publishing", "attaching evidence", "verifying evidence", "waiting for the ECR scan" ->
+                    Optional.of(REGISTRY);
             default -> Optional.empty();
         };
     }

@@ -14,6 +14,10 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.publish.PublishException;
+import dev.kiln.sign.SignException;
+import dev.kiln.sign.Signer;
+import java.time.Instant;
+import java.util.ArrayList;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
@@ -52,8 +56,9 @@ public final class Rebuilds {
     private final ImageTarget target;
     private final String instance;
     private final String kilnVersion;
-    private final String buildSettings;
+    private final BuildSettings buildSettings;
     private final MeterRegistry meters;
+    private final Attester attester;
     private final Map<Long, Running> running = new ConcurrentHashMap<>();
     private final Duration publishTimeout;
     private final Catalog.Rules rules;
@@ -88,16 +93,24 @@ public final class Rebuilds {
     private static final Set<String> INTERRUPTIBLE = Set.of("resolving", "checking the published image", "fetching", "composing");
 
     /**
+     * The steps of a publication, watched by the publish timeout: signing and attaching run inside it (the
+     * evidence is made once the tag is chosen, and the image's content is pushed under "attaching evidence").
+     * Until the content push, nothing is on the target, so a cancel still stops the build at their start.
+     */
+    private static final Set<String> PUBLISHING = Set.of("publishing", "signing", "attaching evidence");
+
+    /**
      * @param buildSettings  the settings that shape an image besides the stack (layer budget and so
      *                       on): part of the fingerprint
      * @param publishTimeout a push that has not ended after this long is given up (its thread interrupted)
      *                       as the registry's outage: a registry that died mid-push was seen to leave jib
      *                       waiting for ever
+     * @param attester       signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
      * @param recorder       records what review needs besides the build row (definition, measurement, documents)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, String buildSettings, MeterRegistry meters, Catalog.Rules rules,
-                    Duration publishTimeout, BuildRecorder recorder) {
+                    String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters, Catalog.Rules rules,
+                    Duration publishTimeout, Attester attester, BuildRecorder recorder) {
         this.publishTimeout = publishTimeout;
         this.rules = rules;
         this.recorder = recorder;
@@ -110,6 +123,7 @@ public final class Rebuilds {
         this.kilnVersion = kilnVersion;
         this.buildSettings = buildSettings;
         this.meters = meters;
+        this.attester = attester;
     }
 
     /**
@@ -266,7 +280,8 @@ public final class Rebuilds {
         String reason = current.stalled ? "the push did not end within " + publishTimeout
                 : e instanceof ImageException image
                 ? image.problems().stream().map(Object::toString).collect(Collectors.joining("; "))
-                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException ? e.getMessage()
+                : e instanceof BuildException || e instanceof PublishException || e instanceof DebianException
+                  || e instanceof SignException ? e.getMessage()
                 : outage.isPresent() ? String.valueOf(e.getMessage()) : "internal error: " + e;
         if (outage.isPresent()) {
             reason = "interrupted: " + outage.get() + " is unavailable (" + reason + ")";
@@ -291,7 +306,7 @@ public final class Rebuilds {
 
     /** @param warnings filled as they come up, so that a build that then fails still reports them */
     private Outcome execute(long id, Request request, List<String> warnings) {
-        java.time.Instant started = java.time.Instant.now();
+        Instant started = Instant.now();
         Catalog catalog = Catalog.load(catalogDir, rules);
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
@@ -324,8 +339,12 @@ public final class Rebuilds {
         String repository = target.repository(stack.target().repository());
         history.resolved(id, new History.Inputs(fingerprint, lock.stackDigest(), lock.digest(), LockFile.toJson(lock), target.name(),
                 repository));
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        history.recipe(id, Catalog.canonical(stack), buildSettings.recipe(sourceUrl));
         recorder.resolved(id, stack, lock);
-        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint)) {
+        // a key configured since the image was made (or another key): sign it now, which takes a build
+        boolean signedAsConfigured = attester.key().map(k -> k.id().equals(previous.map(History.Good::signingKeyId).orElse(null))).orElse(true);
+        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
                 history.upToDate(id, previous.get());
@@ -337,24 +356,47 @@ public final class Rebuilds {
             log.info("build {} of {}: inputs unchanged but {} is gone from {}; building again", id, stack.name(),
                     previous.get().reference(), target.name());
         }
+        Lock before = published.orElse(null);
+        List<Signer.Signed> signed = new ArrayList<>();
         StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), history.recordedTags(target.name(), repository),
-                step -> step(id, stack, step));
+                step -> step(id, stack, step), staged -> {
+                    if (attester.key().isEmpty()) {
+                        return List.of();
+                    }
+                    step(id, stack, "signing");
+                    String subject = target.pullReference(staged.repository(), staged.image().digest())
+                            .map(r -> r.substring(0, r.indexOf('@'))).orElse(staged.repository());
+                    Attestations.Facts facts = new Attestations.Facts(id, stack, lock.stackDigest(),
+                            CatalogRevision.of(catalogDir).map(CatalogRevision::commit).orElse(null), lock, before, staged.composition(),
+                            target.name(), staged.repository(), subject, staged.image().digest(), staged.tag(), kilnVersion, instance,
+                            request.trigger(), request.who(), started, Instant.now(), sourceUrl.orElse(null), buildSettings.text(),
+                            previous.map(g -> new Attestations.Previous(g.id(), g.digest(), g.reference())).orElse(null));
+                    signed.clear();
+                    signed.addAll(attester.sign(facts, staged.image().descriptor()));
+                    step(id, stack, "attaching evidence");
+                    return signed.stream().map(Signer.Signed::artifact).toList();
+                });
+        History.Signing evidence = null;
+        if (attester.key().isPresent()) {
+            step(id, stack, "verifying evidence");
+            evidence = attester.check(target, repository, result.published().digest(), result.published().tag(), signed);
+        }
         step(id, stack, "reviewing");
         Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
-        Lock before = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock())).orElse(null);
         List<Lock.Change> changes = lock.changesSince(before);
         Composition c = result.composition();
         step(id, stack, "recording");
         recorder.published(new BuildRecorder.Built(id, catalog, stack, lock, result, target, repository, previous, before,
-                request.trigger(), request.who(), started, instance, kilnVersion, buildSettings));
+                request.trigger(), request.who(), started, instance, kilnVersion, buildSettings.text(),
+                signed.stream().map(Signer.Signed::claim).toList()));
         history.succeeded(id, new History.Published(result.published().digest(), result.published().reference(),
                 result.published().tag(), result.published().alreadyPresent(), c.size(),
                 c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum(),
                 c.layers().stream().map(l -> Map.of("name", l.name(), "digest", l.digest(), "size", l.size(),
                         "packages", l.packages())).toList(),
                 result.published().bytesPushed(), new BuildReport(c.report(), lockCheck), changes,
-                previous.map(History.Good::id).orElse(null), held, review.map(ImageTarget.Review::evidence).orElse(null)));
+                previous.map(History.Good::id).orElse(null), held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
@@ -372,9 +414,10 @@ public final class Rebuilds {
             current.step = step;
         }
         if (current != null && step.equals("publishing")) {
+            // one watch for the whole publication: signing and attaching are part of it
             WATCH.schedule(() -> {
                 synchronized (current) {
-                    if (!current.done && "publishing".equals(current.step)) {
+                    if (!current.done && PUBLISHING.contains(current.step)) {
                         current.stalled = true;
                         current.thread.interrupt();
                     }
@@ -382,7 +425,7 @@ public final class Rebuilds {
             }, publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
         }
         boolean cancel = history.step(id, step);
-        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || step.equals("publishing"))) {
+        if (current != null && (cancel || current.cancel) && (INTERRUPTIBLE.contains(step) || PUBLISHING.contains(step))) {
             current.cancel = true;
             throw new Cancelled();
         }
@@ -394,7 +437,7 @@ public final class Rebuilds {
      */
     String fingerprint(Lock lock, dev.kiln.publish.ImageConfig config) {
         String text = "lock " + lock.digest() + "\nstack " + lock.stackDigest() + "\nconfig " + config + "\nkiln " + kilnVersion
-                + "\nsettings " + buildSettings + "\ntarget " + target.name() + "\n";
+                + "\nsettings " + buildSettings.text() + "\ntarget " + target.name() + "\n";
         try {
             return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {

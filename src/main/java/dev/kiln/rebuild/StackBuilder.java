@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -58,6 +59,18 @@ public final class StackBuilder {
     public record Result(String stack, Publisher.Published published, Composition composition, Manifest image, Lock lock, double seconds) {
     }
 
+    /** An image assembled and about to be published under {@code tag} in {@code repository}: what its evidence is made from. */
+    public record Staged(String repository, String tag, Manifest image, Composition composition) {
+    }
+
+    /** Makes the artifacts (signature, attestations) to attach to a staged image before it is tagged. */
+    @FunctionalInterface
+    public interface Evidence {
+        List<Manifest> attach(Staged staged);
+
+        Evidence NONE = staged -> List.of();
+    }
+
     /** Builds from the stack's lock file in the catalog (what {@code kiln build} does). */
     public Result build(Catalog catalog, Stack stack, ImageTarget target, Optional<String> tag) {
         return build(catalog, stack, lockFile(catalog, stack), target, tag, step -> { });
@@ -86,16 +99,39 @@ public final class StackBuilder {
     /** @param usedTags tags the repository's images had before, retired ones included: never given again */
     public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
                         Consumer<String> progress) {
+        return build(catalog, stack, lock, target, tag, usedTags, progress, Evidence.NONE);
+    }
+
+    /** As above, with {@code evidence} attached to the image before it is tagged. */
+    public Result build(Catalog catalog, Stack stack, Lock lock, ImageTarget target, Optional<String> tag, java.util.Set<String> usedTags,
+                        Consumer<String> progress, Evidence evidence) {
         long start = System.nanoTime();
+        Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
+        Assembled assembled = assemble(stack, lock, sourceUrl, progress);
+        Manifest image = assembled.image();
+        Composition composition = assembled.composition();
+        progress.accept("publishing");
+        String repository = target.repository(stack.target().repository());
+        Publisher.Published published = publisher.publish(image, target, repository,
+                new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags),
+                chosen -> evidence.attach(new Staged(repository, chosen, image, composition)));
+        return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** An image composed and assembled but not published: what an independent rebuild compares. */
+    public record Assembled(Manifest image, Composition composition) {
+    }
+
+    /**
+     * Composes and assembles {@code stack} from {@code lock} as a build does, publishing nothing;
+     * {@code sourceUrl} is the catalog's source label the build used.
+     */
+    public Assembled assemble(Stack stack, Lock lock, Optional<String> sourceUrl, Consumer<String> progress) {
         progress.accept("fetching");
         Map<String, Path> debs = fetch(stack, lock);
         progress.accept("composing");
         Composition composition = composer.compose(stack, lock, debs, sourceDate);
-        progress.accept("publishing");
-        Manifest image = ImageAssembler.assemble(composition, config(catalog, stack, lock, composition.created()));
-        Publisher.Published published = publisher.publish(image, target, target.repository(stack.target().repository()),
-                new Publisher.Tagging(stack.version(), stack.tag(), tag, usedTags));
-        return new Result(stack.name(), published, composition, image, lock, (System.nanoTime() - start) / 1e9);
+        return new Assembled(ImageAssembler.assemble(composition, config(sourceUrl, stack, lock, composition.created())), composition);
     }
 
     /** The locked packages from the verified cache, downloading the missing ones four at a time. */
@@ -132,6 +168,10 @@ public final class StackBuilder {
      * record and the provenance carry it).
      */
     public static ImageConfig config(Catalog catalog, Stack stack, Lock lock, Instant created) {
+        return config(CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl), stack, lock, created);
+    }
+
+    static ImageConfig config(Optional<String> sourceUrl, Stack stack, Lock lock, Instant created) {
         Map<String, String> facts = new TreeMap<>();
         facts.put("org.opencontainers.image.created", created.toString());
         facts.put("org.opencontainers.image.version", stack.version());
@@ -139,8 +179,7 @@ public final class StackBuilder {
         facts.put("org.opencontainers.image.description", stack.description());
         facts.put("org.opencontainers.image.authors", stack.owner());
         facts.put("org.opencontainers.image.vendor", "Kiln");
-        CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl)
-                .ifPresent(url -> facts.put("org.opencontainers.image.source", url));
+        sourceUrl.ifPresent(url -> facts.put("org.opencontainers.image.source", url));
         facts.put("dev.kiln.stack", stack.name());
         facts.put("dev.kiln.stack.digest", lock.stackDigest());
         facts.put("dev.kiln.lock.digest", lock.digest());

@@ -92,9 +92,10 @@ public final class StackLocker {
         published.ifPresent(l -> baselines.put("the last published build's lock", l));
         try {
             DebianArchive.Loaded loaded = archive.load(distribution, DebianArchive.Freshness.of(baselines, rebase));
-            Set<String> excludes = new HashSet<>(stack.excludes());
-            PackageResolver.Resolution resolution = resolver.resolve(loaded.index(), requests, excludes);
-            Companions.Result withCompanions = Companions.add(resolver, loaded.index(), requests, excludes, resolution);
+            Set<String> excludes = stack.allExcludes();
+            Set<String> libraries = Set.copyOf(stack.excludeLibraries());
+            PackageResolver.Resolution resolution = resolver.resolve(loaded.index(), requests, excludes, libraries);
+            Companions.Result withCompanions = Companions.add(resolver, loaded.index(), requests, excludes, libraries, resolution);
             Lock lock = Lock.of(stack.name(), Catalog.digest(stack), stack.source().architecture(), loaded,
                     withCompanions.resolution(), withCompanions.companions());
             List<Lock.Change> downgrades = new ArrayList<>();

@@ -264,6 +264,7 @@ class ApiSecurityIT {
     @Order(4)
     void everyBodyAndTextFieldIsBounded() throws Exception {
         String tag = superuser.sql("SELECT tag FROM image_tag ORDER BY id LIMIT 1").query(String.class).single();
+        repository = superuser.sql("SELECT repository FROM image_tag ORDER BY id LIMIT 1").query(String.class).single();
         // a 30 MB reason: refused on its declared length, before a byte of it is read
         String head = "POST /api/stacks/static/pins HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + basic("platform")
                 + "\r\nContent-Type: application/json\r\nContent-Length: " + (30 << 20);
@@ -276,7 +277,7 @@ class ApiSecurityIT {
         String reason = "x".repeat(100_000);
         HttpResponse<String> chunked = HTTP.send(request("/api/stacks/static/pins", "platform").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(
-                        ("{\"tag\":\"" + tag + "\",\"reason\":\"" + reason + "\"}").getBytes(StandardCharsets.UTF_8)))).build(),
+                        ("{\"repository\":\"" + repository + "\",\"tag\":\"" + tag + "\",\"reason\":\"" + reason + "\"}").getBytes(StandardCharsets.UTF_8)))).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertProblem(chunked, 413, "body-too-large", "the request body is larger than 65536 bytes");
         assertProblem(pin(tag, "y".repeat(1001)), 400, "bad-text", "the reason is longer than 1000 characters (1001)");
@@ -289,7 +290,7 @@ class ApiSecurityIT {
                 "bad-request", "the request body is not valid JSON (line 1, column 8)");
         assertProblem(send("POST", "/api/stacks/static/pins", "platform", "tag=x", "Content-Type", "application/x-www-form-urlencoded"),
                 415, "unsupported-media-type", "this Content-Type is not accepted here; send application/json");
-        assertProblem(send("DELETE", "/api/stacks/static/pins/" + tag + "?reason=" + "z".repeat(1001), "platform", null), 400, "bad-text",
+        assertProblem(send("DELETE", "/api/stacks/static/pins?repository=" + repository + "&tag=" + tag + "&reason=" + "z".repeat(1001), "platform", null), 400, "bad-text",
                 "the reason is longer than 1000 characters (1001)");
         assertThat(superuser.sql("SELECT count(*) FROM pin").query(Long.class).single()).isZero();
 
@@ -301,8 +302,11 @@ class ApiSecurityIT {
                 .rootCause().hasMessageContaining("pin: the unpin reason must be 1 to 1000 characters without control characters");
     }
 
+    /** The repository of the image everyBodyAndTextFieldIsBounded pins (a pin names it with its tag). */
+    private String repository;
+
     private HttpResponse<String> pin(String tag, String reason) throws Exception {
-        return send("POST", "/api/stacks/static/pins", "platform", JSON.writeValueAsString(Map.of("tag", tag, "reason", reason)),
+        return send("POST", "/api/stacks/static/pins", "platform", JSON.writeValueAsString(Map.of("repository", repository, "tag", tag, "reason", reason)),
                 "Content-Type", "application/json");
     }
 

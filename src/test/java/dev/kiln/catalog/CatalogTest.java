@@ -86,7 +86,7 @@ class CatalogTest {
         Catalog catalog = Catalog.load(dir);
         assertThat(catalog.stack("bad")).isEmpty();
         assertThat(catalog.problems()).extracting(Problem::toString).containsExactlyInAnyOrder(
-                file + ": colour: unknown key; expected one of description, owner, version, source, packages, excludes, user, hardening, env, entrypoint, cmd, workdir, labels, schedule, target, tag, retention (line 20)",
+                file + ": colour: unknown key; expected one of description, owner, version, source, packages, excludes, excludeLibraries, user, hardening, env, entrypoint, cmd, workdir, labels, schedule, target, tag, retention (line 20)",
                 file + ": source.architecture: unknown Debian architecture 'amd65'; one of [amd64, arm64, armel, armhf, i386, ppc64el, riscv64, s390x] (line 5)",
                 file + ": source.keyring: no such file " + dir.resolve("keys/missing.gpg") + " (line 6)",
                 file + ": source.archives[0].url: must be an http:// or https:// URL without user, query, fragment, '.' or '..', found 'ftp://example.org/debian' (line 8)",

@@ -203,7 +203,17 @@ class KilnCommandLineIT {
         Files.writeString(catalog.resolve("needy.yaml"), repo.stackHead("test") + "packages: [tool]\nexcludes: [libz1]\n");
         assertThat(kiln("lock", "needy")).isEqualTo(1);
         assertThat(err()).contains(catalog.resolve("needy.yaml") + ": packages[0]: tool needs libz1, which the stack excludes"
-                + " (tool → libz1; libz1 is a shared library, section libs): remove it from excludes");
+                + " (tool → libz1; libz1 is a shared library, section libs): remove it from excludes (or, when dropPaths removes"
+                + " every file that needs it, move it to excludeLibraries)");
         assertThat(catalog.resolve("needy.lock.json")).doesNotExist();
+
+        // excluded knowingly (the files that need it go by dropPaths): locked, the dependency recorded as dropped
+        Files.writeString(catalog.resolve("needy.yaml"), repo.stackHead("test") + "packages: [tool]\nexcludeLibraries: [libz1]\n");
+        assertThat(kiln("lock", "needy")).as(err()).isZero();
+        assertThat(Files.readString(catalog.resolve("needy.lock.json"))).doesNotContain("\"name\" : \"libz1\"").contains("libz1");
+        // named in both lists: which file, which field, why
+        Files.writeString(catalog.resolve("needy.yaml"), repo.stackHead("test") + "packages: [tool]\nexcludes: [libz1]\nexcludeLibraries: [libz1]\n");
+        assertThat(kiln("validate", "needy", "--offline")).isEqualTo(1);
+        assertThat(out() + err()).contains(catalog.resolve("needy.yaml") + ": excludeLibraries[0]: 'libz1' is also in excludes");
     }
 }

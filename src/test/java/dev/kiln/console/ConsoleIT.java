@@ -158,9 +158,11 @@ class ConsoleIT {
         start(List.of());
         first = build("java");
         assertThat(buildStatus(first)).as(read(log)).isEqualTo("succeeded");
-        // an operator restarts the service (SIGTERM, then start again on the same database)
+        // an operator adds a signing key and restarts the service (SIGTERM, then start again on the same
+        // database): the first build stays unsigned, every later one is signed, attested and checked
+        TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
         stop();
-        start(List.of());
+        start(List.of("--kiln.signing.key=" + tmp.resolve("kiln.key")));
         // a security fix reaches the archive; the watch sees it well before any build ships it
         repo.add("stable", fix("1.1"));
         repo.publish("stable", Instant.now(), Instant.now().plus(Duration.ofDays(7)));
@@ -274,11 +276,21 @@ class ConsoleIT {
         assertThat(browser.findElement(By.id("image-digest")).getText()).isEqualTo(approved);
         assertThat(browser.findElement(By.id("check-non-root-user")).getText()).contains("pass").contains("65532");
         assertThat(browser.findElement(By.id("check-no-secrets")).getText()).contains("pass");
-        assertThat(browser.findElement(By.id("check-signed")).getText()).contains("fail").contains("not signed");
+        assertThat(browser.findElement(By.id("check-signed")).getText()).contains("pass").contains("signed with key "
+                + json(get("/api/signing", "reader")).path("keyId").asString());
+        assertThat(browser.findElement(By.id("check-sbom")).getText()).contains("pass").contains("attached to the image as signed attestations");
+        assertThat(browser.findElement(By.id("signature")).getText()).contains("signed with key");
         assertThat(browser.findElement(By.id("package-diff")).getText()).contains("kiln-fix").contains("1.0").contains("1.1");
         assertThat(browser.findElement(By.id("definition-diff")).getText()).contains("env.KILN_EDITION").contains("\"2\"");
         assertThat(browser.findElement(By.id("download-spdx")).getAttribute("href")).endsWith("/console/builds/" + second + "/documents/spdx");
         screenshot("build");
+        // the build before the key: measured unsigned, never assumed from today's configuration
+        browser.get(url("/console/builds/" + first));
+        assertThat(browser.findElement(By.id("check-signed")).getText()).contains("fail")
+                .contains("not signed: build " + first + " recorded no signature (no kiln.signing.key when it ran)");
+        assertThat(browser.findElement(By.id("check-sbom")).getText()).contains("warn").contains("not attached");
+        screenshot("build-unsigned");
+        browser.get(url("/console/builds/" + second));
 
         browser.findElement(By.id("compare-previous")).click();
         assertThat(browser.findElement(By.id("compare-title")).getText()).contains(Long.toString(first)).contains(Long.toString(second));
@@ -433,7 +445,7 @@ class ConsoleIT {
         Map<String, String> java = checklist(second);
         assertThat(java).containsEntry("non-root-user", "pass").containsEntry("no-setuid", "pass").containsEntry("no-shells", "pass")
                 .containsEntry("no-package-managers", "pass").containsEntry("read-only-root-fs", "pass").containsEntry("root-owned", "pass")
-                .containsEntry("immutable-tag", "warn").containsEntry("signed", "fail").containsEntry("sbom", "warn")
+                .containsEntry("immutable-tag", "warn").containsEntry("signed", "pass").containsEntry("sbom", "pass")
                 .containsEntry("scanned", "not-applicable").containsEntry("labels", "pass").containsEntry("no-secrets", "pass")
                 .containsEntry("customer-key", "not-applicable");
         JsonNode items = json(get("/api/builds/" + leaky + "/checklist", "reader")).path("items");
@@ -521,8 +533,8 @@ class ConsoleIT {
         long builds = db.sql("SELECT count(*) FROM build").query(Long.class).single();
         assertThat(lines).hasSize((int) builds + 1);
         String secondLine = lines.stream().filter(l -> l.startsWith(second + ",")).findFirst().orElseThrow();
-        assertThat(secondLine).contains(",java,succeeded,api,api:platform,").contains("kiln-fix 1.0->1.1").contains(",true,false,")
-                .contains("signed");
+        assertThat(secondLine).contains(",java,succeeded,api,api:platform,").contains("kiln-fix 1.0->1.1").contains(",true,true,");
+        assertThat(lines.stream().filter(l -> l.startsWith(first + ",")).findFirst().orElseThrow()).contains(",true,false,").contains("signed");
         List<String> audit = new String(get("/api/evidence/audit.csv" + period, "compliance").body(), StandardCharsets.UTF_8).lines().toList();
         assertThat(audit.get(0)).isEqualTo("seq,id,at,actor,action,subject,detail,prev_hash,hash");
         assertThat(audit).hasSize((int) (long) db.sql("SELECT count(*) FROM audit").query(Long.class).single() + 1);
@@ -609,6 +621,34 @@ class ConsoleIT {
                 assertThat(inZip).as(folder + kind).isNotNull();
                 assertThat("sha256:" + HexFormat.of().formatHex(sha256(inZip))).isEqualTo(d.path("sha256").asString());
                 assertThat(inZip).isEqualTo(get("/api/builds/" + build + "/documents/" + kind, "reader").body());
+            }
+            // the documents are the attestations attached to the image: each predicate inside its bundle (read
+            // through the signing API, not the console's), its digest the one recorded when it was signed
+            JsonNode attached = json(get("/api/builds/" + build + "/evidence", "reader"));
+            List<String> bundles = files.keySet().stream().filter(f -> f.startsWith(folder + "bundles/")).toList();
+            if (build == first) {
+                assertThat(attached.size()).as("build " + build + " ran before the key").isZero();
+                assertThat(bundles).isEmpty();
+                documents.forEach(d -> assertThat(d.path("attached").asBoolean()).isFalse());
+            } else {
+                assertThat(bundles).hasSize(5).contains(folder + "bundles/signature.sigstore.json");
+                for (JsonNode d : documents) {
+                    assertThat(d.path("attached").asBoolean()).as(d.toString()).isTrue();
+                    JsonNode e = null;
+                    for (JsonNode x : attached) {
+                        if (x.path("predicateType").asString().equals(d.path("predicateType").asString())) {
+                            e = x;
+                        }
+                    }
+                    assertThat(e).as("an attestation of " + d.path("predicateType").asString()).isNotNull();
+                    assertThat(d.path("sha256").asString()).isEqualTo(e.path("predicateDigest").asString());
+                    byte[] bundle = get("/api/builds/" + build + "/bundles/" + e.path("bundleDigest").asString(), "reader").body();
+                    assertThat(files.get(folder + "bundles/" + d.path("kind").asString() + ".sigstore.json")).isEqualTo(bundle);
+                    JsonNode statement = JSON.readTree(java.util.Base64.getDecoder().decode(
+                            JSON.readTree(bundle).path("dsseEnvelope").path("payload").asString()));
+                    assertThat(statement.path("subject").get(0).path("digest").path("sha256").asString()).isEqualTo(digest(build).substring(7));
+                    assertThat(statement.path("predicate")).isEqualTo(JSON.readTree(files.get(folder + d.path("kind").asString() + ".json")));
+                }
             }
             JsonNode checklist = JSON.readTree(files.get(folder + "checklist.json"));
             assertThat(checklist.path("digest").asString()).isEqualTo(digest(build));

@@ -15,8 +15,8 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ecr.EcrClient;
 import software.amazon.awssdk.services.ecr.EcrClientBuilder;
 
-/** moto in server mode (installed by .ci/moto), on a free loopback port: the ECR API for the tests. */
-final class MotoServer implements AutoCloseable {
+/** moto in server mode (installed by .ci/moto), on a free loopback port: the ECR and KMS APIs for the tests. */
+public final class MotoServer implements AutoCloseable {
 
     private static final Path MOTO = Path.of(System.getenv().getOrDefault("KILN_MOTO",
             System.getProperty("user.home") + "/.cache/kiln/moto/bin/moto_server"));
@@ -24,7 +24,7 @@ final class MotoServer implements AutoCloseable {
     private final Process process;
     private final String endpoint;
 
-    MotoServer(Path logDir) {
+    public MotoServer(Path logDir) {
         if (!Files.isExecutable(MOTO)) {
             throw new IllegalStateException(MOTO + " is missing: run 'bash .ci/moto' first (or set KILN_MOTO)");
         }
@@ -54,12 +54,12 @@ final class MotoServer implements AutoCloseable {
         }
     }
 
-    String endpoint() {
+    public String endpoint() {
         return endpoint;
     }
 
     /** A client of this server, with test credentials; the caller may add to it before build(). */
-    EcrClientBuilder client() {
+    public EcrClientBuilder client() {
         return EcrClient.builder().endpointOverride(URI.create(endpoint)).region(Region.EU_CENTRAL_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")));
     }

@@ -76,7 +76,8 @@ class HistoryIT {
             assertThat(jdbc.sql("SELECT version FROM flyway_schema_history ORDER BY installed_rank DESC LIMIT 1").query(String.class).single())
                     .as("the newest migration in db/migration").isEqualTo(newestMigration());
             List<String> tables = jdbc.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").query(String.class).list();
-            assertThat(tables).contains("stack", "build", "image_tag", "audit", "audit_head", "qrtz_triggers", "qrtz_scheduler_state");
+            assertThat(tables).contains("stack", "build", "image_tag", "audit", "audit_head", "qrtz_triggers", "qrtz_scheduler_state", "evidence",
+                    "reproduction");
             // a second start finds nothing to do, even for a service given only its own role
             assertThat(Flyway.configure().dataSource(db.dataSource()).locations("classpath:db/migration")
                     .placeholders(Database.placeholders(db.dataSource())).load().migrate().migrationsExecuted).isZero();

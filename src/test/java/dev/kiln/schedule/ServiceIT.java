@@ -6,6 +6,7 @@ import dev.kiln.database.Database;
 import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestRegistry;
+import dev.kiln.testing.Tools;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -37,8 +38,9 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Kiln as a service, for real: two {@code java -jar target/kiln.jar serve} processes on one PostgreSQL
  * (the embedded server, started by the test), publishing to Debian's docker-registry, packages from a
- * signed test repository. Checks the clustered schedule (each tick once), the unchanged tick (up to date,
- * no blob pushed), the API end to end, and a kill -9 mid-build.
+ * signed test repository, every build signed with a password-encrypted key. Checks the clustered schedule
+ * (each tick once), the unchanged tick (up to date, no blob pushed), the API end to end (the public key
+ * served to anyone and accepted by cosign), and a kill -9 mid-build.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -74,6 +76,11 @@ class ServiceIT {
         stack(catalog, "slow", "[hello-static, slow-data]", "0 0 0 1 1 ? 2099");
 
         registry = new TestRegistry(tmp);
+        TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "plain.key"), tmp);
+        TestArchive.run(List.of("openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "plain.key", "-out", "signing.key",
+                "-passout", "pass:service secret"), tmp);
+        Files.writeString(tmp.resolve("signing.password"), "service secret\n");
+        TestArchive.run(List.of("openssl", "pkey", "-in", "plain.key", "-pubout", "-out", "signing.pub"), tmp);
         database = Database.open(new Database.Settings(null, null, null), tmp.resolve("db"), 4).migrate();
         jdbc = JdbcClient.create(database.dataSource());
 
@@ -116,7 +123,8 @@ class ServiceIT {
         assertThat((String) first.get("image_digest")).startsWith("sha256:");
         assertThat(((Number) first.get("bytes_pushed")).longValue()).isPositive();
         assertThat((String) first.get("instance")).isIn("kiln-a", "kiln-b");
-        assertThat(registry.tags("svc/golden/alpha")).hasSize(1);
+        // one image tag, and the signature's referrers index under cosign's fallback tag
+        assertThat(registry.tags("svc/golden/alpha")).hasSize(2).containsOnlyOnce("sha256-" + ((String) first.get("image_digest")).substring(7));
     }
 
     @Test
@@ -136,7 +144,7 @@ class ServiceIT {
             assertThat(row.get("previous_build_id")).isNotNull();
         });
         assertThat(registry.blobs()).as("blobs in the registry").isEqualTo(blobs);
-        assertThat(registry.tags("svc/golden/alpha")).hasSize(1);
+        assertThat(registry.tags("svc/golden/alpha")).filteredOn(t -> !t.startsWith("sha256-")).hasSize(1);
     }
 
     @Test
@@ -219,6 +227,8 @@ class ServiceIT {
         assertThat(jdbc.sql("SELECT count(*) FROM qrtz_cron_triggers WHERE trigger_name = 'retirement' AND cron_expression = '0 0 4 * * ?'")
                 .query(Long.class).single()).isEqualTo(1);
 
+        theSigningKeyAndEachBuildsEvidenceAreServed(a, built, alphaDigest);
+
         JsonNode health = JSON.readTree(ok(get(a, "/actuator/health", "reader")));
         assertThat(health.path("components").path("db").path("status").asString()).isEqualTo("UP");
         assertThat(health.path("components").path("registry").path("status").asString()).isEqualTo("UP");
@@ -255,7 +265,40 @@ class ServiceIT {
         assertThat(recovery.get("trigger")).isEqualTo("recovery");
         assertThat(recovery.get("status")).isEqualTo("succeeded");
         assertThat(recovery.get("instance")).isNotEqualTo(victim);
-        assertThat(registry.tags("svc/golden/slow")).hasSize(1);
+        assertThat(registry.tags("svc/golden/slow")).filteredOn(t -> !t.startsWith("sha256-")).hasSize(1);
+    }
+
+    /** The public key is open to anyone and is the one cosign verifies the service's images with; a build's evidence is listed and served. */
+    private void theSigningKeyAndEachBuildsEvidenceAreServed(Instance a, long built, String alphaDigest) throws Exception {
+        HttpResponse<String> key = get(a, "/api/signing/key", null);
+        assertThat(ok(key)).isEqualTo(Files.readString(tmp.resolve("signing.pub")));
+        assertThat(key.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/x-pem-file"));
+        Path served = Files.writeString(tmp.resolve("served.pub"), key.body());
+        Tools.Run cosign = Tools.cosign("verify", "--allow-http-registry", "--insecure-ignore-tlog", "--key", served.toString(),
+                "-a", "dev.kiln.stack=alpha", registry.address() + "/svc/golden/alpha@" + alphaDigest);
+        assertThat(cosign.ok()).as(cosign.output()).isTrue();
+        // the service attests what dev.kiln.evidence makes, and cosign checks each kind against the served key
+        for (String type : List.of("slsaprovenance1", "spdxjson", "cyclonedx", "https://kiln.dev/rebuild-record/v1")) {
+            Tools.Run attested = Tools.cosign("verify-attestation", "--allow-http-registry", "--insecure-ignore-tlog", "--key",
+                    served.toString(), "--type", type, registry.address() + "/svc/golden/alpha@" + alphaDigest);
+            assertThat(attested.ok()).as(type + ": " + attested.output()).isTrue();
+        }
+        JsonNode spdx = JSON.readTree(ok(get(a, "/api/builds/" + built + "/sbom/spdx", "reader")));
+        assertThat(spdx.path("spdxVersion").asString()).isEqualTo("SPDX-2.3");
+        JsonNode signing = JSON.readTree(ok(get(a, "/api/signing", "reader")));
+        assertThat(signing.path("signing").asBoolean()).isTrue();
+        assertThat(signing.path("keyId").asString()).isEqualTo(key.headers().firstValue("Kiln-Key-Id").orElseThrow());
+        JsonNode build = JSON.readTree(ok(get(a, "/api/builds/" + built, "reader")));
+        assertThat(build.path("signed").asBoolean()).isTrue();
+        assertThat(build.path("signingKeyId").asString()).isEqualTo(signing.path("keyId").asString());
+        JsonNode evidence = JSON.readTree(ok(get(a, "/api/builds/" + built + "/evidence", "reader")));
+        JsonNode signature = evidence.get(evidence.size() - 1);
+        assertThat(signature.path("predicateType").asString()).isEqualTo("https://sigstore.dev/cosign/sign/v1");
+        HttpResponse<byte[]> bundle = HTTP.send(request(a, signature.path("bundle").asString(), "reader").GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(bundle.statusCode()).isEqualTo(200);
+        assertThat("sha256:" + TestArchive.sha256(bundle.body())).isEqualTo(signature.path("bundleDigest").asString());
+        assertThat(get(a, "/api/builds/" + built + "/evidence", null).statusCode()).isEqualTo(401);
     }
 
     private Instance start(String id, Path catalog) throws IOException {
@@ -278,7 +321,8 @@ class ServiceIT {
                 "--kiln.min-schedule-interval=10s",
                 "--kiln.service.heartbeat=1s", "--kiln.service.stale-after=30s",
                 "--kiln.users[0].name=reader", "--kiln.users[0].password={noop}reader-pw",
-                "--kiln.users[1].name=platform", "--kiln.users[1].password={noop}platform-pw", "--kiln.users[1].roles=platform");
+                "--kiln.users[1].name=platform", "--kiln.users[1].password={noop}platform-pw", "--kiln.users[1].roles=platform",
+                "--kiln.signing.key=" + tmp.resolve("signing.key"), "--kiln.signing.password-file=" + tmp.resolve("signing.password"));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return new Instance(id, process, port, log);
     }
