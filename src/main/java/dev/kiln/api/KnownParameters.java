@@ -61,7 +61,7 @@ class KnownParameters implements WebMvcConfigurer {
             String name = URLDecoder.decode(pair.split("=", 2)[0], StandardCharsets.UTF_8);
             if (!taken.contains(name)) {
                 throw new ApiException(HttpStatus.BAD_REQUEST, "bad-parameter", "unknown parameter " + UntrustedText.forLog(name, 60)
-                        + (taken.isEmpty() ? ": this operation takes none" : " (this operation takes: " + String.join(", ", taken) + ")"),
+                        + (taken.isEmpty() ? ": this operation takes none" : " (this operation takes: " + String.join(", ", new TreeSet<>(taken)) + ")"),
                         List.of());
             }
         }
