@@ -33,7 +33,8 @@ public record Stack(
     public Stack {
         packages = List.copyOf(packages);
         excludes = List.copyOf(excludes);
-        excludeLibraries = List.copyOf(excludeLibraries);
+        // left out of the canonical JSON when empty (NON_EMPTY keeps older digests): absent reads as none
+        excludeLibraries = excludeLibraries == null ? List.of() : List.copyOf(excludeLibraries);
         env = Map.copyOf(env);
         entrypoint = List.copyOf(entrypoint);
         cmd = List.copyOf(cmd);
