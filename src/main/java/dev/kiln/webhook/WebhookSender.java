@@ -65,6 +65,8 @@ public final class WebhookSender implements AutoCloseable {
         }
     }
 
+    private volatile boolean closing;
+
     /** Records the endpoints and starts sending (each instance polls; the database hands each delivery to one). */
     public void start() {
         if (receivers.isEmpty()) {
@@ -84,6 +86,10 @@ public final class WebhookSender implements AutoCloseable {
                 }
             }
             for (WebhookDeliveries.Due due : deliveries.claim(BATCH, settings.timeout().multipliedBy(3))) {
+                if (closing) {
+                    // left claimed: the lease runs out and this or another instance sends it, the attempt not counted
+                    break;
+                }
                 attempt(due);
             }
         } catch (RuntimeException e) {
@@ -119,8 +125,11 @@ public final class WebhookSender implements AutoCloseable {
         } catch (IOException e) {
             error = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
         } catch (InterruptedException e) {
+            // stopped by our own shutdown, not the receiver's failure: not counted, sent again once the claim's lease runs out
             Thread.currentThread().interrupt();
-            error = "interrupted";
+            log.info("webhook {} to {} (build {}) attempt {} interrupted by shutdown; it is sent again later", due.id(), due.endpoint(),
+                    due.build(), attempt);
+            return;
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         boolean delivered = error == null;
@@ -180,8 +189,18 @@ public final class WebhookSender implements AutoCloseable {
         }
     }
 
+    /** Lets an attempt in flight end (within its timeout) so a restart does not cut it; then stops. */
     @Override
     public void close() {
-        loop.shutdownNow();
+        closing = true;
+        loop.shutdown();
+        try {
+            if (!loop.awaitTermination(settings.timeout().toMillis() + 1000, TimeUnit.MILLISECONDS)) {
+                loop.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            loop.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 }

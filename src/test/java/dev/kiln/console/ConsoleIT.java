@@ -280,6 +280,8 @@ class ConsoleIT {
                 + json(get("/api/signing", "reader")).path("keyId").asString());
         assertThat(browser.findElement(By.id("check-sbom")).getText()).contains("pass").contains("attached to the image as signed attestations");
         assertThat(browser.findElement(By.id("signature")).getText()).contains("signed with key");
+        assertThat(browser.findElement(By.id("verify-hint")).getText()).contains("cosign verify --key kiln.pub --insecure-ignore-tlog -a dev.kiln.stack=java "
+                + registry.address() + "/console/golden/java@" + approved);
         assertThat(browser.findElement(By.id("package-diff")).getText()).contains("kiln-fix").contains("1.0").contains("1.1");
         assertThat(browser.findElement(By.id("definition-diff")).getText()).contains("env.KILN_EDITION").contains("\"2\"");
         assertThat(browser.findElement(By.id("download-spdx")).getAttribute("href")).endsWith("/console/builds/" + second + "/documents/spdx");
@@ -289,6 +291,7 @@ class ConsoleIT {
         assertThat(browser.findElement(By.id("check-signed")).getText()).contains("fail")
                 .contains("not signed: build " + first + " recorded no signature (no kiln.signing.key when it ran)");
         assertThat(browser.findElement(By.id("check-sbom")).getText()).contains("warn").contains("not attached");
+        assertThat(browser.findElements(By.id("verify-hint"))).isEmpty();
         screenshot("build-unsigned");
         browser.get(url("/console/builds/" + second));
 
