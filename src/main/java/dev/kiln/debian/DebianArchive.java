@@ -30,6 +30,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.GZIPInputStream;
+import org.tukaani.xz.BasicArrayCache;
+import org.tukaani.xz.MemoryLimitException;
 import org.tukaani.xz.XZInputStream;
 
 /**
@@ -46,6 +48,11 @@ public final class DebianArchive {
      * download cost less than that on any link faster than about 30 Mbit/s.
      */
     private static final List<String> COMPRESSIONS = List.of(".gz", ".xz", "");
+    /**
+     * Decoder memory for an xz index: Debian's declare an 8 MiB dictionary, xz -9 64 MiB. The decoder
+     * allocates what the header declares before a byte is checked, so a larger one is refused unread.
+     */
+    static final int XZ_MEMORY_KIB = 128 << 10;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DebianArchive.class);
 
@@ -553,7 +560,13 @@ public final class DebianArchive {
         boolean overflow = false;
         Counting counted = new Counting(new DigestInputStream(raw, compressedSha), copy, form.size());
         String broken = null;
-        try (InputStream plain = decompress(new BufferedInputStream(counted, 1 << 16), form.path())) {
+        // closing the decompressor must not close the download: after a decompression error the rest is still read and hashed
+        InputStream unclosed = new FilterInputStream(counted) {
+            @Override
+            public void close() {
+            }
+        };
+        try (InputStream plain = decompress(new BufferedInputStream(unclosed, 1 << 16), form.path())) {
             byte[] chunk = new byte[1 << 16];
             int n;
             while ((n = plain.readNBytes(chunk, 0, (int) Math.min(chunk.length, plainLimit + 1 - plainSize))) > 0) {
@@ -566,7 +579,9 @@ public final class DebianArchive {
             }
             counted.transferTo(OutputStream.nullOutputStream()); // hash whatever follows the compressed stream too
         } catch (IOException e) {
-            broken = e.getMessage();
+            broken = e instanceof MemoryLimitException m
+                    ? "its xz dictionary needs " + m.getMemoryNeeded() / 1024 + " MiB of memory, more than the " + XZ_MEMORY_KIB / 1024
+                    + " MiB Kiln allows an index" : e.getMessage();
             try {
                 if (counted.transport == null) {
                     counted.transferTo(OutputStream.nullOutputStream());
@@ -849,7 +864,11 @@ public final class DebianArchive {
             }
             if (response.statusCode() != 200) {
                 body.close();
-                throw new DebianException("GET " + url + " answered HTTP " + response.statusCode());
+                int status = response.statusCode();
+                // the client follows a few redirects (never https to http); what is left is a loop or a downgrade
+                throw new DebianException("GET " + url + " answered HTTP " + status + (status / 100 != 3 ? ""
+                        : ", a redirect left unfollowed (" + response.headers().firstValue("Location").map(l -> "to " + Names.quote(l) + ": ")
+                        .orElse("") + "more than 5 in a row, or from https to http)"));
             }
             return body;
         } catch (IOException e) {
@@ -910,7 +929,9 @@ public final class DebianArchive {
 
     private static InputStream decompress(InputStream in, String path) throws IOException {
         if (path.endsWith(".xz")) {
-            return new XZInputStream(in);
+            // every block's dictionary from one cache: each block would otherwise allocate and zero its own, so a
+            // mirror's stream of thousands of tiny blocks cost that thousands of times before the hash is checked
+            return new XZInputStream(in, XZ_MEMORY_KIB, true, new BasicArrayCache());
         }
         if (path.endsWith(".gz")) {
             return new GZIPInputStream(in, 1 << 16);

@@ -42,7 +42,8 @@ final class InReleaseVerifier {
         java.util.Set<Integer> hashes = new java.util.TreeSet<>();
         while (i < lines.size() && !lines.get(i).isEmpty()) {
             if (!lines.get(i).startsWith("Hash:")) {
-                throw new DebianException(what + ": unexpected armor header '" + lines.get(i) + "'");
+                // unsigned bytes from the mirror: quoted (cut, control characters escaped), never echoed whole into logs and records
+                throw new DebianException(what + ": unexpected armor header " + Names.quote(lines.get(i)));
             }
             // the hashes the signer says it used (RFC 4880 section 7): a signature over another one does not count
             for (String name : lines.get(i).substring(5).split(",")) {

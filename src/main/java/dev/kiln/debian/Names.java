@@ -30,8 +30,25 @@ public final class Names {
         return s != null && INDEX_PATH.matcher(s).matches();
     }
 
+    /**
+     * A pool path whose segments stay segments once a server decodes them: {@code %2e%2e} is {@code ..} to
+     * the mirror that answers (and {@code %2f} a separator), so an escape must be two hex digits and may
+     * not stand for a dot, a separator, {@code %} or a control character.
+     */
     public static boolean isPoolPath(String s) {
-        return s != null && POOL_PATH.matcher(s).matches();
+        if (s == null || !POOL_PATH.matcher(s).matches()) {
+            return false;
+        }
+        for (int i = s.indexOf('%'); i >= 0; i = s.indexOf('%', i + 1)) {
+            if (i + 2 >= s.length() || Character.digit(s.charAt(i + 1), 16) < 0 || Character.digit(s.charAt(i + 2), 16) < 0) {
+                return false;
+            }
+            int c = Integer.parseInt(s.substring(i + 1, i + 3), 16);
+            if (c < 0x20 || c >= 0x7f || c == '.' || c == '/' || c == '\\' || c == '%') {
+                return false;
+            }
+        }
+        return true;
     }
 
     public static boolean isPackage(String s) {

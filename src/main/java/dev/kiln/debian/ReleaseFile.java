@@ -40,7 +40,7 @@ record ReleaseFile(String suite, String codename, String version, Instant date, 
             }
             int colon = line.indexOf(':');
             if (colon <= 0) {
-                throw new DebianException(what + ": malformed Release line '" + line + "'");
+                throw new DebianException(what + ": malformed Release line " + Names.quote(line));
             }
             current = line.substring(0, colon);
             if (fields.put(current, line.substring(colon + 1).trim()) != null) {
@@ -102,7 +102,7 @@ record ReleaseFile(String suite, String codename, String version, Instant date, 
         try {
             return ZonedDateTime.parse(value.replace("UTC", "GMT"), RFC2822).toInstant();
         } catch (DateTimeParseException e) {
-            throw new DebianException(what + ": unreadable " + field + " '" + value + "'");
+            throw new DebianException(what + ": unreadable " + field + " " + Names.quote(value));
         }
     }
 

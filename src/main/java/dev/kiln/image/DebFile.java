@@ -1,6 +1,7 @@
 package dev.kiln.image;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.kiln.debian.Names;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -28,6 +29,7 @@ import org.apache.commons.compress.archivers.ar.ArArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarFile;
+import org.tukaani.xz.BasicArrayCache;
 import org.tukaani.xz.SeekableFileInputStream;
 import org.tukaani.xz.SeekableXZInputStream;
 import org.tukaani.xz.XZInputStream;
@@ -181,8 +183,8 @@ final class DebFile {
 
     /**
      * An xz data member: its index says how large it decompresses (refused over {@code max} before a
-     * byte is decoded) and where its blocks are; several blocks are decoded in parallel, each straight
-     * to its place in the data tar. The compressed member is copied to a file first, since the ar
+     * byte is decoded) and where its blocks are; runs of consecutive blocks are decoded in parallel, each
+     * straight to its place in the data tar. The compressed member is copied to a file first, since the ar
      * reader streams and the blocks need random access.
      */
     private static void xz(InputStream member, Path dataTar, long max, String name, String why, String label) throws IOException {
@@ -200,19 +202,22 @@ final class DebFile {
                         + "; stopped there");
             }
             if (blocks <= 1) {
-                try (InputStream in = capped(new XZInputStream(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16), XZ_MEMORY_KIB),
-                        max, name, why, label)) {
+                try (InputStream in = capped(xzStream(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16)), max, name, why, label)) {
                     Files.copy(in, dataTar, StandardCopyOption.REPLACE_EXISTING);
                 }
                 return;
             }
             try (FileChannel out = FileChannel.open(dataTar, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
+                // one run of consecutive blocks per thread, each read through one reader: a reader per block read the
+                // whole xz index again for every block, so a package of many tiny blocks cost the square of their number
+                int runs = Math.min(blocks, THREADS);
                 List<Future<Void>> decoded = new ArrayList<>();
-                for (int b = 0; b < blocks; b++) {
-                    int block = b;
+                for (int r = 0; r < runs; r++) {
+                    int first = (int) ((long) blocks * r / runs);
+                    int last = (int) ((long) blocks * (r + 1) / runs) - 1;
                     decoded.add(POOL.submit(() -> {
-                        block(compressed, block, out);
+                        blocks(compressed, first, last, out);
                         return null;
                     }));
                 }
@@ -238,18 +243,19 @@ final class DebFile {
         }
     }
 
-    /** Decodes one block of an xz file into its place; reading one byte on checks the block's own integrity check. */
-    private static void block(Path compressed, int block, FileChannel out) throws IOException {
-        try (SeekableXZInputStream in = new SeekableXZInputStream(new SeekableFileInputStream(compressed.toFile()), XZ_MEMORY_KIB)) {
-            in.seekToBlock(block);
-            long position = in.getBlockPos(block);
-            long size = in.getBlockSize(block);
+    /** Decodes blocks {@code first} to {@code last} of an xz file into their place; reading one byte on checks the last one's integrity check. */
+    private static void blocks(Path compressed, int first, int last, FileChannel out) throws IOException {
+        try (SeekableXZInputStream in = new SeekableXZInputStream(new SeekableFileInputStream(compressed.toFile()), XZ_MEMORY_KIB, true,
+                new BasicArrayCache())) {
+            in.seekToBlock(first);
+            long position = in.getBlockPos(first);
+            long size = in.getBlockPos(last) + in.getBlockSize(last) - position;
             byte[] buffer = new byte[1 << 16];
             long done = 0;
             while (done < size) {
                 int n = in.read(buffer, 0, (int) Math.min(buffer.length, size - done));
                 if (n < 0) {
-                    throw new EOFException("xz block " + block + " ends after " + done + " of " + size + " bytes");
+                    throw new EOFException("xz blocks " + first + " to " + last + " end after " + done + " of " + size + " bytes");
                 }
                 ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
                 while (chunk.hasRemaining()) {
@@ -259,6 +265,15 @@ final class DebFile {
             }
             in.read();
         }
+    }
+
+    /**
+     * An xz stream under the decoder memory limit, its blocks' dictionaries taken from one cache: each
+     * block would otherwise allocate (and zero) the dictionary its header declares, so a member of
+     * thousands of tiny blocks each declaring a large one cost that allocation thousands of times.
+     */
+    static InputStream xzStream(InputStream in) throws IOException {
+        return new XZInputStream(in, XZ_MEMORY_KIB, true, new BasicArrayCache());
     }
 
     /** The Installed-Size field in KiB, or -1 when there is none (or it is not a number). */
@@ -306,7 +321,7 @@ final class DebFile {
     private static InputStream decompress(InputStream in, String member, String label) throws IOException {
         InputStream shielded = new BufferedInputStream(in, 1 << 16);
         if (member.endsWith(".xz")) {
-            return new XZInputStream(shielded, XZ_MEMORY_KIB);
+            return xzStream(shielded);
         } else if (member.endsWith(".zst")) {
             return new ZstdInputStream(shielded);
         } else if (member.endsWith(".gz")) {
@@ -332,11 +347,18 @@ final class DebFile {
                 if (paragraph.replace("\r", "").matches("(?s).*\n[ \t]*\n.*")) {
                     throw new ImageException(label + ": the control file holds more than one stanza; a binary package's holds one");
                 }
+                checkFields(paragraph, label);
             } else if (name.equals("md5sums")) {
-                for (String line : text(tar).split("\n")) {
-                    if (line.length() > 34) {
-                        md5sums.put(line.substring(34).strip(), line.substring(0, 32));
+                int number = 0;
+                String sums = text(tar);
+                for (String line : sums.isEmpty() ? new String[0] : sums.split("\n")) {
+                    number++;
+                    // copied into status.d for scanners: only what md5sum writes, a hex sum, two blanks, a path
+                    if (!MD5SUMS_LINE.matcher(line).matches()) {
+                        throw new ImageException(label + ": line " + number + " of md5sums, " + Names.quote(line)
+                                + ", is not 'MD5  PATH'; refusing the package");
                     }
+                    md5sums.put(line.substring(34), line.substring(0, 32));
                 }
             }
         }
@@ -344,6 +366,52 @@ final class DebFile {
             throw new ImageException(label + ": control.tar has no control file");
         }
         return new Control(paragraph, md5sums);
+    }
+
+    /** Fields the status file's readers (dpkg, Trivy, Grype, Syft) look up by exact name; Kiln writes Status itself. */
+    private static final java.util.Set<String> KEY_FIELDS = java.util.Set.of("Package", "Version", "Architecture", "Source", "Status",
+            "Provides", "Depends", "Pre-Depends");
+    private static final java.util.regex.Pattern MD5SUMS_LINE = java.util.regex.Pattern.compile("[0-9a-f]{32}  [^\\x00-\\x1f\\x7f]+");
+    private static final java.util.regex.Pattern FIELD = java.util.regex.Pattern.compile("([!-9;-~][!-9;-~]*):.*");
+
+    /**
+     * The control paragraph as dpkg parses it, for what Kiln copies into status.d: every line a field or a
+     * continuation, no control characters but tab, no field twice (dpkg refuses a duplicate; a scanner
+     * would read the first, Kiln checked the last), the fields scanners look up spelled as dpkg writes
+     * them (a scanner skips a "package:" stanza: a package hidden from it), and no Status of its own.
+     */
+    private static void checkFields(String paragraph, String label) {
+        java.util.Map<String, String> seen = new java.util.HashMap<>();
+        int number = 0;
+        for (String line : paragraph.split("\n", -1)) {
+            number++;
+            String where = label + ": the control file's line " + number + " ";
+            int bad = line.chars().filter(c -> c < 0x20 && c != '\t' || c == 0x7f).findFirst().orElse(-1);
+            if (bad >= 0) {
+                throw new ImageException(where + String.format("holds the control character \\x%02x", bad) + "; refusing the package");
+            }
+            if (number > 1 && (line.startsWith(" ") || line.startsWith("\t"))) {
+                continue;
+            }
+            java.util.regex.Matcher m = FIELD.matcher(line);
+            if (!m.matches() || line.startsWith("-") || line.startsWith("#")) {
+                throw new ImageException(where + Names.quote(line) + " is neither a field nor a continuation; refusing the package");
+            }
+            String field = m.group(1);
+            String first = seen.putIfAbsent(field.toLowerCase(java.util.Locale.ROOT), field);
+            if (first != null) {
+                throw new ImageException(where + "gives " + Names.quote(field) + " a second time (dpkg refuses a duplicate field); refusing the package");
+            }
+            String canonical = KEY_FIELDS.stream().filter(f -> f.equalsIgnoreCase(field)).findFirst().orElse(null);
+            if ("Status".equals(canonical)) {
+                throw new ImageException(where + "sets " + Names.quote(field) + ", which is dpkg's record of an installation, not a package's"
+                        + " field; refusing the package");
+            }
+            if (canonical != null && !canonical.equals(field)) {
+                throw new ImageException(where + "spells " + Names.quote(field) + ", which scanners read only as " + Names.quote(canonical)
+                        + "; refusing the package");
+            }
+        }
     }
 
     private static String text(InputStream in) throws IOException {

@@ -18,6 +18,7 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
     private static final int PT_INTERP = 3;
     private static final long DT_NEEDED = 1;
     private static final long DT_STRTAB = 5;
+    private static final long DT_STRSZ = 10;
     private static final long DT_RPATH = 15;
     private static final long DT_RUNPATH = 29;
 
@@ -29,8 +30,21 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
         return magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
     }
 
-    /** Empty for ELF files that are not linked at run time (static executables, objects, other kinds). */
+    /**
+     * Empty for ELF files that are not linked at run time (static executables, objects, other kinds) and
+     * for malformed ones (offsets and sizes that point outside the file or do not fit the format): the
+     * kernel would not load those either, so there is nothing of theirs to resolve.
+     */
     static Optional<Elf> read(Item.Content content) throws IOException {
+        try {
+            return parse(content);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            // a package's bytes, not ours: a header out of bounds is a malformed file, not a failed build
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Elf> parse(Item.Content content) throws IOException {
         ByteBuffer header = ByteBuffer.wrap(content.read(0, 64));
         boolean wide = header.get(4) == 2;
         header.order(header.get(5) == 2 ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
@@ -41,7 +55,7 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
         long phoff = wide ? header.getLong(0x20) : Integer.toUnsignedLong(header.getInt(0x1C));
         int phentsize = Short.toUnsignedInt(header.getShort(wide ? 0x36 : 0x2A));
         int phnum = Short.toUnsignedInt(header.getShort(wide ? 0x38 : 0x2C));
-        if (phnum == 0 || phentsize == 0 || phoff + (long) phnum * phentsize > content.size()) {
+        if (phnum == 0 || phentsize < (wide ? 56 : 32) || phoff < 0 || phoff + (long) phnum * phentsize > content.size()) {
             return Optional.empty();
         }
         ByteBuffer ph = ByteBuffer.wrap(content.read(phoff, phnum * phentsize)).order(header.order());
@@ -70,6 +84,7 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
         ByteBuffer dyn = ByteBuffer.wrap(content.read(dynOffset, (int) Math.min(dynSize, 1 << 20))).order(header.order());
         int entry = wide ? 16 : 8;
         long strtab = -1;
+        long strsz = -1;
         List<Long> neededOffsets = new ArrayList<>();
         List<Long> pathOffsets = new ArrayList<>();
         for (int at = 0; at + entry <= dyn.limit(); at += entry) {
@@ -81,32 +96,50 @@ record Elf(String interpreter, List<String> needed, List<String> runpath) {
                 neededOffsets.add(value);
             } else if (tag == DT_STRTAB) {
                 strtab = value;
+            } else if (tag == DT_STRSZ) {
+                strsz = value;
             } else if (tag == DT_RPATH || tag == DT_RUNPATH) {
                 pathOffsets.add(value);
             }
         }
         long strtabOffset = -1;
+        long segmentLeft = 0;
         for (long[] load : loads) {
             if (strtab >= load[0] && strtab < load[0] + load[2]) {
                 strtabOffset = strtab - load[0] + load[1];
+                segmentLeft = load[0] + load[2] - strtab;
             }
         }
         if (strtabOffset < 0) {
             return Optional.of(new Elf(interpreter, List.of(), List.of()));
         }
-        List<String> needed = new ArrayList<>();
+        // the string table read once (a dynamic section of 1 MiB names 65,536 libraries: one read each took seconds per file)
+        byte[] strings = content.read(strtabOffset, (int) Math.min(strsz > 0 ? strsz : segmentLeft, 1 << 24));
+        java.util.Set<String> needed = new java.util.LinkedHashSet<>();
         for (long off : neededOffsets) {
-            needed.add(cString(content.read(strtabOffset + off, 512), 0));
+            needed.add(string(content, strings, strtabOffset, off, 512));
         }
         List<String> runpath = new ArrayList<>();
         for (long off : pathOffsets) {
-            for (String p : cString(content.read(strtabOffset + off, 4096), 0).split(":")) {
+            for (String p : string(content, strings, strtabOffset, off, 4096).split(":")) {
                 if (!p.isEmpty()) {
                     runpath.add(p);
                 }
             }
         }
-        return Optional.of(new Elf(interpreter, needed, runpath));
+        return Optional.of(new Elf(interpreter, List.copyOf(needed), runpath));
+    }
+
+    /** The NUL-terminated string at {@code offset} of the string table: from its bytes when read, else from the file. */
+    private static String string(Item.Content content, byte[] strings, long table, long offset, int max) throws IOException {
+        if (strings != null && offset >= 0 && offset < strings.length) {
+            int end = (int) offset;
+            while (end < strings.length && end - offset < max && strings[end] != 0) {
+                end++;
+            }
+            return new String(strings, (int) offset, end - (int) offset, java.nio.charset.StandardCharsets.UTF_8);
+        }
+        return cString(content.read(table + offset, max), 0);
     }
 
     private static String cString(byte[] bytes, int from) {

@@ -79,6 +79,9 @@ record Item(String path, Type type, int mode, int uid, int gid, long mtime, Stri
 
         /** Up to {@code length} bytes from {@code position} within this content. */
         byte[] read(long position, int length) throws IOException {
+            if (position < 0 || position > size) {
+                throw new IndexOutOfBoundsException("position " + position + " outside " + size + " bytes");
+            }
             int n = (int) Math.max(0, Math.min(length, size - position));
             if (bytes != null) {
                 byte[] out = new byte[n];

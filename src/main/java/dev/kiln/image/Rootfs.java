@@ -11,7 +11,7 @@ import java.util.Optional;
  */
 final class Rootfs {
 
-    private static final int MAX_LINKS = 40;
+    static final int MAX_LINKS = 40;
 
     private final Map<String, Item> items = new LinkedHashMap<>();
 

@@ -36,6 +36,7 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
         byte[] buffer = new byte[1 << 16];
         MessageDigest sha1 = Hashes.sha1();
         MessageDigest sha256sum = Hashes.sha256();
+        java.util.Set<String> files = new java.util.HashSet<>();
         DebFile.Control control = DebFile.read(unpacked, label, (entry, offset) -> {
             String path = entryPath(entry.getName(), label);
             if (path.isEmpty()) {
@@ -49,15 +50,29 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
                         + "; a package may not ship device files, FIFOs or sockets (Debian Policy 10.6); refusing the package");
             }
             long mtime = entry.getModTime().toInstant().getEpochSecond();
+            if (mtime < 0 || mtime > MAX_MTIME) {
+                // a layer's tar header holds 11 octal digits: a larger time was cut to other digits, and the newest
+                // file time dates the image (its "created", the provenance) when no SOURCE_DATE_EPOCH is set
+                throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is dated " + mtime
+                        + " s from 1970, outside what a tar header holds (0 to " + MAX_MTIME + "); refusing the package");
+            }
             int mode = entry.getMode() & 07777;
             Item item;
             if (entry.isDirectory()) {
                 item = new Item(path, Item.Type.DIRECTORY, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null, null);
             } else if (entry.isSymbolicLink()) {
-                item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, entry.getLinkName(), null);
+                item = new Item(path, Item.Type.SYMLINK, 0777, 0, 0, mtime, linkTarget(entry, label), null);
             } else if (entry.isLink()) {
-                item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, entryPath(entry.getLinkName(), label), null);
+                String target = entryPath(entry.getLinkName(), label);
+                if (!files.contains(target)) {
+                    // tar (and so dpkg-deb) links only to a file it archived before; a link to anything else is another
+                    // package's file (a layer of its own, where the link cannot be made) or a file that never comes
+                    throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is a hard link to "
+                            + Names.quote(entry.getLinkName()) + ", which is not a regular file earlier in the package; refusing the package");
+                }
+                item = new Item(path, Item.Type.HARDLINK, mode, 0, 0, mtime, target, null);
             } else if (entry.isFile()) {
+                files.add(path);
                 String[] sums = known == null ? null : known.get(path);
                 if (sums == null) {
                     sums = hash(unpacked.dataTar(), offset, entry.getSize(), buffer, sha1, sha256sum);
@@ -139,7 +154,40 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
         if (name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
             throw new ImageException(label + ": data.tar entry " + Names.quote(name) + " holds a control character; refusing the package");
         }
-        return normalize(name);
+        String path = normalize(name);
+        checkLength(path, name, "data.tar entry", label);
+        return path;
+    }
+
+    /** Linux's PATH_MAX and NAME_MAX: a longer path cannot be extracted from the layer, and costs every path operation its length. */
+    static final int PATH_MAX = 4095;
+    /** The largest time a ustar header's 11 octal digits hold (the year 4147). */
+    static final long MAX_MTIME = 077777777777L;
+    static final int NAME_MAX = 255;
+
+    private static void checkLength(String path, String raw, String what, String label) {
+        int bytes = path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > PATH_MAX) {
+            throw new ImageException(label + ": " + what + " " + Names.quote(raw) + " is " + bytes + " bytes long, more than Linux's PATH_MAX ("
+                    + PATH_MAX + "); refusing the package");
+        }
+        for (String part : path.split("/")) {
+            if (part.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX) {
+                throw new ImageException(label + ": " + what + " " + Names.quote(raw) + " has a name longer than Linux's NAME_MAX ("
+                        + NAME_MAX + " bytes); refusing the package");
+            }
+        }
+    }
+
+    /** A symlink's target, kept as written (relative or absolute), under the same rules as a path. */
+    private static String linkTarget(org.apache.commons.compress.archivers.tar.TarArchiveEntry entry, String label) {
+        String target = entry.getLinkName();
+        if (target.isEmpty() || target.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is a symlink to " + Names.quote(target)
+                    + (target.isEmpty() ? ", an empty target" : ", which holds a control character") + "; refusing the package");
+        }
+        checkLength(target, target, "data.tar entry " + Names.quote(entry.getName()) + " links to", label);
+        return target;
     }
 
     private static String kind(org.apache.commons.compress.archivers.tar.TarArchiveEntry entry) {

@@ -27,6 +27,9 @@ final class Verifier {
     record Result(List<String> problems, int elfFiles, int librariesResolved, List<String> checks) {
     }
 
+    /** The problems listed in full; the rest are counted. */
+    static final int MAX_PROBLEMS = 200;
+
     private Verifier() {
     }
 
@@ -81,6 +84,12 @@ final class Verifier {
                     + stack.user().uid());
         }
         checks.add(counts[0] + " ELF files: every interpreter and all " + counts[1] + " needed libraries present in the image");
+        if (problems.size() > MAX_PROBLEMS) {
+            // a package's ELF may name 65,536 libraries: millions of lines into the error, the CLI and the build record
+            int more = problems.size() - MAX_PROBLEMS;
+            problems = new ArrayList<>(problems.subList(0, MAX_PROBLEMS));
+            problems.add("... and " + more + " more problems (the first " + MAX_PROBLEMS + " are listed)");
+        }
         return new Result(problems, counts[0], counts[1], checks);
     }
 

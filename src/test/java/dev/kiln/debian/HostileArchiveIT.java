@@ -70,7 +70,9 @@ class HostileArchiveIT {
     }
 
     private DebianArchive archive(Path dataDir) {
-        return new DebianArchive(HttpClient.newHttpClient(), dataDir.resolve("cache"), Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
+        // the client as KilnConfiguration makes it: HTTP/1.1, redirects followed (never https to http)
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL).build();
+        return new DebianArchive(http, dataDir.resolve("cache"), Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
                 Duration.ZERO, LIMITS, new JsonFileReleaseMemory(dataDir.resolve("state")));
     }
 
@@ -175,6 +177,41 @@ class HostileArchiveIT {
     }
 
     @Test
+    void aSignedXzIndexDeclaringAHugeDictionaryIsRefusedBeforeItIsAllocated() throws IOException {
+        // the archive signs it; the header asks for a 1.5 GiB dictionary, which the decoder would allocate before a byte
+        Path index = repo.root().resolve("dists/stable/main/binary-amd64/Packages.xz");
+        byte[] forged = dev.kiln.testing.XzForge.xz(Files.readAllBytes(index.resolveSibling("Packages")), 1 << 16, 37);
+        String oldLine = " " + indexSha() + " " + Files.size(index) + " main/binary-amd64/Packages.xz";
+        Files.write(index, forged);
+        repo.resign("stable", r -> r.replace(oldLine, " " + TestArchive.sha256(forged) + " " + forged.length + " main/binary-amd64/Packages.xz"));
+        assertThatThrownBy(() -> archive().load(distribution()))
+                .hasMessage(url + " stable: main/binary-amd64/Packages.xz (from " + url + "/dists/stable/main/binary-amd64/Packages.xz):"
+                        + " cannot decompress: its xz dictionary needs 1536 MiB of memory, more than the 128 MiB Kiln allows an index");
+        assertNothingWritten();
+    }
+
+    @Test
+    void aMirrorsXzOfThousandsOfBlocksEachDeclaringALargeDictionaryFailsFast() throws IOException {
+        byte[] noise = new byte[400 << 10];
+        new java.util.Random(2).nextBytes(noise);
+        repo.packagesEdit = p -> p + "\nPackage: padding\nVersion: 1\nArchitecture: amd64\nFilename: pool/p.deb\nSize: 1\nSHA256: "
+                + "0".repeat(64) + "\nDescription: " + java.util.Base64.getEncoder().encodeToString(noise) + "\n";
+        repo.publish("stable", NOW.minus(Duration.ofDays(1)), null);
+        long size = Files.size(repo.root().resolve("dists/stable/main/binary-amd64/Packages.xz"));
+        // unsigned bytes within the signed size: 10,000 blocks of 16 bytes, each declaring a 96 MiB dictionary (under the
+        // limit), which the decoder allocated and zeroed once per block before the hash could be checked at the end
+        byte[] blocks = dev.kiln.testing.XzForge.xz(new byte[16 * 10_000], 16, 29);
+        assertThat((long) blocks.length).isLessThan(size);
+        String sha = indexSha();
+        mirror.attacks.put("/by-hash/SHA256/" + sha, bytes(blocks));
+        long ms = timed(() -> assertThatThrownBy(() -> archive().load(distribution()))
+                .hasMessageEndingWith("got " + blocks.length + " bytes with SHA-256 " + TestArchive.sha256(blocks) + ", expected "
+                        + size + " bytes with SHA-256 " + sha + "; nothing was kept"));
+        assertThat(ms).isLessThan(20_000);
+        assertNothingWritten();
+    }
+
+    @Test
     void anEndlessDebStopsOneByteAfterItsLockedSize() throws IOException {
         DebianArchive archive = archive();
         DebianArchive.Loaded loaded = archive.load(distribution());
@@ -265,6 +302,21 @@ class HostileArchiveIT {
         assertThatThrownBy(() -> Lock.of("t", "d", "amd64", loaded, r))
                 .hasMessage(url + " stable: the Packages stanza of tzdata 2025b-4 gives packages[0].url: '" + url
                         + "/pool/../../../stable/main/tzdata_2025b-4_amd64.deb' has a path with '.', '..', empty or unexpected segments; refusing it");
+    }
+
+    @Test
+    void redirectsChangeNothingTheSignatureAndSuiteDoNotVouchForAndALoopSaysSo() throws IOException {
+        // another suite's genuine InRelease, one redirect away: followed, then refused like the same file served in place
+        repo.deb("oldstable", "tzdata", "2024a-1");
+        repo.publish("oldstable", NOW.minus(Duration.ofDays(3)), null);
+        mirror.redirects.put("/debian/dists/stable/InRelease", "/debian/dists/oldstable/InRelease");
+        assertThatThrownBy(() -> archive().load(distribution())).hasMessageContaining(url + " stable: the InRelease is for Suite 'oldstable'");
+        assertNothingWritten();
+
+        mirror.redirects.put("/debian/dists/stable/InRelease", "/debian/dists/stable/InRelease");
+        assertThatThrownBy(() -> archive().load(distribution())).hasMessageEndingWith("GET " + url + "/dists/stable/InRelease answered HTTP"
+                + " 302, a redirect left unfollowed (to '" + url + "/dists/stable/InRelease': more than 5 in a row, or from https to http)");
+        assertNothingWritten();
     }
 
     @Test

@@ -56,6 +56,15 @@ class InReleaseVerifierTest {
     }
 
     @Test
+    void anUnsignedArmorHeaderIsQuotedCutAndEscapedNotEchoedWhole() {
+        // before any signature is checked: a megabyte of the mirror's text with a terminal escape went into the message as it came
+        String header = "Comment: \u001b[2J" + "x".repeat(1 << 20);
+        byte[] hostile = ("-----BEGIN PGP SIGNED MESSAGE-----\n" + header + "\n\n" + TEXT).getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> InReleaseVerifier.verify(hostile, keyring("ed.gpg", ed), Instant.now(), "test"))
+                .hasMessage("test: unexpected armor header 'Comment: \\x1b[2J" + "x".repeat(200 - 13) + "...'");
+    }
+
+    @Test
     void refusesAlteredTextAsGpgDoes() {
         byte[] altered = new String(clearsign(TEXT, "", ed), StandardCharsets.UTF_8).replace("Suite: stable", "Suite: stab1e")
                 .getBytes(StandardCharsets.UTF_8);

@@ -43,6 +43,24 @@ class LockTest {
     }
 
     @Test
+    void aPoolPathThatOnlyClimbsOnceTheServerDecodesItIsRefused() {
+        // "%2e%2e" passed the grammar that refuses "..": the mirror decoding it answered with a file outside its pool
+        String bad = " has a path with '.', '..', empty or unexpected segments";
+        Lock lock = new Lock(Lock.VERSION, "s", "d", "amd64", List.of(), List.of(
+                new Lock.Package("aa", "1", "amd64", "trixie", "http://x/debian/pool/%2e%2e/%2e%2e/etc/passwd", 1, "0".repeat(64), null),
+                new Lock.Package("bb", "1", "amd64", "trixie", "http://x/debian/pool/main/b%2f..%2f..%2fb.deb", 1, "0".repeat(64), null),
+                new Lock.Package("cc", "1", "amd64", "trixie", "http://x/debian/pool/main/c%2Eb.deb", 1, "0".repeat(64), null),
+                new Lock.Package("dd", "1", "amd64", "trixie", "http://x/debian/pool/main/d%zz.deb", 1, "0".repeat(64), null),
+                new Lock.Package("ee", "1", "amd64", "trixie", "http://x/debian/pool/main/e/e_1%3a2~b%2b1_amd64.deb", 1, "0".repeat(64), null)),
+                List.of());
+        assertThat(lock.problems()).containsExactly(
+                "packages[0].url: 'http://x/debian/pool/%2e%2e/%2e%2e/etc/passwd'" + bad,
+                "packages[1].url: 'http://x/debian/pool/main/b%2f..%2f..%2fb.deb'" + bad,
+                "packages[2].url: 'http://x/debian/pool/main/c%2Eb.deb'" + bad,
+                "packages[3].url: 'http://x/debian/pool/main/d%zz.deb' is not a URL");
+    }
+
+    @Test
     void theDigestCoversPackagesAndTheStackButNotTheirOrder() {
         Lock a = lock("d", pkg("a", "1", "x"), pkg("b", "1", "y"));
         assertThat(lock("d", pkg("b", "1", "y"), pkg("a", "1", "x")).digest()).isEqualTo(a.digest());

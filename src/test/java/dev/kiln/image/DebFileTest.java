@@ -32,7 +32,11 @@ class DebFileTest {
     Path tmp;
 
     /** One data.tar entry: name, tar type, content. */
-    record Entry(String name, byte type, byte[] content) {
+    record Entry(String name, byte type, byte[] content, Long mtime) {
+        Entry(String name, byte type, byte[] content) {
+            this(name, type, content, null);
+        }
+
         static Entry file(String name, String text) {
             return new Entry(name, TarConstants.LF_NORMAL, text.getBytes(StandardCharsets.UTF_8));
         }
@@ -40,13 +44,26 @@ class DebFileTest {
         static Entry dir(String name) {
             return new Entry(name, TarConstants.LF_DIR, new byte[0]);
         }
+
+        /** A symlink or hard link ({@code type}) to {@code target}. */
+        static Entry link(String name, byte type, String target) {
+            return new Entry(name, type, target.getBytes(StandardCharsets.UTF_8));
+        }
+
+        boolean isLink() {
+            return type == TarConstants.LF_SYMLINK || type == TarConstants.LF_LINK;
+        }
     }
 
     private Path deb(String control, List<Entry> entries, String... extraMembers) throws IOException {
+        return deb(List.of(Entry.file("./control", control)), entries, extraMembers);
+    }
+
+    private Path deb(List<Entry> controlTar, List<Entry> entries, String... extraMembers) throws IOException {
         Path file = tmp.resolve("p-" + System.nanoTime() + ".deb");
         try (OutputStream out = Files.newOutputStream(file); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
             member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
-            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", control)))));
+            member(ar, "control.tar.gz", gzip(tar(controlTar)));
             member(ar, "data.tar.gz", gzip(tar(entries)));
             for (String extra : extraMembers) {
                 member(ar, extra, gzip(tar(entries)));
@@ -65,10 +82,17 @@ class DebFileTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
             for (Entry e : entries) {
                 TarArchiveEntry t = new TarArchiveEntry(e.name(), e.type(), true);
                 t.setSize(e.type() == TarConstants.LF_NORMAL ? e.content().length : 0);
                 t.setMode(0644);
+                if (e.mtime() != null) {
+                    t.setModTime(java.nio.file.attribute.FileTime.from(e.mtime(), java.util.concurrent.TimeUnit.SECONDS));
+                }
+                if (e.isLink()) {
+                    t.setLinkName(new String(e.content(), StandardCharsets.UTF_8));
+                }
                 tar.putArchiveEntry(t);
                 if (e.type() == TarConstants.LF_NORMAL) {
                     tar.write(e.content());
@@ -141,6 +165,98 @@ class DebFileTest {
     }
 
     @Test
+    void refusesAHardLinkToAnythingButARegularFileEarlierInThePackage() throws IOException {
+        StagedPackage ok = stage(deb(CONTROL, List.of(Entry.file("./usr/bin/a", "x"), Entry.link("./usr/bin/b", TarConstants.LF_LINK, "./usr/bin/a"))));
+        assertThat(ok.items()).extracting(Item::path, Item::link).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("usr/bin/a", null), org.assertj.core.groups.Tuple.tuple("usr/bin/b", "usr/bin/a"));
+        // another package's file: in a layer of its own, the link cannot be made when the image is pulled
+        Path outside = deb(CONTROL, List.of(Entry.link("./usr/lib/pw", TarConstants.LF_LINK, "etc/passwd")));
+        assertThatThrownBy(() -> stage(outside)).hasMessage("evil 1.0: data.tar entry './usr/lib/pw' is a hard link to 'etc/passwd', which is"
+                + " not a regular file earlier in the package; refusing the package");
+        Path later = deb(CONTROL, List.of(Entry.link("./b", TarConstants.LF_LINK, "./a"), Entry.file("./a", "x")));
+        assertThatThrownBy(() -> stage(later)).hasMessageContaining("'./b' is a hard link to './a', which is not a regular file earlier");
+        Path toDir = deb(CONTROL, List.of(Entry.dir("./usr/"), Entry.link("./d", TarConstants.LF_LINK, "./usr")));
+        assertThatThrownBy(() -> stage(toDir)).hasMessageContaining("'./d' is a hard link to './usr', which is not a regular file earlier");
+    }
+
+    @Test
+    void refusesSymlinkTargetsThatAreEmptyOrHoldControlCharacters() throws IOException {
+        Path newline = deb(CONTROL, List.of(Entry.link("./usr/lib/a", TarConstants.LF_SYMLINK, "x\ny")));
+        assertThatThrownBy(() -> stage(newline)).hasMessage("evil 1.0: data.tar entry './usr/lib/a' is a symlink to 'x\\x0ay', which holds"
+                + " a control character; refusing the package");
+        Path empty = deb(CONTROL, List.of(Entry.link("./usr/lib/a", TarConstants.LF_SYMLINK, "")));
+        assertThatThrownBy(() -> stage(empty)).hasMessage("evil 1.0: data.tar entry './usr/lib/a' is a symlink to '', an empty target;"
+                + " refusing the package");
+    }
+
+    @Test
+    void refusesPathsAndLinkTargetsLongerThanLinuxAllowsBeforeTheyCostAnything() throws IOException {
+        // 40,000 bytes of path: staging and ordering it took 5 s (the square of its depth), and no layer could hold it
+        String deep = "./" + "a/".repeat(20_000) + "f";
+        Path longPath = deb(CONTROL, List.of(Entry.file(deep, "x")));
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> stage(longPath)).hasMessage("evil 1.0: data.tar entry " + dev.kiln.debian.Names.quote(deep)
+                + " is 40001 bytes long, more than Linux's PATH_MAX (4095); refusing the package");
+        assertThat(System.nanoTime() - started).isLessThan(5_000_000_000L);
+        Path longName = deb(CONTROL, List.of(Entry.file("./usr/" + "n".repeat(256), "x")));
+        assertThatThrownBy(() -> stage(longName)).hasMessageEndingWith(" has a name longer than Linux's NAME_MAX (255 bytes); refusing the package");
+        assertThat(stage(deb(CONTROL, List.of(Entry.file("./usr/" + "n".repeat(255), "x")))).items()).hasSize(1);
+        Path longTarget = deb(CONTROL, List.of(Entry.link("./usr/lib/a", TarConstants.LF_SYMLINK, "b/".repeat(2048))));
+        assertThatThrownBy(() -> stage(longTarget)).hasMessageStartingWith("evil 1.0: data.tar entry './usr/lib/a' links to 'b/b/")
+                .hasMessageEndingWith(" is 4096 bytes long, more than Linux's PATH_MAX (4095); refusing the package");
+    }
+
+    @Test
+    void refusesControlFieldsThatWouldMisleadScannersReadingStatusD() throws IOException {
+        List<Entry> data = List.of(Entry.file("./x", "x"));
+        // Kiln checked the last Version against the lock; a scanner reads the first
+        Path twice = deb(CONTROL.replace("Version: 1.0\n", "Version: 0.1\nVersion: 1.0\n"), data);
+        assertThatThrownBy(() -> stage(twice)).hasMessage("evil 1.0: the control file's line 3 gives 'Version' a second time (dpkg refuses"
+                + " a duplicate field); refusing the package");
+        // dpkg reads field names in any case; scanners do not, and Kiln wrote no Status line after "package:": a package hidden from them
+        Path lower = deb(CONTROL.replace("Package:", "package:"), data);
+        assertThatThrownBy(() -> stage(lower)).hasMessage("evil 1.0: the control file's line 1 spells 'package', which scanners read only as"
+                + " 'Package'; refusing the package");
+        Path status = deb(CONTROL + "Status: deinstall ok config-files\n", data);
+        assertThatThrownBy(() -> stage(status)).hasMessage("evil 1.0: the control file's line 6 sets 'Status', which is dpkg's record of an"
+                + " installation, not a package's field; refusing the package");
+        Path crlf = deb(CONTROL.replace("\n", "\r\n"), data);
+        assertThatThrownBy(() -> stage(crlf)).hasMessage("evil 1.0: the control file's line 1 holds the control character \\x0d; refusing"
+                + " the package");
+        Path garbage = deb(CONTROL + "not a field\n", data);
+        assertThatThrownBy(() -> stage(garbage)).hasMessage("evil 1.0: the control file's line 6 'not a field' is neither a field nor a"
+                + " continuation; refusing the package");
+        StagedPackage fine = stage(deb(CONTROL.replace("Description: x\n", "Description: x\n more\n .\n\tindented\n")
+                + "Depends: libc6 (>= 2.36)\n", data));
+        assertThat(fine.control().fields()).containsEntry("Depends", "libc6 (>= 2.36)");
+    }
+
+    @Test
+    void refusesMd5sumsLinesThatAreNotWhatMd5sumWrites() throws IOException {
+        // copied into status.d/NAME.md5sums, which scanners read to tell whose a file is
+        List<Entry> data = List.of(Entry.file("./usr/bin/x", "x"));
+        Path escape = deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "\u001b[2J" + "0".repeat(28) + "  usr/bin/x\n")), data);
+        assertThatThrownBy(() -> stage(escape)).hasMessage("evil 1.0: line 1 of md5sums, '\\x1b[2J" + "0".repeat(28) + "  usr/bin/x', is not"
+                + " 'MD5  PATH'; refusing the package");
+        StagedPackage fine = stage(deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "9dd4e461268c8034f5c8564e155c67a6  usr/bin/x\n")),
+                data));
+        assertThat(fine.control().md5sums()).containsExactly(java.util.Map.entry("usr/bin/x", "9dd4e461268c8034f5c8564e155c67a6"));
+        assertThat(stage(deb(List.of(Entry.file("./control", CONTROL), Entry.file("./md5sums", "")), data)).control().md5sums()).isEmpty();
+    }
+
+    @Test
+    void refusesEntriesDatedOutsideWhatATarHeaderHolds() throws IOException {
+        // the newest file time dates the image; 2^40 s was cut to other octal digits in the layer
+        Path far = deb(CONTROL, List.of(new Entry("./usr/share/x", TarConstants.LF_NORMAL, new byte[1], 1L << 40)));
+        assertThatThrownBy(() -> stage(far)).hasMessage("evil 1.0: data.tar entry './usr/share/x' is dated 1099511627776 s from 1970, outside"
+                + " what a tar header holds (0 to 8589934591); refusing the package");
+        Path before = deb(CONTROL, List.of(new Entry("./usr/share/x", TarConstants.LF_NORMAL, new byte[1], -86_400L)));
+        assertThatThrownBy(() -> stage(before)).hasMessageContaining(" is dated -86400 s from 1970, outside what a tar header holds");
+        assertThat(stage(deb(CONTROL, List.of(new Entry("./usr/share/x", TarConstants.LF_NORMAL, new byte[1], 8_589_934_591L)))).items())
+                .extracting(Item::mtime).containsExactly(8_589_934_591L);
+    }
+
+    @Test
     void refusesASecondDataMember() throws IOException {
         Path smuggled = deb(CONTROL, List.of(Entry.file("./x", "x")), "data.tar.gz");
         assertThatThrownBy(() -> stage(smuggled))
@@ -159,6 +275,36 @@ class DebFileTest {
                 .hasMessage("evil 1.0: corrupt package: data.tar.gz decompresses to more than 16779264 bytes, twice the Installed-Size"
                         + " it states (1 KiB) plus 16 MiB; stopped there");
         assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
+    }
+
+    @Test
+    void aControlBombAndAZstdDataBombStopAtTheirCaps() throws IOException {
+        Path control = tmp.resolve("control-bomb.deb");
+        try (OutputStream out = Files.newOutputStream(control); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", CONTROL),
+                    new Entry("./postinst", TarConstants.LF_NORMAL, new byte[40 << 20])))));
+            member(ar, "data.tar.gz", gzip(tar(List.of(Entry.file("./x", "x")))));
+        }
+        assertThat(Files.size(control)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(control)).hasMessage("evil 1.0: corrupt package: control.tar.gz decompresses to more than 16777216"
+                + " bytes, 16 MiB, Kiln's limit for control data; stopped there");
+        assertThat(unpacked()).isEmpty();
+
+        Path zstd = tmp.resolve("zstd-bomb.deb");
+        java.io.ByteArrayOutputStream compressed = new java.io.ByteArrayOutputStream();
+        try (var z = new com.github.luben.zstd.ZstdOutputStream(compressed, 19)) {
+            z.write(tar(List.of(new Entry("./zero", TarConstants.LF_NORMAL, new byte[40 << 20]))));
+        }
+        try (OutputStream out = Files.newOutputStream(zstd); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", CONTROL + "Installed-Size: 1\n")))));
+            member(ar, "data.tar.zst", compressed.toByteArray());
+        }
+        assertThat(Files.size(zstd)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(zstd)).hasMessage("evil 1.0: corrupt package: data.tar.zst decompresses to more than 16779264 bytes,"
+                + " twice the Installed-Size it states (1 KiB) plus 16 MiB; stopped there");
+        assertThat(unpacked()).isEmpty();
     }
 
     @Test
@@ -200,6 +346,25 @@ class DebFileTest {
                 tmp.resolve("xz-member.xz").toFile()))) {
             assertThat(in.getBlockCount()).as("the member really has several blocks").isGreaterThan(3);
         }
+    }
+
+    @Test
+    void xzMembersOfThousandsOfTinyBlocksUnpackInLinearTime() throws IOException {
+        // every block declares a 192 MiB dictionary (under the decoder limit): decoding each data block through a reader
+        // of its own read the whole xz index again per block (quadratic: 8,000 blocks took four minutes), and each block
+        // of either member allocated its dictionary anew
+        byte[] data = tar(List.of(new Entry("./usr/share/zeros", TarConstants.LF_NORMAL, new byte[120_000])));
+        byte[] control = tar(List.of(Entry.file("./control", CONTROL), new Entry("./padding", TarConstants.LF_NORMAL, new byte[60_000])));
+        Path deb = tmp.resolve("blocks.deb");
+        try (OutputStream out = Files.newOutputStream(deb); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
+            member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
+            member(ar, "control.tar.xz", dev.kiln.testing.XzForge.xz(control, 16, 31));
+            member(ar, "data.tar.xz", dev.kiln.testing.XzForge.xz(data, 16, 31));
+        }
+        assertThat(Files.size(deb)).isLessThan(500_000);
+        StagedPackage staged = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> stage(deb));
+        assertThat(staged.items()).extracting(Item::path).containsExactly("usr/share/zeros");
+        assertThat(staged.items().get(0).content().read(0, 200_000)).isEqualTo(new byte[120_000]);
     }
 
     /** A package whose data.tar.xz is cut into xz blocks of {@code blockSize} uncompressed bytes, as dpkg-deb -T0 writes. */

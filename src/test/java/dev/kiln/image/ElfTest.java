@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -26,6 +28,75 @@ class ElfTest {
         Optional<Elf> elf = Elf.read(Item.Content.staged(jli, 0, Files.size(jli)));
         assertThat(elf.orElseThrow().needed()).contains("libjli.so");
         assertThat(elf.get().runpath()).anyMatch(p -> p.contains("$ORIGIN"));
+    }
+
+    @Test
+    void aMalformedHeaderIsNotAProgramToResolveNotACrash() throws Exception {
+        // a package's bytes: program headers 1 byte apart, before the file, past its end, an interpreter at a negative offset;
+        // each threw an unchecked IndexOutOfBoundsException ("null") out of the image checks
+        for (long[] header : new long[][] {{64, 1, 1}, {-64, 56, 1}, {1L << 40, 56, 1}, {64, 56, 0xffff}}) {
+            java.nio.ByteBuffer elf = elf64();
+            elf.putLong(0x20, header[0]).putShort(0x36, (short) header[1]).putShort(0x38, (short) header[2]);
+            assertThat(Elf.read(Item.Content.of(elf.array()))).as("phoff %d, phentsize %d, phnum %d", header[0], header[1], header[2]).isEmpty();
+        }
+        java.nio.ByteBuffer interp = elf64();
+        interp.putLong(0x20, 64).putShort(0x36, (short) 56).putShort(0x38, (short) 1);
+        interp.putInt(64, 3).putLong(64 + 8, -4096).putLong(64 + 32, 16); // PT_INTERP at offset -4096
+        assertThat(Elf.read(Item.Content.of(interp.array()))).isEmpty();
+        interp.putLong(64 + 8, 120).putLong(64 + 32, 8);
+        interp.put(120, "/lib/ld\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(Elf.read(Item.Content.of(interp.array())).orElseThrow().interpreter()).as("the same file, well formed").isEqualTo("/lib/ld");
+    }
+
+    @Test
+    void sixtyFiveThousandMissingLibrariesAreReadOnceAndListedAsTwoHundredProblemsAndACount() throws Exception {
+        // a 1.5 MB file naming 65,535 libraries, without DT_STRSZ: each name was a read of its own (2.2 s for this file), and
+        // each missing one a line of the error, the CLI's output and the build record
+        int n = 65_535;
+        int strOff = 64 + 2 * 56;
+        int dynOff = strOff + n * 8;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(dynOff + (n + 2) * 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}).putShort(16, (short) 3);
+        b.putLong(0x20, 64).putShort(0x36, (short) 56).putShort(0x38, (short) 2);
+        b.putInt(64, 1).putLong(64 + 32, b.capacity()); // PT_LOAD: the whole file at address 0
+        b.putInt(120, 2).putLong(120 + 8, dynOff).putLong(120 + 32, (n + 2) * 16L); // PT_DYNAMIC
+        for (int i = 0; i < n; i++) {
+            b.put(strOff + i * 8, String.format("l%05d.so", i).getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, 7);
+        }
+        b.putLong(dynOff, 5).putLong(dynOff + 8, strOff); // DT_STRTAB
+        for (int i = 0; i < n; i++) {
+            b.putLong(dynOff + 16 + i * 16, 1).putLong(dynOff + 24 + i * 16, i * 8L); // DT_NEEDED
+        }
+        Path file = Files.createTempFile("many-needed", ".elf");
+        try {
+            Files.write(file, b.array());
+            Item.Content content = Item.Content.staged(file, 0, Files.size(file));
+            Elf elf = Elf.read(content).orElseThrow();
+            assertThat(elf.needed()).hasSize(n).startsWith("l00000.", "l00001.").endsWith("l65534.");
+
+            Rootfs fs = new Rootfs();
+            fs.add(new Item("usr/bin/many", Item.Type.FILE, 0755, 0, 0, 0, null, content));
+            dev.kiln.catalog.Stack stack = new dev.kiln.catalog.Stack("test", "test", "team@example.com", "1",
+                    new dev.kiln.catalog.Stack.Source("amd64", "keys/test.gpg", List.of()), List.of("x"), List.of(),
+                    new dev.kiln.catalog.Stack.User("nonroot", 65532, 65532), new dev.kiln.catalog.Stack.Hardening(true, false, false, List.of()),
+                    Map.of(), List.of(), List.of(), "/", Map.of(), new dev.kiln.catalog.Stack.Schedule("0 0 3 * * ?", "UTC"),
+                    new dev.kiln.catalog.Stack.Target("test"), "{version}-{yyyymmdd}.{n}", new dev.kiln.catalog.Stack.Retention(10, 30, 30));
+            List<String> problems = Verifier.verify(fs, stack, Map.of()).problems();
+            assertThat(problems).hasSize(Verifier.MAX_PROBLEMS + 1);
+            assertThat(problems.get(0)).startsWith("/usr/bin/many: needs l00000., not found in the image");
+            assertThat(problems.get(Verifier.MAX_PROBLEMS)).isEqualTo("... and " + (n - Verifier.MAX_PROBLEMS)
+                    + " more problems (the first 200 are listed)");
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    /** A 128-byte little-endian ELF64 executable header, its program headers left to the caller. */
+    private static java.nio.ByteBuffer elf64() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(128).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1});
+        b.putShort(16, (short) 3);
+        return b;
     }
 
     @Test

@@ -58,6 +58,8 @@ public final class HostileMirror implements AutoCloseable {
     }
 
     public final Map<String, Attack> attacks = new ConcurrentHashMap<>();
+    /** A path ending in a key is answered "302 Found" with the value as its Location (relative to this mirror when it starts with '/'). */
+    public final Map<String, String> redirects = new ConcurrentHashMap<>();
     public final AtomicLong sent = new AtomicLong();
     private final HttpServer server;
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
@@ -75,7 +77,13 @@ public final class HostileMirror implements AutoCloseable {
         server.createContext("/", exchange -> {
             String path = exchange.getRequestURI().getPath();
             Attack attack = attacks.entrySet().stream().filter(a -> path.endsWith(a.getKey())).map(Map.Entry::getValue).findFirst().orElse(null);
+            String redirect = redirects.entrySet().stream().filter(r -> path.endsWith(r.getKey())).map(Map.Entry::getValue).findFirst().orElse(null);
             try (exchange) {
+                if (redirect != null) {
+                    exchange.getResponseHeaders().add("Location", redirect.startsWith("/") ? url() + redirect : redirect);
+                    exchange.sendResponseHeaders(302, -1);
+                    return;
+                }
                 if (attack != null) {
                     exchange.sendResponseHeaders(200, 0);
                     try (OutputStream out = exchange.getResponseBody()) {
