@@ -9,7 +9,9 @@ import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
 import dev.kiln.ecr.EcrTarget;
 import dev.kiln.history.AuditChain;
+import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
+import dev.kiln.history.PackageSightings;
 import dev.kiln.image.Composer;
 import dev.kiln.image.LayerCache;
 import dev.kiln.image.UnpackCache;
@@ -20,6 +22,7 @@ import dev.kiln.publish.Publisher;
 import dev.kiln.publish.RegistryLogin;
 import dev.kiln.publish.RegistryTarget;
 import dev.kiln.publish.Target;
+import dev.kiln.rebuild.BuildRecorder;
 import dev.kiln.kms.AwsKmsSigningKey;
 import dev.kiln.rebuild.EvidenceAttestations;
 import dev.kiln.rebuild.Attester;
@@ -152,13 +155,18 @@ public class KilnConfiguration {
         return new Services(properties, new StackLocker(archive, new PackageResolver(), clock), packages, clock);
     }
 
-    /** The rebuild service over {@code history}, running builds as {@code instance}. */
-    public static Rebuilds rebuilds(Services services, History history, String instance, MeterRegistry meters) {
+    /**
+     * The rebuild service over the history in {@code dataSource}, running builds as {@code instance}; each
+     * build's measurement and documents are recorded there too.
+     */
+    public static Rebuilds rebuilds(Services services, DataSource dataSource, String instance, MeterRegistry meters) {
+        History history = new History(dataSource);
         KilnProperties properties = services.properties();
         KilnProperties.Build build = properties.build();
         return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, services.target(),
                 instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(),
-                System.getenv("SOURCE_DATE_EPOCH")), meters, catalogRules(properties), properties.service().publishTimeout(), attester(services));
+                System.getenv("SOURCE_DATE_EPOCH")), meters, catalogRules(properties), properties.service().publishTimeout(), attester(services),
+                new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)));
     }
 
     /**
@@ -262,9 +270,9 @@ public class KilnConfiguration {
     }
 
     @Bean
-    Rebuilds rebuilds(Services services, History history, Scheduler scheduler, MeterRegistry meters) throws SchedulerException {
+    Rebuilds rebuilds(Services services, DataSource dataSource, Scheduler scheduler, MeterRegistry meters) throws SchedulerException {
         // the Quartz instance id: the cluster's own record of which instances are alive
-        return rebuilds(services, history, scheduler.getSchedulerInstanceId(), meters);
+        return rebuilds(services, dataSource, scheduler.getSchedulerInstanceId(), meters);
     }
 
     static HttpClient httpClient() {

@@ -18,10 +18,10 @@ import org.springframework.context.annotation.Configuration;
  */
 class ArchitectureTest {
 
-    private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli.."};
+    private static final String[] FRONT_ENDS = {"dev.kiln.api..", "dev.kiln.schedule..", "dev.kiln.cli..", "dev.kiln.console.."};
     private static final String[] CAPABILITIES = {"dev.kiln.catalog..", "dev.kiln.debian..", "dev.kiln.image..", "dev.kiln.publish..",
             "dev.kiln.history..", "dev.kiln.database..", "dev.kiln.ecr..", "dev.kiln.retire..", "dev.kiln.evidence..",
-            "dev.kiln.sign..", "dev.kiln.kms.."};
+            "dev.kiln.compliance..", "dev.kiln.webhook..", "dev.kiln.sign..", "dev.kiln.kms.."};
 
     private static final JavaClasses KILN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -70,7 +70,8 @@ class ArchitectureTest {
 
     @Test
     void thePipelineAndRetirementReachTargetsOnlyThroughThePort() {
-        noClasses().that().resideInAnyPackage("dev.kiln.rebuild..", "dev.kiln.retire..", "dev.kiln.schedule..", "dev.kiln.api..")
+        noClasses().that().resideInAnyPackage("dev.kiln.rebuild..", "dev.kiln.retire..", "dev.kiln.schedule..", "dev.kiln.api..",
+                        "dev.kiln.console..", "dev.kiln.compliance..")
                 .should().dependOnClassesThat().resideInAPackage("dev.kiln.ecr..")
                 .orShould().dependOnClassesThat().resideInAPackage("dev.kiln.kms..")
                 .orShould().dependOnClassesThat().belongToAnyOf(dev.kiln.publish.LocalLayoutTarget.class, dev.kiln.publish.RegistryTarget.class)

@@ -147,9 +147,9 @@ class RetirementApi {
                 + (byTag && !byDigest ? ": a tag alone can name several images (after a repository change)" : ""), candidates);
     }
 
-    private static String reason(String reason) {
+    static String reason(String reason) {
         if (reason == null || reason.isBlank()) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", "pinning and unpinning need a reason (who asked, why)",
+            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", "pinning, unpinning and retiring need a reason (who asked, why)",
                     List.of());
         }
         UntrustedText.refusal(reason, MAX_REASON).ifPresent(why -> {
@@ -158,7 +158,7 @@ class RetirementApi {
         return reason.strip();
     }
 
-    private static void tag(String tag) {
+    static void tag(String tag) {
         if (!TAG.matcher(tag).matches()) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-tag", "the tag " + UntrustedText.forLog(tag, 140)
                     + " is not an image tag (letters, digits, '_', '.', '-'; at most 128, not starting with '.' or '-')", List.of());
@@ -170,6 +170,10 @@ class RetirementApi {
      * stack removed from the catalog (or broken there now), what the history recorded last.
      */
     private Retirer.Subject subject(String name) {
+        return subject(name, properties, history);
+    }
+
+    static Retirer.Subject subject(String name, KilnProperties properties, History history) {
         Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
         Optional<Stack> valid = catalog.stack(name);
         if (valid.isPresent()) {

@@ -188,19 +188,16 @@ class StacksApi {
         if (s.currentBuildId() == null) {
             return Optional.empty();
         }
-        // the recorded target is "local", "HOST[:PORT][/NAMESPACE]" or "ecr:HOST[/NAMESPACE]"
-        String repository = "local".equals(s.currentTarget()) ? null
-                : s.currentTarget().replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + s.currentRepository();
+        String pull = dev.kiln.publish.Target.pullReference(s.currentTarget(), s.currentRepository(), s.currentDigest()).orElse(null);
         List<PlatformImage> platforms = null;
         if (s.currentPlatforms() != null && s.currentPlatforms().isArray()) {
             platforms = new ArrayList<>();
             for (tools.jackson.databind.JsonNode p : s.currentPlatforms()) {
                 String digest = p.path("digest").asString();
                 platforms.add(new PlatformImage(p.path("architecture").asString(), p.path("platform").asString(), digest,
-                        repository == null ? null : repository + "@" + digest));
+                        dev.kiln.publish.Target.pullReference(s.currentTarget(), s.currentRepository(), digest).orElse(null)));
             }
         }
-        return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(),
-                repository == null ? null : repository + "@" + s.currentDigest(), platforms));
+        return Optional.of(new Image(s.currentBuildId(), s.currentTag(), s.currentDigest(), s.currentReference(), pull, platforms));
     }
 }

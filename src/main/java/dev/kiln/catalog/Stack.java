@@ -37,7 +37,7 @@ public record Stack(
     public Stack {
         packages = List.copyOf(packages);
         excludes = List.copyOf(excludes);
-        // absent from a recorded definition (canonical JSON leaves it out while empty)
+        // left out of the canonical JSON when empty (NON_EMPTY keeps older digests): absent reads as none
         excludeLibraries = excludeLibraries == null ? List.of() : List.copyOf(excludeLibraries);
         env = Map.copyOf(env);
         entrypoint = List.copyOf(entrypoint);

@@ -219,7 +219,7 @@ final class Commands {
         }
         try (Database database = database(err)) {
             History history = new History(database.dataSource());
-            Rebuilds rebuilds = KilnConfiguration.rebuilds(services, history, cliInstance(), new SimpleMeterRegistry());
+            Rebuilds rebuilds = KilnConfiguration.rebuilds(services, database.dataSource(), cliInstance(), new SimpleMeterRegistry());
             String who = "cli:" + System.getProperty("user.name");
             for (String name : names) {
                 Optional<Stack> stack = catalog.stack(name);

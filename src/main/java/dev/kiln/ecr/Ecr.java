@@ -119,6 +119,20 @@ public final class Ecr implements RegistryLogin {
         }
     }
 
+    /** The repository's tag mutability and encryption as ECR reports them now, beside the key Kiln is configured with. */
+    public dev.kiln.publish.ImageTarget.Protection protection(String name) {
+        try {
+            Repository r = client.describeRepositories(q -> q.repositoryNames(name)).repositories().get(0);
+            return new dev.kiln.publish.ImageTarget.Protection(r.imageTagMutabilityAsString(),
+                    r.imageTagMutabilityExclusionFilters() == null ? List.of()
+                            : r.imageTagMutabilityExclusionFilters().stream().map(ImageTagMutabilityExclusionFilter::filter).toList(),
+                    r.encryptionConfiguration() == null ? null : r.encryptionConfiguration().encryptionTypeAsString(),
+                    r.encryptionConfiguration() == null ? null : r.encryptionConfiguration().kmsKey(), settings.kmsKey());
+        } catch (EcrException e) {
+            throw new PublishException("ECR repository " + name + ": " + message(e), e);
+        }
+    }
+
     private ImageTagMutability mutability() {
         return settings.exclusions().isEmpty() ? ImageTagMutability.IMMUTABLE : ImageTagMutability.IMMUTABLE_WITH_EXCLUSION;
     }

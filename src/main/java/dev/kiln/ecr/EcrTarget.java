@@ -226,6 +226,11 @@ public final class EcrTarget implements ImageTarget {
         }
     }
 
+    @Override
+    public Optional<Protection> protection(String repository) {
+        return Optional.of(api.protection(repository));
+    }
+
     /** The scan gate: waits for ECR's scan; findings at or above the configured severity hold the image back. */
     @Override
     public Optional<Review> review(String repository, String digest) {

@@ -25,7 +25,7 @@ import tools.jackson.databind.json.JsonMapper;
 public final class History {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final String SUMMARY_COLUMNS = """
+    static final String SUMMARY_COLUMNS = """
             id, stack, trigger, triggered_by, catalog_revision, kiln_version, instance, requested_at, started_at, finished_at,
             status, step, failure_reason, stack_digest, lock_digest, fingerprint, target, repository, image_digest, reference,
             tags, compressed_bytes, uncompressed_bytes, bytes_pushed, package_diff, previous_build_id, recovered_from, attempt,
@@ -819,7 +819,7 @@ public final class History {
         return new Page<>(items, page, size, total);
     }
 
-    private static Stack stack(ResultSet rs, int n) throws SQLException {
+    static Stack stack(ResultSet rs, int n) throws SQLException {
         return new Stack(rs.getString("name"), rs.getString("owner"), rs.getString("repository"), rs.getString("definition_digest"),
                 instant(rs, "first_seen"), instant(rs, "removed_at"), (Long) rs.getObject("current_build_id"),
                 rs.getString("current_digest"), rs.getString("current_reference"), rs.getString("current_tag"),
@@ -829,7 +829,7 @@ public final class History {
                 node(rs.getString("current_platforms")));
     }
 
-    private static Build build(ResultSet rs, int n) throws SQLException {
+    static Build build(ResultSet rs, int n) throws SQLException {
         return new Build(rs.getLong("id"), rs.getString("stack"), rs.getString("trigger"), rs.getString("triggered_by"),
                 rs.getString("catalog_revision"), rs.getString("kiln_version"), rs.getString("instance"), instant(rs, "requested_at"),
                 instant(rs, "started_at"), instant(rs, "finished_at"), rs.getString("status"), rs.getString("step"),
@@ -842,16 +842,16 @@ public final class History {
                 node(rs.getString("report")), rs.getBoolean("signed"), rs.getString("signing_key_id"), node(rs.getString("platforms")));
     }
 
-    private static Instant instant(ResultSet rs, String column) throws SQLException {
+    static Instant instant(ResultSet rs, String column) throws SQLException {
         Timestamp t = rs.getTimestamp(column);
         return t == null ? null : t.toInstant();
     }
 
-    private static JsonNode node(String json) {
+    static JsonNode node(String json) {
         return json == null ? null : JSON.readTree(json);
     }
 
-    private static String json(Object value) {
+    static String json(Object value) {
         return value == null ? null : value instanceof String s ? s : JSON.writeValueAsString(value);
     }
 }

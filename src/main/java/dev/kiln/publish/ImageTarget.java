@@ -105,6 +105,27 @@ public interface ImageTarget {
     }
 
     /**
+     * How the target protects {@code repository}, as it reports it now (ECR: the repository's settings).
+     * Empty: the target has no such settings (an OCI registry, the local layout).
+     */
+    default Optional<Protection> protection(String repository) {
+        return Optional.empty();
+    }
+
+    /**
+     * @param tagMutability   IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE
+     * @param mutableTags     the tag wildcards exempt from immutability
+     * @param encryption      how images are encrypted at rest (AES256, KMS, KMS_DSSE)
+     * @param kmsKey          the KMS key that encrypts them, or null
+     * @param configuredKey   the customer managed key Kiln is configured to use, or null
+     */
+    record Protection(String tagMutability, List<String> mutableTags, String encryption, String kmsKey, String configuredKey) {
+        public Protection {
+            mutableTags = List.copyOf(mutableTags);
+        }
+    }
+
+    /**
      * A target's review: whether it holds the image back (published and recorded, never approved), why,
      * and its evidence (a scan's status and findings).
      */

@@ -72,6 +72,18 @@ public sealed interface Target permits Target.Local, Target.Registry, Target.Ecr
         return namespace;
     }
 
+    /**
+     * What {@code docker pull} takes for an image a build recorded: {@code HOST/REPOSITORY@DIGEST} from
+     * the recorded target ({@code local}, {@code HOST[:PORT][/NAMESPACE]}, {@code ecr:HOST[/NAMESPACE]});
+     * empty for the local layout, which nothing pulls from.
+     */
+    static java.util.Optional<String> pullReference(String recordedTarget, String repository, String digest) {
+        if (recordedTarget == null || recordedTarget.equals("local") || repository == null || digest == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(recordedTarget.replaceFirst("^ecr:", "").replaceFirst("/.*", "") + "/" + repository + "@" + digest);
+    }
+
     /** The repository a stack's images go to under {@code namespace}. */
     static String repository(String namespace, String stackRepository) {
         return namespace.isEmpty() ? stackRepository : namespace + "/" + stackRepository;

@@ -63,6 +63,7 @@ public final class Rebuilds {
     private final Map<Long, Running> running = new ConcurrentHashMap<>();
     private final Duration publishTimeout;
     private final Catalog.Rules rules;
+    private final BuildRecorder recorder;
     private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kiln-publish-watch");
         t.setDaemon(true);
@@ -106,12 +107,14 @@ public final class Rebuilds {
      *                       as the registry's outage: a registry that died mid-push was seen to leave jib
      *                       waiting for ever
      * @param attester       signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
+     * @param recorder       records what review needs besides the build row (definition, measurement, documents)
      */
     public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
                     String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters, Catalog.Rules rules,
-                    Duration publishTimeout, Attester attester) {
+                    Duration publishTimeout, Attester attester, BuildRecorder recorder) {
         this.publishTimeout = publishTimeout;
         this.rules = rules;
+        this.recorder = recorder;
         this.catalogDir = catalogDir;
         this.locker = locker;
         this.builder = builder;
@@ -354,6 +357,7 @@ public final class Rebuilds {
                 repository));
         Optional<String> sourceUrl = CatalogRevision.of(catalog.directory()).flatMap(CatalogRevision::sourceUrl);
         history.recipe(id, Catalog.canonical(stack), buildSettings.recipe(sourceUrl));
+        recorder.resolved(id, stack, lock);
         // a key configured since the image was made (or another key): sign it now, which takes a build
         boolean signedAsConfigured = attester.key().map(k -> k.id().equals(previous.map(History.Good::signingKeyId).orElse(null))).orElse(true);
         if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured) {
@@ -410,6 +414,9 @@ public final class Rebuilds {
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
         List<Lock.Change> changes = lock.changesSince(before);
         step(id, stack, "recording");
+        recorder.published(new BuildRecorder.Built(id, catalog, stack, lock, result, target, repository, previous, before,
+                request.trigger(), request.who(), started, instance, kilnVersion, buildSettings.text(),
+                attestedAbout(signed, result.platforms().get(0).image().digest())));
         history.succeeded(id, published(result, BuildReport.of(result, lockCheck), changes, previous.map(History.Good::id).orElse(null),
                 held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
         if (held) {
@@ -444,6 +451,12 @@ public final class Rebuilds {
             current.cancel = true;
             throw new Cancelled();
         }
+    }
+
+    /** The claims signed about {@code digest} (for an index: one platform image's, which the build's records show). */
+    static List<dev.kiln.sign.Claim> attestedAbout(List<Signer.Signed> signed, String digest) {
+        return signed.stream().filter(s -> s.artifact().subject() == null || s.artifact().subject().digest().equals(digest))
+                .map(Signer.Signed::claim).toList();
     }
 
     /** A lock as one architecture had it: a platform's view of a lock of several, the lock itself if it is for that one, else null. */

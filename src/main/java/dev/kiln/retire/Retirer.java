@@ -144,6 +144,60 @@ public final class Retirer {
         return new Result(plan, retired, resumed, failed);
     }
 
+    /**
+     * Why an image cannot be retired by hand: {@code approved-image}, {@code pinned}, or
+     * {@code ambiguous-tag} (a tag two live images carry, after a repository change: name the digest).
+     */
+    public static final class Refused extends RuntimeException {
+        private final String kind;
+
+        public Refused(String kind, String message) {
+            super(message);
+            this.kind = kind;
+        }
+
+        public String kind() {
+            return kind;
+        }
+    }
+
+    /**
+     * Retires one image now, named by its digest or any of its live tags, whatever the policy says: every
+     * tag naming its digest, recorded with {@code who} and {@code reason}. The approved image and a pinned
+     * image are refused ({@link Refused}); empty when the stack has no such live image.
+     */
+    public Optional<Result> retireNow(Stack stack, String image, String who, String reason) {
+        return retireNow(Subject.of(stack), image, who, reason);
+    }
+
+    /** As {@link #retireNow(Stack, String, String, String)}, for a stack known by its recorded policy (removed ones too). */
+    public Optional<Result> retireNow(Subject stack, String name, String who, String reason) {
+        Plan plan = plan(stack);
+        boolean byDigest = name.startsWith("sha256:");
+        List<RetentionPlanner.Decision> named = plan.decisions().stream()
+                .filter(d -> byDigest ? d.image().digest().equals(name) : d.image().tags().contains(name)).toList();
+        if (named.isEmpty()) {
+            return Optional.empty();
+        }
+        if (named.size() > 1) {
+            throw new Refused("ambiguous-tag", stack.name() + ":" + name + " names " + named.size() + " live images ("
+                    + named.stream().map(d -> d.image().digest()).collect(java.util.stream.Collectors.joining(", ")) + "); name one by its digest");
+        }
+        RetentionPlanner.Image image = named.get(0).image();
+        if (history.stack(stack.name()).map(History.Stack::currentDigest).filter(image.digest()::equals).isPresent()) {
+            throw new Refused("approved-image", stack.name() + ":" + name + " is the approved image (" + image.digest() + "); it is never retired");
+        }
+        if (image.pin() != null) {
+            throw new Refused("pinned", stack.name() + ":" + name + " is pinned (" + image.pin() + "); unpin it first");
+        }
+        List<History.LiveTag> tags = history.liveTags(stack.name(), target.name()).stream().filter(t -> t.digest().equals(image.digest())).toList();
+        tags.forEach(t -> history.retirementPlanned(t.id(), who, reason));
+        List<String> retired = new ArrayList<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        delete(stack, tags, retired, failed);
+        return Optional.of(new Result(plan, retired, List.of(), failed));
+    }
+
     /** Deletes the tags' images by digest, then marks each tag's retirement done (or records why not). */
     private void delete(Subject stack, List<History.LiveTag> tags, List<String> done, Map<String, String> failed) {
         if (tags.isEmpty()) {

@@ -8,6 +8,7 @@ import dev.kiln.debian.LockFile;
 import dev.kiln.history.History;
 import dev.kiln.testing.KilnCli;
 import dev.kiln.testing.TestArchive;
+import dev.kiln.testing.TestPackages;
 import dev.kiln.testing.TestRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -303,33 +304,16 @@ class ImageContentsIT {
     }
 
     /** java.base linked by jlink from the JDK running this test: Debian's own OpenJDK build on CI. */
-    private Path jrePackage() throws IOException {
-        Path tree = tmp.resolve("probe-jre");
-        Path jre = tree.resolve(JRE.substring(1));
-        Files.createDirectories(jre.getParent());
-        Path jlink = Path.of(System.getProperty("java.home"), "bin", "jlink");
-        assertThat(jlink).as("a JDK with jlink runs the tests").exists();
-        TestArchive.run(List.of(jlink.toString(), "--add-modules", "java.base", "--strip-debug", "--no-man-pages", "--no-header-files",
-                "--output", jre.toString()));
-        Path doc = Files.createDirectories(tree.resolve("usr/share/doc/probe-jre"));
-        Files.writeString(doc.resolve("copyright"), copyright("OpenJDK", "GPL-2 with Classpath-exception-2.0"));
-        return debOf(tree, "probe-jre", "17.0", "Depends: libc6, libstdc++6, zlib1g");
+    private Path jrePackage() {
+        return TestPackages.jre(tmp, "probe-jre", "17.0", JRE);
     }
 
-    /** A .deb with a gzip-compressed data part: xz would spend a minute on the JRE. */
-    private Path debOf(Path tree, String name, String version, String... controlLines) throws IOException {
-        Files.createDirectories(tree.resolve("DEBIAN"));
-        Files.writeString(tree.resolve("DEBIAN/control"), "Package: " + name + "\nVersion: " + version
-                + "\nArchitecture: amd64\nMaintainer: Kiln Tests <tests@kiln.test>\nDescription: test package " + name + "\n"
-                + String.join("\n", controlLines) + "\n");
-        Path deb = tmp.resolve(name + "_" + version + "_amd64.deb");
-        TestArchive.run(List.of("dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", tree.toString(), deb.toString()));
-        return deb;
+    private Path debOf(Path tree, String name, String version, String... controlLines) {
+        return TestPackages.deb(tmp, tree, name, version, controlLines);
     }
 
     private static String copyright(String upstream, String licence) {
-        return "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: " + upstream
-                + "\n\nFiles: *\nCopyright: Kiln Tests\nLicense: " + licence + "\n";
+        return TestPackages.copyright(upstream, licence);
     }
 
     private static byte[] resource(String name) throws IOException {

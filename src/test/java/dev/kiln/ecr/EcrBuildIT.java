@@ -120,6 +120,57 @@ class EcrBuildIT {
         assertThat(history.stack("app").orElseThrow().currentDigest()).isEqualTo(digest()).isNotEqualTo(first);
     }
 
+    /**
+     * The checklist's ECR items are measured on the repository the image went to, not assumed from the
+     * settings: with a customer key configured, a repository Kiln creates is encrypted under it (pass),
+     * one that existed with AES256 is not (fail, ECR cannot re-encrypt); the scan gate's verdict is the
+     * scan's (pass under CRITICAL, fail for the quarantined image under HIGH).
+     */
+    @Test
+    void theChecklistMeasuresTheRepositoryAndTheScanOfEachBuild() throws Exception {
+        String key = "arn:aws:kms:eu-central-1:123456789012:key/0b7b1c3e-5f4e-4f7a-9d55-3c2b1a0f9e11";
+        for (String stack : List.of("sealed", "plain")) {
+            Files.writeString(catalog.resolve(stack + ".yaml"), repo.stackHead("checklist on ECR") + """
+                    packages: [hello-static]
+                    entrypoint: [/usr/bin/hello]
+                    target:
+                      repository: golden/%s
+                    """.formatted(stack));
+        }
+        client.createRepository(r -> r.repositoryName("golden/plain").imageTagMutability(ImageTagMutability.MUTABLE)
+                .encryptionConfiguration(c -> c.encryptionType(software.amazon.awssdk.services.ecr.model.EncryptionType.AES256)));
+        assertThat(kiln("lock", "sealed")).as(err()).isZero();
+        assertThat(kiln("lock", "plain")).as(err()).isZero();
+        assertThat(kiln("build", "sealed", "--kiln.ecr.kms-key=" + key, "--kiln.ecr.scan-gate-severity=CRITICAL")).as(err()).isZero();
+        assertThat(kiln("build", "plain", "--kiln.ecr.kms-key=" + key, "--kiln.ecr.scan-gate-severity=HIGH")).isEqualTo(1);
+
+        History history = new History(database.dataSource());
+        dev.kiln.history.BuildRecords records = new dev.kiln.history.BuildRecords(database.dataSource());
+        dev.kiln.compliance.BuildCompliance compliance = new dev.kiln.compliance.BuildCompliance(history, records,
+                new dev.kiln.compliance.UnsignedEvidence(records));
+        java.util.Map<String, dev.kiln.compliance.Checklist.Item> sealed = items(compliance, history.recent(List.of("sealed"), 1).get(0));
+        java.util.Map<String, dev.kiln.compliance.Checklist.Item> plain = items(compliance, history.recent(List.of("plain"), 1).get(0));
+
+        assertThat(sealed.get("customer-key").status()).as(sealed.get("customer-key").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.PASS);
+        assertThat(sealed.get("customer-key").evidence()).contains(key);
+        assertThat(plain.get("customer-key").status()).as(plain.get("customer-key").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.FAIL);
+        assertThat(plain.get("customer-key").evidence()).contains("AES256");
+        for (var items : List.of(sealed, plain)) {
+            assertThat(items.get("immutable-tag").status()).as(items.get("immutable-tag").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.PASS);
+            assertThat(items.get("immutable-tag").evidence()).contains("IMMUTABLE");
+        }
+        assertThat(sealed.get("scanned").status()).as(sealed.get("scanned").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.PASS);
+        assertThat(plain.get("scanned").status()).as(plain.get("scanned").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.FAIL);
+        assertThat(plain.get("scanned").evidence()).contains("quarantined");
+    }
+
+    private static java.util.Map<String, dev.kiln.compliance.Checklist.Item> items(dev.kiln.compliance.BuildCompliance compliance,
+                                                                                History.Build build) {
+        java.util.Map<String, dev.kiln.compliance.Checklist.Item> items = new java.util.LinkedHashMap<>();
+        compliance.checklist(build).items().forEach(i -> items.put(i.id(), i));
+        return items;
+    }
+
     private int kiln(String... args) {
         out.reset();
         err.reset();

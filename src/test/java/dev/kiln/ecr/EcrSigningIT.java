@@ -91,7 +91,9 @@ class EcrSigningIT {
         target = services.target();
         rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-ecr", KilnConfiguration.kilnVersion(),
                 new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
-                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of));
+                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of),
+                new dev.kiln.rebuild.BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()),
+                        new dev.kiln.history.PackageSightings(database.dataSource())));
     }
 
     @AfterAll

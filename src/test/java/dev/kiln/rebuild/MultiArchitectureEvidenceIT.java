@@ -69,7 +69,8 @@ class MultiArchitectureEvidenceIT {
         target = new TamperingTarget(services.target());
         rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
                 new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
-                Attester.signing(new Signer(services.signingKey().orElseThrow(), Clock.systemUTC()), new EvidenceAttestations()));
+                Attester.signing(new Signer(services.signingKey().orElseThrow(), Clock.systemUTC()), new EvidenceAttestations()),
+                new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()), new dev.kiln.history.PackageSightings(database.dataSource())));
     }
 
     @AfterAll

@@ -56,6 +56,8 @@ final class SigningBenchmark {
         KilnConfiguration.Services services = KilnConfiguration.services(properties, Clock.systemUTC());
         try (Database database = Database.open(new Database.Settings(null, null, null), data, 2).migrate()) {
             History history = new History(database.dataSource());
+            BuildRecorder recorder = new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()),
+                    new dev.kiln.history.PackageSightings(database.dataSource()));
             // real: the attestations a build carries (dev.kiln.evidence makes them, then they are signed and attached);
             // stand-in: documents of the same size made here, to time signing and attaching alone
             boolean standIn = args.length > 3 && args[3].equals("stand-in");
@@ -69,7 +71,7 @@ final class SigningBenchmark {
                     throw new IllegalStateException(locked.problems().toString());
                 }
                 Lock lock = locked.lock();
-                run(services, history, catalog, stack, lock, Attester.unsigned(), "warm-up", false);
+                run(services, history, recorder, catalog, stack, lock, Attester.unsigned(), "warm-up", false);
                 for (boolean cold : List.of(false, true)) {
                     List<Double> plain = new ArrayList<>();
                     List<Double> withEvidence = new ArrayList<>();
@@ -77,7 +79,7 @@ final class SigningBenchmark {
                         boolean signedFirst = i % 2 == 0;
                         for (int k = 0; k < 2; k++) {
                             boolean sign = (k == 0) == signedFirst;
-                            double s = run(services, history, catalog, stack, lock, sign ? signed : Attester.unsigned(),
+                            double s = run(services, history, recorder, catalog, stack, lock, sign ? signed : Attester.unsigned(),
                                     (sign ? "s" : "u") + (cold ? "c" : "w") + i, cold);
                             (sign ? withEvidence : plain).add(s);
                         }
@@ -94,7 +96,7 @@ final class SigningBenchmark {
     }
 
     /** One recorded build through the pipeline, under a tag and a creation time of its own; wall seconds. */
-    private static double run(KilnConfiguration.Services services, History history, Catalog catalog, Stack stack, Lock lock, Attester attester,
+    private static double run(KilnConfiguration.Services services, History history, BuildRecorder recorder, Catalog catalog, Stack stack, Lock lock, Attester attester,
                               String tag, boolean coldLayers) throws Exception {
         KilnProperties.Build build = services.properties().build();
         Path layers = services.properties().dataDir().resolve("cache/layers");
@@ -118,7 +120,8 @@ final class SigningBenchmark {
                 new Publisher(Clock.systemUTC()), null);
         Rebuilds rebuilds = new Rebuilds(dir, services.locker(), builder, history, services.target(), "bench",
                 KilnConfiguration.kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(), ""), new SimpleMeterRegistry(),
-                Catalog.Rules.DEFAULT, Duration.ofMinutes(30), attester);
+                Catalog.Rules.DEFAULT, Duration.ofMinutes(30), attester,
+                recorder);
         Lock relocked = new Lock(lock.lockVersion(), lock.stack(), Catalog.digest(Catalog.load(dir).stack(stack.name()).orElseThrow()), lock.architecture(),
                 lock.releases(), lock.packages(), lock.dropped());
         long t0 = System.nanoTime();
