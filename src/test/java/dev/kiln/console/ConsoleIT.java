@@ -324,7 +324,12 @@ class ConsoleIT {
         browser.get(url("/console/builds"));
         new Select(browser.findElement(By.name("stack"))).selectByValue("java");
         new Select(browser.findElement(By.name("status"))).selectByValue("succeeded");
+        WebElement before = browser.findElement(By.id("build-count"));
         browser.findElement(By.cssSelector("#builds-filter button")).click();
+        // the filter is a GET form: wait for the new page, not the old one's count
+        new org.openqa.selenium.support.ui.WebDriverWait(browser, java.time.Duration.ofSeconds(30))
+                .until(org.openqa.selenium.support.ui.ExpectedConditions.stalenessOf(before));
+        assertThat(browser.getCurrentUrl()).contains("stack=java").contains("status=succeeded");
         assertThat(browser.findElement(By.id("build-count")).getText()).isEqualTo("2 builds");
         assertThat(browser.findElements(By.cssSelector("#all-builds tbody tr")).stream().map(r -> r.findElement(By.tagName("a")).getText()))
                 .containsExactly(Long.toString(second), Long.toString(first));
