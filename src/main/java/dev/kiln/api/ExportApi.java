@@ -2,6 +2,7 @@ package dev.kiln.api;
 
 import dev.kiln.compliance.EvidenceExport;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
@@ -39,7 +40,7 @@ class ExportApi {
 
     @GetMapping(value = "/builds.csv", produces = "text/csv")
     @Operation(summary = "Every build requested in [since, until) as CSV (columns in docs/console.md)")
-    @ApiResponse(responseCode = "200", description = "The CSV")
+    @ApiResponse(responseCode = "200", description = "The CSV", content = @Content(mediaType = "text/csv"))
     @ApiResponse(responseCode = "400", description = "`bad-range`; or a malformed request")
     void buildsCsv(@Parameter(description = "from (ISO-8601 instant; default 30 days before until)") @RequestParam(required = false) Instant since,
                    @Parameter(description = "to, excluded (default now)") @RequestParam(required = false) Instant until,
@@ -51,7 +52,7 @@ class ExportApi {
 
     @GetMapping(value = "/audit.csv", produces = "text/csv")
     @Operation(summary = "Every audit entry written in [since, until) as CSV, in chain order with its hash links")
-    @ApiResponse(responseCode = "200", description = "The CSV")
+    @ApiResponse(responseCode = "200", description = "The CSV", content = @Content(mediaType = "text/csv"))
     @ApiResponse(responseCode = "400", description = "`bad-range`; or a malformed request")
     void auditCsv(@RequestParam(required = false) Instant since, @RequestParam(required = false) Instant until, Principal principal,
                   HttpServletResponse response) throws IOException {
@@ -63,7 +64,7 @@ class ExportApi {
     @GetMapping(value = "/export.json", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Every build and audit entry of [since, until), and each approved image with its documents and checklist "
             + "(schema: /api/evidence/export.schema.json)")
-    @ApiResponse(responseCode = "200", description = "The export")
+    @ApiResponse(responseCode = "200", description = "The export", content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE))
     @ApiResponse(responseCode = "400", description = "`bad-range`; or a malformed request")
     void json(@RequestParam(required = false) Instant since, @RequestParam(required = false) Instant until, Principal principal,
               HttpServletResponse response) throws IOException {
@@ -74,7 +75,7 @@ class ExportApi {
 
     @GetMapping(value = "/export.zip", produces = "application/zip")
     @Operation(summary = "The JSON and both CSVs, each approved image's SBOMs, provenance, rebuild record and checklist, and SHA256SUMS")
-    @ApiResponse(responseCode = "200", description = "The zip")
+    @ApiResponse(responseCode = "200", description = "The zip", content = @Content(mediaType = "application/zip"))
     @ApiResponse(responseCode = "400", description = "`bad-range`; or a malformed request")
     void zip(@RequestParam(required = false) Instant since, @RequestParam(required = false) Instant until, Principal principal,
              HttpServletResponse response) throws IOException {

@@ -455,9 +455,14 @@ class ApiSecurityIT {
         doc.path("paths").properties().forEach(path -> path.getValue().properties().forEach(op -> op.getValue().path("responses").properties()
                 .forEach(r -> {
                     seen.add(r.getKey());
-                    String type = r.getKey().startsWith("2") ? "application/json" : "application/problem+json";
-                    assertThat(names(r.getValue().path("content"))).as(path.getKey() + " " + op.getKey() + " " + r.getKey()).containsExactly(type);
-                    if (!r.getKey().startsWith("2")) {
+                    String what = path.getKey() + " " + op.getKey() + " " + r.getKey();
+                    if (r.getKey().startsWith("2")) {
+                        // JSON, or a document served as what it is (a PEM key, CSV, a zip): always stated, never "*/*"
+                        assertThat(names(r.getValue().path("content"))).as(what).isNotEmpty().doesNotContain("*/*")
+                                .allSatisfy(t -> assertThat(t).matches("application/(json|x-pem-file|zip|[a-z0-9.+-]+\\+json)|text/(plain|csv)"));
+                    } else {
+                        String type = "application/problem+json";
+                        assertThat(names(r.getValue().path("content"))).as(what).containsExactly(type);
                         assertThat(r.getValue().path("content").path(type).path("schema").path("$ref").asString())
                                 .isEqualTo("#/components/schemas/Problem");
                     }
