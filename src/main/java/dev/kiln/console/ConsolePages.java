@@ -229,6 +229,23 @@ class ConsolePages {
     record ItemView(Checklist.Item item, String css) {
     }
 
+    /** One platform image of an image index: its platform ("linux/arm64"), digest and pull reference. */
+    record PlatformRow(String platform, String digest, String pull) {
+    }
+
+    /** The platform images of an index build, in the index's order; empty for a single image. */
+    private static List<PlatformRow> platforms(History.Build image) {
+        List<PlatformRow> rows = new java.util.ArrayList<>();
+        if (image.platforms() != null && image.platforms().isArray()) {
+            for (tools.jackson.databind.JsonNode p : image.platforms()) {
+                String digest = p.path("digest").asString();
+                rows.add(new PlatformRow(p.path("platform").asString(), digest,
+                        Target.pullReference(image.target(), image.repository(), digest).orElse(null)));
+            }
+        }
+        return rows;
+    }
+
     @GetMapping("/console/builds/{id}")
     String build(@PathVariable long id, Authentication user, Model model) {
         common(model, user, "stacks");
@@ -239,6 +256,7 @@ class ConsolePages {
         model.addAttribute("image", image);
         model.addAttribute("tag", tag(image));
         model.addAttribute("pull", Target.pullReference(image.target(), image.repository(), image.imageDigest()).orElse(null));
+        model.addAttribute("platforms", platforms(image));
         BuildRecords.Measured measured = records.measured(image.id());
         model.addAttribute("definition", pretty(measured.stackDefinition()));
         model.addAttribute("config", measured.imageConfig() == null ? null : PRETTY.writeValueAsString(measured.imageConfig()));

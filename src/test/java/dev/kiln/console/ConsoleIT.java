@@ -610,6 +610,46 @@ class ConsoleIT {
         signOut();
     }
 
+    @Test
+    @Order(18)
+    void aBuildOfTwoArchitecturesShowsItsPlatformImages() throws Exception {
+        // the archive gains arm64, and a stack of both architectures is added to the catalog
+        repo.architectures("stable", "amd64", "arm64");
+        repo.debFor("all", "stable", "multi-data", "1.0");
+        for (String arch : List.of("amd64", "arm64")) {
+            repo.debFor(arch, "stable", "multi-app", "1.0", "Depends: multi-data");
+        }
+        repo.publish("stable", Instant.now(), Instant.now().plus(Duration.ofDays(7)));
+        Files.writeString(tmp.resolve("catalog").resolve("multi.yaml"), repo.stackHead("a stack of two architectures")
+                .replace("architecture: amd64", "architectures: [amd64, arm64]") + """
+                packages: [multi-app]
+                schedule:
+                  cron: "0 0 0 1 1 ? 2099"
+                target:
+                  repository: golden/multi
+                """);
+        waitFor(Duration.ofSeconds(30), "the catalog sync to see the new stack", () -> db.sql(
+                "SELECT count(*) FROM audit WHERE action = 'stack.added' AND subject = 'multi'").query(Long.class).single() == 1);
+        long multi = build("multi");
+        assertThat(buildStatus(multi)).as(read(log)).isEqualTo("succeeded");
+        JsonNode recorded = JSON.readTree(db.sql("SELECT platforms::text FROM build WHERE id = ?").param(multi).query(String.class).single());
+        assertThat(recorded.size()).isEqualTo(2);
+
+        signIn("reader", "reader-pw");
+        browser.get(url("/console/builds/" + multi));
+        List<WebElement> rows = browser.findElements(By.cssSelector("#platforms tbody tr"));
+        List<String> shown = rows.stream().map(r -> r.findElement(By.cssSelector(".platform")).getText()).toList();
+        assertThat(shown).containsExactly(recorded.get(0).path("platform").asString(), recorded.get(1).path("platform").asString());
+        assertThat(shown.get(0)).isEqualTo("linux/amd64");
+        assertThat(shown.get(1)).startsWith("linux/arm64");
+        for (int i = 0; i < 2; i++) {
+            assertThat(rows.get(i).findElement(By.cssSelector(".digest")).getText()).isEqualTo(recorded.get(i).path("digest").asString())
+                    .isNotEqualTo(digest(multi));
+        }
+        screenshot("build-platforms");
+        signOut();
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
 
     /** Every approved image's documents in the zip are the build's own, byte for byte, and SHA256SUMS holds. */
