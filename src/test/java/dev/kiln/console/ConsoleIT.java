@@ -271,7 +271,7 @@ class ConsoleIT {
         assertThat(browser.findElement(By.id("stack-leaky")).getText()).contains("leaky");
         screenshot("stacks");
 
-        row.findElement(By.cssSelector("a.digest")).click();
+        clickAndWait(row.findElement(By.cssSelector("a.digest")));
         assertThat(browser.findElement(By.id("build-id")).getText()).isEqualTo(Long.toString(second));
         assertThat(browser.findElement(By.id("image-digest")).getText()).isEqualTo(approved);
         assertThat(browser.findElement(By.id("check-non-root-user")).getText()).contains("pass").contains("65532");
@@ -295,7 +295,7 @@ class ConsoleIT {
         screenshot("build-unsigned");
         browser.get(url("/console/builds/" + second));
 
-        browser.findElement(By.id("compare-previous")).click();
+        clickAndWait(browser.findElement(By.id("compare-previous")));
         assertThat(browser.findElement(By.id("compare-title")).getText()).contains(Long.toString(first)).contains(Long.toString(second));
         assertThat(browser.findElement(By.id("compare-packages")).getText()).contains("kiln-fix 1.0 1.1");
         assertThat(browser.findElement(By.id("compare-definition")).getText()).contains("env.KILN_EDITION");
@@ -305,10 +305,10 @@ class ConsoleIT {
         // the same through the form: choose the stack, then the two builds
         browser.get(url("/console/compare"));
         new Select(browser.findElement(By.id("compare-stack"))).selectByValue("java");
-        browser.findElement(By.id("compare-go")).click();
+        clickAndWait(browser.findElement(By.id("compare-go")));
         new Select(browser.findElement(By.id("compare-from"))).selectByValue(Long.toString(first));
         new Select(browser.findElement(By.id("compare-to"))).selectByValue(Long.toString(second));
-        browser.findElement(By.id("compare-go")).click();
+        clickAndWait(browser.findElement(By.id("compare-go")));
         assertThat(browser.findElement(By.id("compare-packages")).getText()).contains("kiln-fix");
 
         browser.get(url("/console/stacks/java"));
@@ -372,7 +372,7 @@ class ConsoleIT {
         browser.get(url("/console/stacks/java"));
         WebElement form = browser.findElement(By.id("image-" + tag(first))).findElement(By.cssSelector("form.pin-form"));
         form.findElement(By.name("reason")).sendKeys("INC-42: app team still on this base");
-        form.findElement(By.tagName("button")).click();
+        clickAndWait(form.findElement(By.tagName("button")));
         assertThat(browser.findElement(By.cssSelector(".flash.done")).getText()).isEqualTo("pinned java:" + tag(first));
         assertThat(db.sql("SELECT pinned_by || ' ' || reason FROM pin p JOIN image_tag t ON t.id = p.image_tag_id WHERE t.tag = ?")
                 .param(tag(first)).query(String.class).single()).isEqualTo("console:platform INC-42: app team still on this base");
@@ -796,7 +796,18 @@ class ConsoleIT {
         if (shot == 0) {
             screenshot("login");
         }
-        browser.findElement(By.id("sign-in")).click();
+        WebElement button = browser.findElement(By.id("sign-in"));
+        button.click();
+        // the form posts and the browser follows the redirect: wait for the next page, whichever it is
+        new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(30))
+                .until(org.openqa.selenium.support.ui.ExpectedConditions.stalenessOf(button));
+    }
+
+    /** Clicks what leads to another page and waits for that page: reading before it comes reads the old one. */
+    private void clickAndWait(WebElement element) {
+        element.click();
+        new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(30))
+                .until(org.openqa.selenium.support.ui.ExpectedConditions.stalenessOf(element));
     }
 
     private void signOut() {
