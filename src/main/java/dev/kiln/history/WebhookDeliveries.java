@@ -76,6 +76,14 @@ public final class WebhookDeliveries {
         });
     }
 
+    /** Gives back claims this instance will not attempt (it is stopping): due now, for whichever instance runs next. */
+    public void release(List<Long> ids) {
+        if (!ids.isEmpty()) {
+            jdbc.sql("UPDATE webhook_delivery SET next_attempt_at = now() WHERE status = 'pending' AND id = ANY(?)")
+                    .param(ids.toArray(Long[]::new)).update();
+        }
+    }
+
     /**
      * Records an attempt and its outcome: delivered; failed for good ({@code retryIn} null); or due again
      * after {@code retryIn}.

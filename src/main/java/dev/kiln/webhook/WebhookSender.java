@@ -85,12 +85,14 @@ public final class WebhookSender implements AutoCloseable {
                     history.build(a.build()).ifPresent(b -> deliveries.enqueue(r.endpoint().name(), EVENT, b.id(), payload(b)));
                 }
             }
-            for (WebhookDeliveries.Due due : deliveries.claim(BATCH, settings.timeout().multipliedBy(3))) {
+            List<WebhookDeliveries.Due> claimed = deliveries.claim(BATCH, settings.timeout().multipliedBy(3));
+            for (int i = 0; i < claimed.size(); i++) {
                 if (closing) {
-                    // left claimed: the lease runs out and this or another instance sends it, the attempt not counted
+                    // given back rather than left to the lease, so a restart does not hold them back behind newer ones
+                    deliveries.release(claimed.subList(i, claimed.size()).stream().map(WebhookDeliveries.Due::id).toList());
                     break;
                 }
-                attempt(due);
+                attempt(claimed.get(i));
             }
         } catch (RuntimeException e) {
             log.warn("webhooks: round failed: {}", e.toString());

@@ -158,6 +158,8 @@ class ConsoleIT {
         start(List.of());
         first = build("java");
         assertThat(buildStatus(first)).as(read(log)).isEqualTo("succeeded");
+        // the receiver's first answer (503) is for this build: the retry is what is under test, not the restart
+        waitFor(Duration.ofSeconds(30), "the first build's first delivery attempt", () -> !received.isEmpty());
         // an operator adds a signing key and restarts the service (SIGTERM, then start again on the same
         // database): the first build stays unsigned, every later one is signed, attested and checked
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
