@@ -1,5 +1,7 @@
 package dev.kiln;
 
+import dev.kiln.catalog.CatalogCache;
+
 import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.JsonFileReleaseMemory;
 import dev.kiln.debian.ReleaseMemory;
@@ -71,6 +73,7 @@ public class KilnConfiguration {
         private final StackLocker locker;
         private final PackageCache packages;
         private final Clock clock;
+        private final CatalogCache catalogs;
         private ImageTarget target;
         private StackBuilder builder;
         private Optional<SigningKey> signingKey;
@@ -80,6 +83,12 @@ public class KilnConfiguration {
             this.locker = locker;
             this.packages = packages;
             this.clock = clock;
+            this.catalogs = new CatalogCache(properties.catalog(), catalogRules(properties));
+        }
+
+        /** The catalog, read again only when its files change (every build, tick and page reads it). */
+        public CatalogCache catalogs() {
+            return catalogs;
         }
 
         public KilnProperties properties() {
@@ -163,9 +172,9 @@ public class KilnConfiguration {
         History history = new History(dataSource);
         KilnProperties properties = services.properties();
         KilnProperties.Build build = properties.build();
-        return new Rebuilds(properties.catalog(), services.locker(), services.builder(), history, services.target(),
+        return new Rebuilds(services.catalogs(), services.locker(), services.builder(), history, services.target(),
                 instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(),
-                System.getenv("SOURCE_DATE_EPOCH")), meters, catalogRules(properties), properties.service().publishTimeout(), attester(services),
+                System.getenv("SOURCE_DATE_EPOCH")), meters, properties.service().publishTimeout(), attester(services),
                 new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)));
     }
 
@@ -252,6 +261,11 @@ public class KilnConfiguration {
     @Bean
     Services kilnServices(KilnProperties properties, DataSource dataSource) {
         return services(properties, Clock.systemUTC(), new JdbcReleaseMemory(dataSource));
+    }
+
+    @Bean
+    CatalogCache catalogCache(Services services) {
+        return services.catalogs();
     }
 
     @Bean

@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
@@ -79,9 +80,9 @@ class PeerHealth {
     }
 
     @Bean
-    HealthIndicator archive(KilnProperties properties, ExecutorService peerChecks) {
+    HealthIndicator archive(KilnProperties properties, CatalogCache catalogs, ExecutorService peerChecks) {
         return new Background(peerChecks, () -> {
-            Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+            Catalog catalog = catalogs.current();
             Map<String, String> mirrors = new LinkedHashMap<>();
             properties.mirrors().forEach(m -> mirrors.put(m.archive(), m.url()));
             TreeSet<String> urls = new TreeSet<>();

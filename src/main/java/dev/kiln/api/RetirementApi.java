@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
@@ -34,11 +35,13 @@ class RetirementApi {
     private final Retirer retirer;
     private final History history;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
 
-    RetirementApi(Retirer retirer, History history, KilnProperties properties) {
+    RetirementApi(Retirer retirer, History history, KilnProperties properties, CatalogCache catalogs) {
         this.retirer = retirer;
         this.history = history;
         this.properties = properties;
+        this.catalogs = catalogs;
     }
 
     record ImageDecision(List<String> tags, String digest, long build, Instant pushedAt, Instant lastPulled, String pin,
@@ -170,11 +173,11 @@ class RetirementApi {
      * stack removed from the catalog (or broken there now), what the history recorded last.
      */
     private Retirer.Subject subject(String name) {
-        return subject(name, properties, history);
+        return subject(name, catalogs, history);
     }
 
-    static Retirer.Subject subject(String name, KilnProperties properties, History history) {
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+    static Retirer.Subject subject(String name, CatalogCache catalogs, History history) {
+        Catalog catalog = catalogs.current();
         Optional<Stack> valid = catalog.stack(name);
         if (valid.isPresent()) {
             return Retirer.Subject.of(valid.get());

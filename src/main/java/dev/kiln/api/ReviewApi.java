@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
@@ -63,9 +64,10 @@ class ReviewApi {
     private final WebhookDeliveries webhooks;
     private final Retirer retirer;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
 
     ReviewApi(History history, BuildQueries queries, BuildRecords records, BuildCompliance compliance, DigestStatus digests,
-              RemediationTimes remediation, WebhookDeliveries webhooks, Retirer retirer, KilnProperties properties) {
+              RemediationTimes remediation, WebhookDeliveries webhooks, Retirer retirer, KilnProperties properties, CatalogCache catalogs) {
         this.history = history;
         this.queries = queries;
         this.records = records;
@@ -75,6 +77,7 @@ class ReviewApi {
         this.webhooks = webhooks;
         this.retirer = retirer;
         this.properties = properties;
+        this.catalogs = catalogs;
     }
 
     @GetMapping("/builds")
@@ -179,7 +182,7 @@ class ReviewApi {
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-approved-image` (the detail lists the lines that have one)")
     @ApiResponse(responseCode = "410", description = "`stack-removed`: the stack left the catalog; no line of it is approved any more")
     LineImage line(@PathVariable String name, @PathVariable String version) {
-        History.Stack stack = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties))));
+        History.Stack stack = history.stack(name).orElseThrow(() -> ApiException.noStack(name, catalogs.current()));
         if (!VERSION.matcher(version).matches()) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-parameter", "the version " + UntrustedText.forLog(version, 80)
                     + " is not a version line", List.of());
@@ -223,7 +226,7 @@ class ReviewApi {
     @ApiResponse(responseCode = "422", description = "`invalid-stack`")
     Retired retire(@PathVariable String name, @RequestBody RetireRequest request, Principal principal) {
         String reason = RetirementApi.reason(request == null ? null : request.reason());
-        Retirer.Subject stack = RetirementApi.subject(name, properties, history);
+        Retirer.Subject stack = RetirementApi.subject(name, catalogs, history);
         String who = Actors.of(principal);
         Retirer.Result result;
         String image = request.digest() != null ? request.digest().strip() : request.tag();

@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Problem;
@@ -38,11 +39,13 @@ class StacksApi {
     private final History history;
     private final Schedules schedules;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
 
-    StacksApi(History history, Schedules schedules, KilnProperties properties) {
+    StacksApi(History history, Schedules schedules, KilnProperties properties, CatalogCache catalogs) {
         this.history = history;
         this.schedules = schedules;
         this.properties = properties;
+        this.catalogs = catalogs;
     }
 
     /**
@@ -74,7 +77,7 @@ class StacksApi {
     @Operation(summary = "Every stack: catalog state, current approved image, last build, next fire time")
     @ApiResponse(responseCode = "200", description = "Every stack, by name")
     List<StackView> stacks() {
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         Map<String, History.Stack> recorded = new TreeMap<>();
         history.stacks().forEach(s -> recorded.put(s.name(), s));
         List<String> names = new ArrayList<>(catalog.names());
@@ -87,7 +90,7 @@ class StacksApi {
     @ApiResponse(responseCode = "200", description = "The stack")
     @ApiResponse(responseCode = "404", description = "`no-such-stack`: neither in the catalog nor recorded (the detail lists the stacks)")
     StackView stack(@PathVariable String name) {
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         Optional<History.Stack> recorded = history.stack(name);
         if (!catalog.names().contains(name) && recorded.isEmpty()) {
             throw ApiException.noStack(name, catalog);
@@ -108,7 +111,7 @@ class StacksApi {
                     + " (got page=" + page + ", size=" + size + ")", List.of());
         }
         if (history.stack(name).isEmpty()) {
-            throw ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)));
+            throw ApiException.noStack(name, catalogs.current());
         }
         return history.builds(name, page, size);
     }
@@ -119,7 +122,7 @@ class StacksApi {
     @ApiResponse(responseCode = "404", description = "`no-such-stack`: no such stack file in the catalog")
     @ApiResponse(responseCode = "422", description = "`invalid-stack`: the stack file is invalid and never built; `problems` lists why")
     ResponseEntity<Triggered> trigger(@PathVariable String name, Principal principal) {
-        ApiException.validStack(Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)), name);
+        ApiException.validStack(catalogs.current(), name);
         // the database first: when it is down the answer is a quick 503, not a scheduler error
         history.active(name);
         if (!schedules.scheduled(name)) {
@@ -137,7 +140,7 @@ class StacksApi {
     @ApiResponse(responseCode = "404", description = "`no-such-stack`, or `no-approved-image`: no build of it has been approved yet")
     @ApiResponse(responseCode = "410", description = "`stack-removed`: the stack left the catalog; its last approved image is named")
     Image digest(@PathVariable String name) {
-        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties))));
+        History.Stack recorded = history.stack(name).orElseThrow(() -> ApiException.noStack(name, catalogs.current()));
         if (recorded.removedAt() != null) {
             // no silent pulls of an image nobody rebuilds any more: the last one is named, not served as approved
             Optional<Image> last = image(recorded);

@@ -1,5 +1,6 @@
 package dev.kiln.console;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
@@ -34,12 +35,14 @@ class ConsoleActions {
     private final Retirer retirer;
     private final Schedules schedules;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
 
-    ConsoleActions(History history, Retirer retirer, Schedules schedules, KilnProperties properties) {
+    ConsoleActions(History history, Retirer retirer, Schedules schedules, KilnProperties properties, CatalogCache catalogs) {
         this.history = history;
         this.retirer = retirer;
         this.schedules = schedules;
         this.properties = properties;
+        this.catalogs = catalogs;
     }
 
     @PostMapping("/console/stacks/{name}/pins")
@@ -139,14 +142,14 @@ class ConsoleActions {
     }
 
     private Stack stack(String name) {
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         return catalog.stack(name).orElseThrow(() -> new Refusal(catalog.names().contains(name)
                 ? "stack '" + name + "' is invalid: " + catalog.problems(name) : "no stack '" + name + "' in the catalog"));
     }
 
     /** What pins and retirement work on: the catalog's valid stack, or a removed (or now broken) stack's recorded policy. */
     private Retirer.Subject subject(String name) {
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         return catalog.stack(name).map(Retirer.Subject::of)
                 .or(() -> history.stack(name).flatMap(Retirer.Subject::recorded))
                 .orElseThrow(() -> new Refusal(catalog.names().contains(name)

@@ -1,5 +1,6 @@
 package dev.kiln.console;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
@@ -68,11 +69,12 @@ class ConsolePages {
     private final Retirer retirer;
     private final Schedules schedules;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
     private final Views views = new Views();
 
     ConsolePages(History history, BuildQueries queries, BuildRecords records, BuildCompliance compliance, DigestStatus digests,
                  RemediationTimes remediation, WebhookDeliveries webhooks, AuditSearch audit, AuditChain chain, Retirer retirer,
-                 Schedules schedules, KilnProperties properties) {
+                 Schedules schedules, KilnProperties properties, CatalogCache catalogs) {
         this.history = history;
         this.queries = queries;
         this.records = records;
@@ -85,6 +87,7 @@ class ConsolePages {
         this.retirer = retirer;
         this.schedules = schedules;
         this.properties = properties;
+        this.catalogs = catalogs;
     }
 
     private void common(Model model, Authentication user, String page) {
@@ -131,7 +134,7 @@ class ConsolePages {
     @GetMapping("/console/")
     String stacks(Authentication user, Model model) {
         common(model, user, "stacks");
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         Map<String, History.Stack> recorded = new TreeMap<>();
         history.stacks().forEach(s -> recorded.put(s.name(), s));
         List<String> names = new ArrayList<>(catalog.names());
@@ -185,7 +188,7 @@ class ConsolePages {
     String stack(@PathVariable String name, @RequestParam(defaultValue = "0") int page, Authentication user, Model model) {
         common(model, user, "stacks");
         History.Stack recorded = history.stack(checkName(name)).orElse(null);
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         if (recorded == null && !catalog.names().contains(name)) {
             throw new ResponseStatusException(HttpStatus.NOT_FOUND, "no stack '" + name + "'");
         }

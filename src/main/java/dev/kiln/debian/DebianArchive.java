@@ -70,6 +70,17 @@ public final class DebianArchive {
     private record Memo(List<String> hashes, PackageIndex index) {
     }
 
+    /**
+     * An InRelease whose signature was checked against a keyring (by its SHA-256) and parsed: a thousand
+     * stacks ticking together share one archive, and checking its signature and parsing its several
+     * thousand index lines for each took most of an unchanged tick. Reused as the InRelease bytes are
+     * (within {@code inReleaseReuse}); the checks of suite, freshness, age and rollback run every time.
+     */
+    private record Checked(String inReleaseSha256, ReleaseFile release, Instant at) {
+    }
+
+    private final Map<String, Checked> checked = new ConcurrentHashMap<>();
+
     private record Fetched(byte[] body, java.time.Instant at) {
     }
 
@@ -318,21 +329,39 @@ public final class DebianArchive {
     private List<Verified> releases(Distribution distribution, List<String[]> suites, Freshness freshness) {
         List<CompletableFuture<byte[]>> fetches = suites.stream()
                 .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
-        Keyring keyring = Keyring.load(distribution.keyring());
+        Path keyringPath = distribution.keyring();
+        byte[] keyringBytes = Keyring.read(keyringPath);
+        String keyringSha256 = HexFormat.of().formatHex(sha256().digest(keyringBytes));
+        Keyring keyring = null;
         List<Verified> out = new ArrayList<>();
         for (int i = 0; i < suites.size(); i++) {
             String url = suites.get(i)[0];
             String suite = suites.get(i)[1];
             String what = url + " " + suite;
             byte[] inRelease = join(fetches.get(i));
-            String text = InReleaseVerifier.verify(inRelease, keyring, clock.instant(), what);
-            ReleaseFile release = ReleaseFile.parse(text, what);
+            String inReleaseSha256 = HexFormat.of().formatHex(sha256().digest(inRelease));
+            Instant now = clock.instant();
+            String checkedKey = what + " " + keyringSha256;
+            Checked memo = checked.get(checkedKey);
+            ReleaseFile release;
+            if (memo != null && memo.inReleaseSha256().equals(inReleaseSha256) && memo.at().plus(inReleaseReuse).isAfter(now)) {
+                release = memo.release();
+            } else {
+                keyring = keyring != null ? keyring : Keyring.of(keyringPath, keyringBytes);
+                release = ReleaseFile.parse(InReleaseVerifier.verify(inRelease, keyring, now, what), what);
+                if (!inReleaseReuse.isZero()) {
+                    if (checked.size() > 256) {
+                        checked.clear(); // many archives, suites or keyrings: start over rather than grow
+                    }
+                    checked.put(checkedKey, new Checked(inReleaseSha256, release, now));
+                }
+            }
             release.checkSuite(suite, what);
             release.checkFreshness(clock.instant(), what);
             checkAge(release, what);
             Instant floor = checkRollback(url, suite, release.date(), freshness, what);
             out.add(new Verified(release, new SuiteRelease(url, suite, release.codename(), release.version(), release.date(),
-                    release.validUntil(), release.origin(), HexFormat.of().formatHex(sha256().digest(inRelease))),
+                    release.validUntil(), release.origin(), inReleaseSha256),
                     floor == null ? null : new Rebased(url, suite, floor, release.date())));
         }
         return out;

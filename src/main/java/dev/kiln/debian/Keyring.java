@@ -55,14 +55,22 @@ public final class Keyring {
     }
 
     public static Keyring load(Path path) {
-        byte[] data;
+        return of(path, read(path));
+    }
+
+    /** The keyring file's bytes, or why it cannot be read. */
+    static byte[] read(Path path) {
         try {
-            data = Files.readAllBytes(path);
+            return Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             throw new DebianException("keyring " + path + " does not exist");
         } catch (IOException e) {
             throw new DebianException("cannot read keyring " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The keyring in {@code data}, read from {@code path} (named in errors). */
+    static Keyring of(Path path, byte[] data) {
         try {
             if (new String(data, 0, Math.min(data.length, 4096), StandardCharsets.ISO_8859_1).contains(ARMOR)) {
                 // every block: keyrings made by concatenating exported keys hold several

@@ -1,6 +1,7 @@
 package dev.kiln.rebuild;
 
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
@@ -62,7 +63,7 @@ public final class Rebuilds {
     private final Attester attester;
     private final Map<Long, Running> running = new ConcurrentHashMap<>();
     private final Duration publishTimeout;
-    private final Catalog.Rules rules;
+    private final CatalogCache catalogs;
     private final BuildRecorder recorder;
     private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kiln-publish-watch");
@@ -109,13 +110,13 @@ public final class Rebuilds {
      * @param attester       signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
      * @param recorder       records what review needs besides the build row (definition, measurement, documents)
      */
-    public Rebuilds(Path catalogDir, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
-                    String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters, Catalog.Rules rules,
+    public Rebuilds(CatalogCache catalogs, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
+                    String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters,
                     Duration publishTimeout, Attester attester, BuildRecorder recorder) {
         this.publishTimeout = publishTimeout;
-        this.rules = rules;
+        this.catalogs = catalogs;
         this.recorder = recorder;
-        this.catalogDir = catalogDir;
+        this.catalogDir = catalogs.directory();
         this.locker = locker;
         this.builder = builder;
         this.history = history;
@@ -323,7 +324,7 @@ public final class Rebuilds {
     /** @param warnings filled as they come up, so that a build that then fails still reports them */
     private Outcome execute(long id, Request request, List<String> warnings) {
         Instant started = Instant.now();
-        Catalog catalog = Catalog.load(catalogDir, rules);
+        Catalog catalog = catalogs.current();
         Stack stack = catalog.stack(request.stack()).orElseThrow(() -> new BuildException(catalog.problems(request.stack()).isEmpty()
                 ? "no stack '" + request.stack() + "' in " + catalogDir
                 : catalog.problems(request.stack()).stream().map(Problem::toString).collect(Collectors.joining("; "))));

@@ -1,5 +1,6 @@
 package dev.kiln.schedule;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnConfiguration;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
@@ -42,6 +43,7 @@ class ArchiveWatch implements DisposableBean {
     }
 
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
     private final StackLocker locker;
     private final BuildRecorder recorder;
     private final DataSource dataSource;
@@ -51,8 +53,9 @@ class ArchiveWatch implements DisposableBean {
         return t;
     });
 
-    ArchiveWatch(KilnProperties properties, KilnConfiguration.Services services, DataSource dataSource, Settings settings) {
+    ArchiveWatch(KilnProperties properties, CatalogCache catalogs, KilnConfiguration.Services services, DataSource dataSource, Settings settings) {
         this.properties = properties;
+        this.catalogs = catalogs;
         this.locker = services.locker();
         this.recorder = new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource));
         this.dataSource = dataSource;
@@ -68,7 +71,7 @@ class ArchiveWatch implements DisposableBean {
                 return;
             }
             try {
-                Catalog catalog = Catalog.load(properties.catalog(), KilnConfiguration.catalogRules(properties));
+                Catalog catalog = catalogs.current();
                 int seen = 0;
                 for (Stack stack : catalog.stacks()) {
                     try {

@@ -1,5 +1,6 @@
 package dev.kiln.schedule;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
@@ -21,16 +22,18 @@ class RetireJob implements Job {
 
     private final Retirer retirer;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
 
-    RetireJob(Retirer retirer, KilnProperties properties) {
+    RetireJob(Retirer retirer, KilnProperties properties, CatalogCache catalogs) {
         this.retirer = retirer;
         this.properties = properties;
+        this.catalogs = catalogs;
     }
 
     @Override
     public void execute(JobExecutionContext context) {
         String who = "quartz retirement at " + context.getScheduledFireTime().toInstant();
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         List<Retirer.Subject> subjects = new ArrayList<>(catalog.stacks().stream().map(Retirer.Subject::of).toList());
         if (catalog.problems("").isEmpty()) {
             // removed (or now broken) stacks by the policy they last had; not when the catalog itself is unreadable

@@ -1,5 +1,6 @@
 package dev.kiln.schedule;
 
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogRevision;
@@ -61,13 +62,15 @@ public class Schedules implements ApplicationRunner {
     private final Rebuilds rebuilds;
     private final History history;
     private final KilnProperties properties;
+    private final CatalogCache catalogs;
     private final TransactionTemplate transactions;
 
-    Schedules(Scheduler scheduler, Rebuilds rebuilds, History history, KilnProperties properties, DataSource dataSource) {
+    Schedules(Scheduler scheduler, Rebuilds rebuilds, History history, KilnProperties properties, CatalogCache catalogs, DataSource dataSource) {
         this.scheduler = scheduler;
         this.rebuilds = rebuilds;
         this.history = history;
         this.properties = properties;
+        this.catalogs = catalogs;
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
@@ -145,7 +148,7 @@ public class Schedules implements ApplicationRunner {
     private volatile List<String> lastProblems = List.of();
 
     public void sync(String actor) {
-        Catalog catalog = Catalog.load(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties));
+        Catalog catalog = catalogs.current();
         if (!catalog.problems("").isEmpty()) {
             // an unreadable catalog (a failed mount, say) is not a catalog without stacks: change nothing
             log.error("catalog not synced, schedules kept as they are: {}", catalog.problems(""));

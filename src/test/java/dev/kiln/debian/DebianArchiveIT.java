@@ -230,6 +230,18 @@ class DebianArchiveIT {
     }
 
     @Test
+    void aReusedInReleaseIsStillCheckedAgainstEachStacksKeyring() throws IOException {
+        DebianArchive archive = new DebianArchive(HttpClient.newHttpClient(), cache, Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
+                Duration.ofSeconds(30), DebianArchive.Limits.DEFAULT, new JsonFileReleaseMemory(tmp.resolve("data/state")));
+        archive.load(distribution());
+        // another stack trusts another key: the InRelease verified a moment ago for the first keyring does not count for it
+        Path strangers = repo.keyring(tmp.resolve("strangers.gpg"), repo.newKey("Someone Else <else@kiln.test>"));
+        Distribution other = new Distribution("amd64", strangers, distribution().archives());
+        assertThatThrownBy(() -> archive.load(other))
+                .hasMessageStartingWith(repo.url() + " stable: no valid signature by a key in " + strangers + "; signed by ");
+    }
+
+    @Test
     void refusesATamperedSignature() throws IOException {
         Path inRelease = repo.root().resolve("dists/stable/InRelease");
         Files.writeString(inRelease, Files.readString(inRelease).replace("Label: Kiln Test", "Label: Kiln Evil"));

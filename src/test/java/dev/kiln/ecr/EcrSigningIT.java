@@ -89,8 +89,8 @@ class EcrSigningIT {
         SigningKey key = services.signingKey().orElseThrow();
         pub = Files.writeString(tmp.resolve("kiln.pub"), Keys.pem(key.publicKey()));
         target = services.target();
-        rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-ecr", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
+        rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, "kiln-ecr", KilnConfiguration.kilnVersion(),
+                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
                 Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of),
                 new dev.kiln.rebuild.BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()),
                         new dev.kiln.history.PackageSightings(database.dataSource())));

@@ -101,8 +101,8 @@ class EvidenceIT {
         key = services.signingKey().orElseThrow();
         pub = Files.writeString(tmp.resolve("kiln.pub"), Keys.pem(key.publicKey()));
         target = new TamperingTarget(services.target());
-        rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
+        rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
+                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
                 Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of),
                 new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()), new dev.kiln.history.PackageSightings(database.dataSource())));
         repository = "ev/golden/app";

@@ -67,8 +67,8 @@ class MultiArchitectureEvidenceIT {
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));
         KilnConfiguration.Services services = KilnConfiguration.services(properties, Clock.systemUTC());
         target = new TamperingTarget(services.target());
-        rebuilds = new Rebuilds(catalog, services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Catalog.Rules.DEFAULT, Duration.ofMinutes(30),
+        rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
+                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
                 Attester.signing(new Signer(services.signingKey().orElseThrow(), Clock.systemUTC()), new EvidenceAttestations()),
                 new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()), new dev.kiln.history.PackageSightings(database.dataSource())));
     }

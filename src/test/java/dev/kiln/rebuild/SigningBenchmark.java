@@ -118,9 +118,9 @@ final class SigningBenchmark {
                 new LayerCache(layers, build.layerCacheKeep(), Clock.systemUTC(), build.compressionLevel()),
                 new UnpackCache(services.properties().dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), Clock.systemUTC())),
                 new Publisher(Clock.systemUTC()), null);
-        Rebuilds rebuilds = new Rebuilds(dir, services.locker(), builder, history, services.target(), "bench",
+        Rebuilds rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(dir, Catalog.Rules.DEFAULT), services.locker(), builder, history, services.target(), "bench",
                 KilnConfiguration.kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(), ""), new SimpleMeterRegistry(),
-                Catalog.Rules.DEFAULT, Duration.ofMinutes(30), attester,
+                Duration.ofMinutes(30), attester,
                 recorder);
         Lock relocked = new Lock(lock.lockVersion(), lock.stack(), Catalog.digest(Catalog.load(dir).stack(stack.name()).orElseThrow()), lock.architecture(),
                 lock.releases(), lock.packages(), lock.dropped());

@@ -36,7 +36,7 @@ class SchedulesIT {
             List<SchedulerFactoryBean> factories = List.of(factory(db.dataSource(), "kiln-a"), factory(db.dataSource(), "kiln-b"));
             List<Schedules> instances = new ArrayList<>();
             for (SchedulerFactoryBean f : factories) {
-                instances.add(new Schedules(f.getScheduler(), null, null, properties, db.dataSource()));
+                instances.add(new Schedules(f.getScheduler(), null, null, properties, new dev.kiln.catalog.CatalogCache(properties.catalog(), dev.kiln.KilnConfiguration.catalogRules(properties)), db.dataSource()));
             }
             JdbcClient jdbc = JdbcClient.create(db.dataSource());
             ExecutorService pool = Executors.newFixedThreadPool(2);

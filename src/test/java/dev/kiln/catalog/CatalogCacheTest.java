@@ -1,0 +1,77 @@
+package dev.kiln.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CatalogCacheTest {
+
+    private static final String STACK = """
+            description: Test stack
+            owner: team@example.com
+            version: "1"
+            source:
+              architecture: amd64
+              keyring: keys/test.gpg
+              archives:
+                - url: http://127.0.0.1:8080/debian
+                  suites: [stable]
+                  components: [main]
+            packages: [tzdata]
+            """;
+
+    @TempDir
+    Path dir;
+    CatalogCache cache;
+
+    @BeforeEach
+    void catalog() throws IOException {
+        Files.createDirectories(dir.resolve("keys"));
+        Files.copy(Path.of("catalog/keys/debian-trixie.gpg"), dir.resolve("keys/test.gpg"));
+        Files.writeString(dir.resolve("a.yaml"), STACK);
+        cache = new CatalogCache(dir, Catalog.Rules.DEFAULT);
+    }
+
+    /** Past the quarter second within which the cache does not look at the files. */
+    private static void later() throws InterruptedException {
+        Thread.sleep(300);
+    }
+
+    @Test
+    void anUnchangedCatalogIsNotReadAgain() throws Exception {
+        Catalog first = cache.current();
+        assertThat(cache.current()).isSameAs(first);
+        later();
+        assertThat(cache.current()).isSameAs(first);
+        assertThat(first.stack("a")).isPresent();
+    }
+
+    @Test
+    void anEditedAddedOrRemovedStackIsSeen() throws Exception {
+        Catalog first = cache.current();
+        later();
+        Files.writeString(dir.resolve("a.yaml"), STACK.replace("[tzdata]", "[tzdata, libc6]"));
+        assertThat(cache.current().stack("a").orElseThrow().packages()).containsExactly("tzdata", "libc6");
+        later();
+        Files.writeString(dir.resolve("b.yaml"), STACK);
+        assertThat(cache.current().stack("b")).isPresent();
+        later();
+        Files.delete(dir.resolve("a.yaml"));
+        assertThat(cache.current().stack("a")).isEmpty();
+        assertThat(cache.current()).isNotSameAs(first);
+    }
+
+    @Test
+    void aKeyringThatGoesAwayMakesItsStacksInvalid() throws Exception {
+        assertThat(cache.current().stack("a")).isPresent();
+        later();
+        Files.delete(dir.resolve("keys/test.gpg"));
+        assertThat(cache.current().stack("a")).isEmpty();
+        assertThat(cache.current().problems("a").toString()).contains("source.keyring");
+    }
+}
