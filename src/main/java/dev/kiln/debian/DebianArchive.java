@@ -65,6 +65,7 @@ public final class DebianArchive {
     private final ReleaseMemory memory;
     /** The parsed index per shape (architecture and index origins): only the newest is kept. */
     private final Map<List<String>, Memo> loaded = new ConcurrentHashMap<>();
+    private final Map<Path, CompletableFuture<PackageIndex>> indexReads = new ConcurrentHashMap<>();
     private final Map<String, Fetched> inReleases = new ConcurrentHashMap<>();
 
     private record Memo(List<String> hashes, PackageIndex index) {
@@ -285,6 +286,26 @@ public final class DebianArchive {
             return cached.index();
         }
         Path snapshot = indexCache.resolve(shape + hex(String.join("\n", hashes)).substring(0, 32) + ".bin");
+        // builds starting together (a service's first tick) wait for one reading instead of each holding a whole index in memory
+        CompletableFuture<PackageIndex> mine = new CompletableFuture<>();
+        CompletableFuture<PackageIndex> other = indexReads.putIfAbsent(snapshot, mine);
+        if (other != null) {
+            return join(other);
+        }
+        try {
+            PackageIndex index = read(arch, key, shape, files, guess, cached, hashes, snapshot, start, verified);
+            mine.complete(index);
+            return index;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            indexReads.remove(snapshot, mine);
+        }
+    }
+
+    private PackageIndex read(String arch, List<String> key, String shape, List<IndexFile> files, CompletableFuture<Snapshot> guess,
+                              Memo cached, List<String> hashes, Path snapshot, long start, long verified) {
         Snapshot guessed = join(guess);
         PackageIndex index = guessed != null && guessed.file().equals(snapshot) ? guessed.index() : IndexSnapshot.read(snapshot).orElse(null);
         if (index == null) {

@@ -270,6 +270,15 @@ public final class Rebuilds {
             Outcome outcome = ended(id, request, current, e, warnings);
             status = outcome.status();
             return outcome;
+        } catch (Error e) {
+            // out of memory, say: the record must not stay "running" while this instance lives on; then the error goes on
+            log.error("build {} of {} failed unexpectedly", id, request.stack(), e);
+            try {
+                history.failed(id, "internal error: " + e);
+            } catch (RuntimeException | Error unrecorded) {
+                e.addSuppressed(unrecorded);
+            }
+            throw e;
         } finally {
             synchronized (current) {
                 current.done = true;
