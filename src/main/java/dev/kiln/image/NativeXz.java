@@ -62,6 +62,9 @@ final class NativeXz {
                 known = available;
                 if (known == null) {
                     known = probe();
+                    if (known == null) {
+                        return false; // interrupted: this unpack uses xz-java, the next one asks again
+                    }
                     available = known;
                     if (!known) {
                         log.info("'{}' does not run here; .deb data members are decompressed by xz-java (slower)", program);
@@ -72,7 +75,8 @@ final class NativeXz {
         return known;
     }
 
-    private boolean probe() {
+    /** True or false, or null when interrupted before the answer. */
+    private Boolean probe() {
         Process p = null;
         try {
             ByteArrayOutputStream xz = new ByteArrayOutputStream();
@@ -93,7 +97,7 @@ final class NativeXz {
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return null;
         } finally {
             if (p != null) {
                 p.destroyForcibly();
