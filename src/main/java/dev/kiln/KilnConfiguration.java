@@ -127,7 +127,8 @@ public class KilnConfiguration {
                 KilnProperties.Build build = properties.build();
                 LayerCache layers = new LayerCache(properties.dataDir().resolve("cache/layers"), build.layerCacheKeep(), clock,
                         build.compressionLevel());
-                UnpackCache unpacks = new UnpackCache(properties.dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), clock);
+                UnpackCache unpacks = new UnpackCache(properties.dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), clock,
+                        build.nativeXz());
                 builder = new StackBuilder(packages, new Composer(build.maxLayers(), build.largePackageBytes(), layers, unpacks),
                         new Publisher(clock), sourceDateEpoch());
             }
@@ -189,7 +190,8 @@ public class KilnConfiguration {
             DebianArchive archive = debianArchive(httpClient(), properties, dir.resolve("cache"), clock,
                     new JsonFileReleaseMemory(dir.resolve("state")));
             LayerCache layers = new LayerCache(dir.resolve("cache/layers"), properties.build().layerCacheKeep(), clock, settings.compressionLevel());
-            UnpackCache unpacks = new UnpackCache(dir.resolve("cache/unpacked"), properties.build().layerCacheKeep(), clock);
+            UnpackCache unpacks = new UnpackCache(dir.resolve("cache/unpacked"), properties.build().layerCacheKeep(), clock,
+                    properties.build().nativeXz());
             return new StackBuilder(new PackageCache(archive, dir.resolve("cache")),
                     new Composer(settings.maxLayers(), settings.largePackageBytes(), layers, unpacks), new Publisher(clock),
                     settings.sourceDateEpoch().isEmpty() ? null : Instant.ofEpochSecond(Long.parseLong(settings.sourceDateEpoch())));

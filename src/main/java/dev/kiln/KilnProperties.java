@@ -20,7 +20,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
         catalog = catalog == null ? Path.of("catalog") : catalog;
         dataDir = dataDir == null ? Path.of(System.getProperty("user.home"), ".kiln") : dataDir;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
-        build = build == null ? new Build(null, null, null, null, null, null) : build;
+        build = build == null ? new Build(null, null, null, null, null, null, null) : build;
         service = service == null ? new Service(null, null, null, null, null, null, null, null) : service;
         users = users == null ? List.of() : List.copyOf(users);
         ecr = ecr == null ? new Ecr(null, null, null, null, null, null, null, null, null) : ecr;
@@ -173,9 +173,11 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
      * @param insecureRegistries registries that may be reached over plain HTTP (loopback always may)
      * @param layerCacheKeep     composed layers no build used for this long leave the layer cache
      * @param compressionLevel   gzip level of the layers, 1 (fastest) to 9 (smallest)
+     * @param nativeXz           decompress packages' xz data with the xz program when it is on PATH (faster than xz-java,
+     *                           the same bytes); false: xz-java always
      */
     public record Build(String target, Integer maxLayers, Long largePackageBytes, List<String> insecureRegistries, Duration layerCacheKeep,
-                        Integer compressionLevel) {
+                        Integer compressionLevel, Boolean nativeXz) {
         public Build {
             target = target == null ? "local" : target;
             // a layer per package for any stack up to 98 packages (Docker's overlay2 stacks up to 128 layers)
@@ -185,6 +187,7 @@ public record KilnProperties(Path catalog, Path dataDir, List<Mirror> mirrors, B
             layerCacheKeep = layerCacheKeep == null ? Duration.ofDays(30) : layerCacheKeep;
             // go-containerregistry's default (and so ko's and apko's): a third of level 6's CPU for ~10% more bytes
             compressionLevel = compressionLevel == null ? 1 : compressionLevel;
+            nativeXz = nativeXz == null || nativeXz;
         }
     }
 

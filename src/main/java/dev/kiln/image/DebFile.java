@@ -47,7 +47,8 @@ import org.tukaani.xz.XZInputStream;
  * {@link #CONTROL_MAX}; data.tar at twice the Installed-Size the package states plus 16 MiB, or
  * {@link #DATA_MAX} when it states none; an xz stream whose index states more is refused before a
  * byte is decoded, and an xz dictionary larger than {@link #XZ_MEMORY_KIB} KiB is refused), so a bomb
- * stops at the first byte over, before it fills a disk or the heap.
+ * stops at the first byte over, before it fills a disk or the heap. The xz program, when it decodes a
+ * data member ({@link NativeXz}), is held to the same caps, memory limit and format, and to a time bound.
  */
 final class DebFile {
 
@@ -90,8 +91,11 @@ final class DebFile {
     private DebFile() {
     }
 
-    /** Decompresses the package's control.tar and data.tar into {@code into}'s two files, refusing a malformed or oversized package. */
-    static void unpack(Path deb, String label, Unpacked into) {
+    /**
+     * Decompresses the package's control.tar and data.tar into {@code into}'s two files, refusing a malformed or
+     * oversized package. An xz data member is decoded by {@code nativeXz} when given and available, else by xz-java.
+     */
+    static void unpack(Path deb, String label, Unpacked into, NativeXz nativeXz) {
         boolean control = false;
         boolean data = false;
         try (ArArchiveInputStream ar = new ArArchiveInputStream(new BufferedInputStream(Files.newInputStream(deb), 1 << 16))) {
@@ -129,7 +133,7 @@ final class DebFile {
                     String why = installed < 0 ? "Kiln's limit for a package that states no Installed-Size"
                             : "twice the Installed-Size it states (" + installed + " KiB) plus 16 MiB";
                     if (name.endsWith(".xz")) {
-                        xz(ar, into.dataTar(), max, name, why, label);
+                        xz(ar, into.dataTar(), max, name, why, label, nativeXz != null && nativeXz.available() ? nativeXz : null);
                     } else {
                         Files.copy(capped(decompress(ar, name, label), max, name, why, label), into.dataTar(), StandardCopyOption.REPLACE_EXISTING);
                     }
@@ -185,9 +189,11 @@ final class DebFile {
      * An xz data member: its index says how large it decompresses (refused over {@code max} before a
      * byte is decoded) and where its blocks are; runs of consecutive blocks are decoded in parallel, each
      * straight to its place in the data tar. The compressed member is copied to a file first, since the ar
-     * reader streams and the blocks need random access.
+     * reader streams and the blocks need random access. With {@code nativeXz}, the xz program decodes the file
+     * instead, its output capped the same way.
      */
-    private static void xz(InputStream member, Path dataTar, long max, String name, String why, String label) throws IOException {
+    private static void xz(InputStream member, Path dataTar, long max, String name, String why, String label, NativeXz nativeXz)
+            throws IOException {
         Path compressed = Files.createTempFile(dataTar.getParent(), ".member", ".xz");
         try {
             Files.copy(member, compressed, StandardCopyOption.REPLACE_EXISTING);
@@ -200,6 +206,16 @@ final class DebFile {
             if (total > max) {
                 throw new ImageException(label + ": corrupt package: " + name + " decompresses to more than " + max + " bytes, " + why
                         + "; stopped there");
+            }
+            if (nativeXz != null) {
+                try (InputStream in = capped(nativeXz.open(compressed, name), max, name, why, label)) {
+                    Files.copy(in, dataTar, StandardCopyOption.REPLACE_EXISTING);
+                }
+                if (Files.size(dataTar) != total) {
+                    throw new ImageException(label + ": corrupt package: " + name + " decompressed to " + Files.size(dataTar)
+                            + " bytes, its index says " + total);
+                }
+                return;
             }
             if (blocks <= 1) {
                 try (InputStream in = capped(xzStream(new BufferedInputStream(Files.newInputStream(compressed), 1 << 16)), max, name, why, label)) {

@@ -30,12 +30,20 @@ public final class UnpackCache {
     private final Path dir;
     private final Duration keep;
     private final Clock clock;
+    private final NativeXz nativeXz;
     private final AtomicReference<Instant> lastPrune = new AtomicReference<>(Instant.EPOCH);
 
-    public UnpackCache(Path dir, Duration keep, Clock clock) {
+    /** @param nativeXz decode xz data members with the xz program when it runs here (xz-java otherwise); same bytes either way */
+    public UnpackCache(Path dir, Duration keep, Clock clock, boolean nativeXz) {
+        this(dir, keep, clock, nativeXz ? NativeXz.ON_PATH : null);
+    }
+
+    /** @param nativeXz the xz program to try first, or null for xz-java alone */
+    UnpackCache(Path dir, Duration keep, Clock clock, NativeXz nativeXz) {
         this.dir = dir;
         this.keep = keep;
         this.clock = clock;
+        this.nativeXz = nativeXz;
     }
 
     /** The package unpacked: from the cache, or unpacked now (refused, and nothing kept, when it is malformed). */
@@ -56,7 +64,7 @@ public final class UnpackCache {
             Files.createDirectories(dir);
             DebFile.Unpacked tmp = new DebFile.Unpacked(Files.createTempFile(dir, ".control", ".tmp"), Files.createTempFile(dir, ".data", ".tmp"));
             try {
-                DebFile.unpack(deb, label, tmp);
+                DebFile.unpack(deb, label, tmp, nativeXz);
                 Files.move(tmp.controlTar(), cached.controlTar(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 Files.move(tmp.dataTar(), cached.dataTar(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 return cached;

@@ -81,7 +81,7 @@ class EcrSigningIT {
         history = new History(database.dataSource());
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
         KilnProperties properties = new KilnProperties(catalog, tmp.resolve("data"), null,
-                new KilnProperties.Build("ecr", null, null, null, null, null),
+                new KilnProperties.Build("ecr", null, null, null, null, null, null),
                 new KilnProperties.Service(null, null, null, null, null, Duration.ZERO, null, null),
                 null, new KilnProperties.Ecr("eu-central-1", moto.endpoint(), bridge.address(), null, null, null, null, null, null), null, null, null,
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));

@@ -19,6 +19,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Hostile packages against the .deb reader: crafted byte by byte (dpkg-deb refuses to build most of
@@ -111,19 +113,37 @@ class DebFileTest {
         return bytes.toByteArray();
     }
 
-    private StagedPackage stage(Path deb) {
-        // the unpack cache is keyed by the .deb's SHA-256, verified before staging in a build
-        return StagedPackage.stage("evil", "1.0", dev.kiln.testing.DebWriter.sha256(deb), deb,
-                new UnpackCache(tmp.resolve("unpacked"), java.time.Duration.ofDays(1), java.time.Clock.systemUTC()));
+    /** The two decoders of an xz data member: each must give the same bytes and the same refusals. */
+    enum Xz {
+        PROGRAM, JAVA;
+
+        NativeXz decoder() {
+            return this == PROGRAM ? NativeXz.ON_PATH : null;
+        }
     }
 
-    /** What the unpack cache holds: nothing may be kept of a refused package. */
+    private StagedPackage stage(Path deb) {
+        return stage(deb, Xz.PROGRAM);
+    }
+
+    private StagedPackage stage(Path deb, Xz xz) {
+        return stage(deb, xz.decoder());
+    }
+
+    private StagedPackage stage(Path deb, NativeXz decoder) {
+        // the unpack cache is keyed by the .deb's SHA-256, verified before staging in a build; a cache of its own per
+        // staging, so that each decoder really unpacks
+        return StagedPackage.stage("evil", "1.0", dev.kiln.testing.DebWriter.sha256(deb), deb, new UnpackCache(
+                tmp.resolve("unpacked").resolve("c" + System.nanoTime()), java.time.Duration.ofDays(1), java.time.Clock.systemUTC(), decoder));
+    }
+
+    /** What the unpack caches hold: nothing may be kept of a refused package. */
     private List<String> unpacked() throws IOException {
         if (!Files.exists(tmp.resolve("unpacked"))) {
             return List.of();
         }
-        try (var files = Files.list(tmp.resolve("unpacked"))) {
-            return files.map(f -> f.getFileName().toString()).toList();
+        try (var files = Files.walk(tmp.resolve("unpacked"))) {
+            return files.filter(Files::isRegularFile).map(f -> f.getFileName().toString()).toList();
         }
     }
 
@@ -307,22 +327,24 @@ class DebFileTest {
         assertThat(unpacked()).isEmpty();
     }
 
-    @Test
-    void anXzBombIsRefusedFromItsIndexBeforeAByteIsDecoded() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Xz.class)
+    void anXzBombIsRefusedFromItsIndexBeforeAByteIsDecoded(Xz xz) throws IOException {
         List<Entry> zeros = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             zeros.add(new Entry("./zero" + i, TarConstants.LF_NORMAL, new byte[8 << 20]));
         }
         Path bomb = debXz(CONTROL + "Installed-Size: 1\n", zeros, 4 << 20);
         assertThat(Files.size(bomb)).isLessThan(200_000);
-        assertThatThrownBy(() -> stage(bomb))
+        assertThatThrownBy(() -> stage(bomb, xz))
                 .hasMessage("evil 1.0: corrupt package: data.tar.xz decompresses to more than 16779264 bytes, twice the Installed-Size"
                         + " it states (1 KiB) plus 16 MiB; stopped there");
         assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
     }
 
-    @Test
-    void anXzDataMemberOfManyBlocksIsDecodedInParallelToTheSameEntries() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Xz.class)
+    void anXzDataMemberOfManyBlocksIsDecodedInParallelToTheSameEntries(Xz xz) throws IOException {
         List<Entry> files = new ArrayList<>();
         java.util.Random random = new java.util.Random(42);
         for (int i = 0; i < 12; i++) {
@@ -331,8 +353,7 @@ class DebFileTest {
             files.add(new Entry("./usr/share/f" + i, TarConstants.LF_NORMAL, content));
         }
         StagedPackage fromGzip = stage(deb(CONTROL, files));
-        Path xz = debXz(CONTROL, files, 1 << 20);
-        StagedPackage fromXz = stage(xz);
+        StagedPackage fromXz = stage(debXz(CONTROL, files, 1 << 20), xz);
         assertThat(fromXz.items()).hasSameSizeAs(fromGzip.items());
         for (int i = 0; i < fromXz.items().size(); i++) {
             Item a = fromGzip.items().get(i);
@@ -348,8 +369,9 @@ class DebFileTest {
         }
     }
 
-    @Test
-    void xzMembersOfThousandsOfTinyBlocksUnpackInLinearTime() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Xz.class)
+    void xzMembersOfThousandsOfTinyBlocksUnpackInLinearTime(Xz xz) throws IOException {
         // every block declares a 192 MiB dictionary (under the decoder limit): decoding each data block through a reader
         // of its own read the whole xz index again per block (quadratic: 8,000 blocks took four minutes), and each block
         // of either member allocated its dictionary anew
@@ -362,28 +384,154 @@ class DebFileTest {
             member(ar, "data.tar.xz", dev.kiln.testing.XzForge.xz(data, 16, 31));
         }
         assertThat(Files.size(deb)).isLessThan(500_000);
-        StagedPackage staged = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> stage(deb));
+        StagedPackage staged = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> stage(deb, xz));
         assertThat(staged.items()).extracting(Item::path).containsExactly("usr/share/zeros");
         assertThat(staged.items().get(0).content().read(0, 200_000)).isEqualTo(new byte[120_000]);
     }
 
+    @Test
+    void theXzProgramAndXzJavaUnpackTheSameBytes() throws IOException {
+        List<Entry> files = new ArrayList<>();
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 8; i++) {
+            byte[] noise = new byte[200_000 + random.nextInt(100_000)];
+            random.nextBytes(noise);
+            files.add(new Entry("./usr/lib/noise" + i, TarConstants.LF_NORMAL, noise));
+            files.add(Entry.file("./usr/share/doc/text" + i, ("line " + i + " of a compressible file\n").repeat(20_000)));
+        }
+        Path spy = spy();
+        NativeXz program = new NativeXz(spy.toString(), java.time.Duration.ofMinutes(1));
+        // one block (xz-java streams it) and many (xz-java decodes runs of blocks in parallel, as dpkg-deb -T0 writes them)
+        for (int blockSize : new int[] {64 << 20, 1 << 20}) {
+            Path deb = debXz(CONTROL, files, blockSize);
+            String sha = dev.kiln.testing.DebWriter.sha256(deb);
+            DebFile.Unpacked fromProgram = new UnpackCache(tmp.resolve("program-" + blockSize), java.time.Duration.ofDays(1),
+                    java.time.Clock.systemUTC(), program).unpack(deb, sha, "evil 1.0");
+            DebFile.Unpacked fromJava = new UnpackCache(tmp.resolve("java-" + blockSize), java.time.Duration.ofDays(1),
+                    java.time.Clock.systemUTC(), false).unpack(deb, sha, "evil 1.0");
+            assertThat(Files.size(fromProgram.dataTar())).isEqualTo(tar(files).length);
+            assertThat(Files.mismatch(fromProgram.dataTar(), fromJava.dataTar())).as("first differing byte").isEqualTo(-1);
+            assertThat(Files.mismatch(fromProgram.controlTar(), fromJava.controlTar())).isEqualTo(-1);
+        }
+        // the probe, then one run per package: always the same arguments, never anything from the package
+        assertThat(Files.readAllLines(spy.resolveSibling("calls"))).containsExactly(
+                "--decompress --stdout --format=xz --threads=0 --memlimit=262144KiB",
+                "--decompress --stdout --format=xz --threads=0 --memlimit=262144KiB",
+                "--decompress --stdout --format=xz --threads=0 --memlimit=262144KiB");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Xz.class)
+    void aCorruptXzMemberIsRefusedNamingThePackage(Xz xz) throws IOException {
+        byte[] member = xz(tar(List.of(Entry.file("./usr/share/doc/x", "compressible text\n".repeat(50_000)))), 64 << 20);
+        member[member.length / 2] ^= 0x55;
+        Path deb = debXz(CONTROL, member);
+        assertThatThrownBy(() -> stage(deb, xz)).hasMessage("evil 1.0: corrupt package " + deb.getFileName() + ": "
+                + (xz == Xz.PROGRAM ? "data.tar.xz: Compressed data is corrupt (xz exited with 1)" : "Compressed data is corrupt"));
+        assertThat(unpacked()).isEmpty();
+        assertThat(ProcessHandle.current().children().filter(ProcessHandle::isAlive)).as("no xz left running").isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Xz.class)
+    void anXzBombWhoseIndexUnderstatesItStopsAtTheCapWhileItStreams(Xz xz) throws IOException {
+        byte[] bomb = dev.kiln.testing.XzForge.understated(xz(tar(List.of(new Entry("./zero", TarConstants.LF_NORMAL, new byte[40 << 20]))),
+                64 << 20));
+        Path deb = debXz(CONTROL + "Installed-Size: 1\n", bomb);
+        assertThat(Files.size(deb)).isLessThan(200_000);
+        assertThatThrownBy(() -> stage(deb, xz))
+                .hasMessage("evil 1.0: corrupt package: data.tar.xz decompresses to more than 16779264 bytes, twice the Installed-Size"
+                        + " it states (1 KiB) plus 16 MiB; stopped there");
+        assertThat(unpacked()).as("nothing of the bomb is kept").isEmpty();
+        assertThat(ProcessHandle.current().children().filter(ProcessHandle::isAlive)).as("xz killed at the cap").isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Xz.class)
+    void anXzDictionaryLargerThanTheDecoderMemoryLimitIsRefused(Xz xz) throws IOException {
+        // 1.5 GiB declared in a block header: neither decoder allocates it
+        Path deb = debXz(CONTROL, dev.kiln.testing.XzForge.xz(tar(List.of(Entry.file("./x", "x"))), 1 << 16, 37));
+        assertThatThrownBy(() -> stage(deb, xz)).hasMessage("evil 1.0: corrupt package " + deb.getFileName() + ": "
+                + (xz == Xz.PROGRAM ? "data.tar.xz: Memory usage limit reached (xz exited with 1)"
+                : "1572968 KiB of memory would be needed; limit was 262144 KiB"));
+        assertThat(unpacked()).isEmpty();
+    }
+
+    @Test
+    void anXzProgramThatOverrunsTheTimeBoundIsKilledAndThePackageRefused() throws IOException {
+        Path spy = spy();
+        NativeXz program = new NativeXz(spy.toString(), java.time.Duration.ofSeconds(1));
+        assertThat(program.available()).isTrue();
+        Files.createFile(spy.resolveSibling("hang"));
+        Path deb = debXz(CONTROL, List.of(Entry.file("./x", "x")), 1 << 20);
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> stage(deb, program)).hasMessage("evil 1.0: corrupt package " + deb.getFileName()
+                + ": data.tar.xz: xz took longer than 1 s, Kiln's time bound; stopped there");
+        assertThat(System.nanoTime() - started).isLessThan(20_000_000_000L);
+        assertThat(unpacked()).isEmpty();
+        assertThat(ProcessHandle.current().children().filter(ProcessHandle::isAlive)).isEmpty();
+    }
+
+    @Test
+    void xzJavaDecodesWhenTheXzProgramIsSwitchedOffOrMissing() throws IOException {
+        byte[] member = xz(tar(List.of(Entry.file("./usr/share/doc/x", "compressible text\n".repeat(50_000)))), 64 << 20);
+        Path good = debXz(CONTROL, member.clone());
+        member[member.length / 2] ^= 0x55;
+        Path corrupt = debXz(CONTROL, member);
+        String javaSays = "evil 1.0: corrupt package " + corrupt.getFileName() + ": Compressed data is corrupt";
+        NativeXz missing = new NativeXz(tmp.resolve("no-such-xz").toString(), java.time.Duration.ofMinutes(1));
+        assertThat(missing.available()).isFalse();
+        // kiln.build.native-xz: false, and an xz that does not run: xz-java decodes (its message, not the program's)
+        for (java.util.function.Function<Path, UnpackCache> cache : List.<java.util.function.Function<Path, UnpackCache>>of(
+                dir -> new UnpackCache(dir, java.time.Duration.ofDays(1), java.time.Clock.systemUTC(), false),
+                dir -> new UnpackCache(dir, java.time.Duration.ofDays(1), java.time.Clock.systemUTC(), missing))) {
+            Path dir = tmp.resolve("cache-" + System.nanoTime());
+            assertThatThrownBy(() -> cache.apply(dir).unpack(corrupt, dev.kiln.testing.DebWriter.sha256(corrupt), "evil 1.0")).hasMessage(javaSays);
+            DebFile.Unpacked unpacked = cache.apply(dir).unpack(good, dev.kiln.testing.DebWriter.sha256(good), "evil 1.0");
+            assertThat(Files.size(unpacked.dataTar())).isEqualTo(tar(List.of(Entry.file("./usr/share/doc/x",
+                    "compressible text\n".repeat(50_000)))).length);
+        }
+    }
+
+    /**
+     * An "xz" that logs its arguments to {@code calls} beside it and runs the real xz, or (once {@code hang}
+     * exists beside it) sleeps instead.
+     */
+    private Path spy() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("spy"));
+        Path script = dir.resolve("xz");
+        Files.writeString(script, "#!/bin/sh\nhere=$(dirname \"$0\")\necho \"$*\" >> \"$here/calls\"\n"
+                + "[ -e \"$here/hang\" ] && exec sleep 60\nexec xz \"$@\"\n");
+        script.toFile().setExecutable(true);
+        return script;
+    }
+
     /** A package whose data.tar.xz is cut into xz blocks of {@code blockSize} uncompressed bytes, as dpkg-deb -T0 writes. */
     private Path debXz(String control, List<Entry> entries, int blockSize) throws IOException {
-        byte[] tar = tar(entries);
-        java.io.ByteArrayOutputStream xz = new java.io.ByteArrayOutputStream();
-        try (org.tukaani.xz.XZOutputStream out = new org.tukaani.xz.XZOutputStream(xz, new org.tukaani.xz.LZMA2Options(1))) {
-            for (int off = 0; off < tar.length; off += blockSize) {
-                out.write(tar, off, Math.min(blockSize, tar.length - off));
-                out.endBlock();
-            }
-        }
-        Files.write(tmp.resolve("xz-member.xz"), xz.toByteArray());
+        byte[] xz = xz(tar(entries), blockSize);
+        Files.write(tmp.resolve("xz-member.xz"), xz);
+        return debXz(control, xz);
+    }
+
+    /** A package whose data.tar.xz member is {@code member}, as given. */
+    private Path debXz(String control, byte[] member) throws IOException {
         Path file = tmp.resolve("x-" + System.nanoTime() + ".deb");
         try (OutputStream out = Files.newOutputStream(file); ArArchiveOutputStream ar = new ArArchiveOutputStream(out)) {
             member(ar, "debian-binary", "2.0\n".getBytes(StandardCharsets.US_ASCII));
             member(ar, "control.tar.gz", gzip(tar(List.of(Entry.file("./control", control)))));
-            member(ar, "data.tar.xz", xz.toByteArray());
+            member(ar, "data.tar.xz", member);
         }
         return file;
+    }
+
+    private static byte[] xz(byte[] data, int blockSize) throws IOException {
+        java.io.ByteArrayOutputStream xz = new java.io.ByteArrayOutputStream();
+        try (org.tukaani.xz.XZOutputStream out = new org.tukaani.xz.XZOutputStream(xz, new org.tukaani.xz.LZMA2Options(1))) {
+            for (int off = 0; off < data.length; off += blockSize) {
+                out.write(data, off, Math.min(blockSize, data.length - off));
+                out.endBlock();
+            }
+        }
+        return xz.toByteArray();
     }
 }

@@ -93,7 +93,7 @@ class EvidenceIT {
         otherPub = tmp.resolve("other.pub");
 
         KilnProperties properties = new KilnProperties(catalog, tmp.resolve("data"), null,
-                new KilnProperties.Build(registry.address() + "/ev", null, null, null, null, null),
+                new KilnProperties.Build(registry.address() + "/ev", null, null, null, null, null, null),
                 // each build must see the archive's newest index (a new app-data version per build)
                 new KilnProperties.Service(null, null, null, null, null, Duration.ZERO, null, null), null, null, null, null, null,
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));

@@ -177,7 +177,7 @@ class GoldenImageTest {
         packages.sort(java.util.Comparator.comparing(Lock.Package::name));
         Lock lock = new Lock(Lock.VERSION, stackName, Catalog.digest(stack), "amd64", List.of(), packages, List.of());
         Composer composer = new Composer(100, 1 << 20, new LayerCache(dir.resolve("layers"), Duration.ofDays(30), Clock.systemUTC(), 1),
-                new dev.kiln.image.UnpackCache(dir.resolve("unpacked"), Duration.ofDays(30), Clock.systemUTC()));
+                new dev.kiln.image.UnpackCache(dir.resolve("unpacked"), Duration.ofDays(30), Clock.systemUTC(), true));
         Composition composition = composer.compose(stack, lock, files, sourceDate);
         Manifest manifest = ImageAssembler.assemble(composition, StackBuilder.config(catalog, stack, lock, composition.created()));
         Map<String, String> layerOf = new LinkedHashMap<>();

@@ -62,7 +62,7 @@ class MultiArchitectureEvidenceIT {
         history = new History(database.dataSource());
         TestArchive.run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "kiln.key"), tmp);
         KilnProperties properties = new KilnProperties(catalog, tmp.resolve("data"), null,
-                new KilnProperties.Build(registry.address() + "/ma", null, null, null, null, null),
+                new KilnProperties.Build(registry.address() + "/ma", null, null, null, null, null, null),
                 new KilnProperties.Service(null, null, null, null, null, Duration.ZERO, null, null), null, null, null, null, null,
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));
         KilnConfiguration.Services services = KilnConfiguration.services(properties, Clock.systemUTC());

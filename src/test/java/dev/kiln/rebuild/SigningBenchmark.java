@@ -51,7 +51,7 @@ final class SigningBenchmark {
         Path data = Files.createTempDirectory("kiln-bench-sign-");
         Catalog catalog = Catalog.load(Path.of("catalog"));
         KilnProperties properties = new KilnProperties(Path.of("catalog"), data, null,
-                new KilnProperties.Build(registry + "/bench", null, null, null, null, null), null, null, null, null, null, null,
+                new KilnProperties.Build(registry + "/bench", null, null, null, null, null, null), null, null, null, null, null, null,
                 new KilnProperties.Signing(key.toString(), null, null, null));
         KilnConfiguration.Services services = KilnConfiguration.services(properties, Clock.systemUTC());
         try (Database database = Database.open(new Database.Settings(null, null, null), data, 2).migrate()) {
@@ -116,7 +116,8 @@ final class SigningBenchmark {
         Files.copy(catalog.keyring(stack), dir.resolve(stack.source().keyring()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         StackBuilder builder = new StackBuilder(services.packages(), new Composer(build.maxLayers(), build.largePackageBytes(),
                 new LayerCache(layers, build.layerCacheKeep(), Clock.systemUTC(), build.compressionLevel()),
-                new UnpackCache(services.properties().dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), Clock.systemUTC())),
+                new UnpackCache(services.properties().dataDir().resolve("cache/unpacked"), build.layerCacheKeep(), Clock.systemUTC(),
+                        build.nativeXz())),
                 new Publisher(Clock.systemUTC()), null);
         Rebuilds rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(dir, Catalog.Rules.DEFAULT), services.locker(), builder, history, services.target(), "bench",
                 KilnConfiguration.kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(), ""), new SimpleMeterRegistry(),

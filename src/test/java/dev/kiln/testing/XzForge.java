@@ -67,6 +67,52 @@ public final class XzForge {
         return out.toByteArray();
     }
 
+    /**
+     * {@code xz} (one stream, from any encoder) with its index rewritten to say every block decodes to one
+     * byte: a bomb that passes a check of the index, so only a cap on the decoded bytes stops it.
+     */
+    public static byte[] understated(byte[] xz) {
+        int end = xz.length;
+        long backward = (xz[end - 8] & 0xffL) | (xz[end - 7] & 0xffL) << 8 | (xz[end - 6] & 0xffL) << 16 | (xz[end - 5] & 0xffL) << 24;
+        int indexStart = end - 12 - (int) ((backward + 1) * 4);
+        int[] at = {indexStart + 1};
+        long records = readVarint(xz, at);
+        ByteArrayOutputStream indexField = new ByteArrayOutputStream();
+        indexField.write(0);
+        varint(indexField, records);
+        for (long r = 0; r < records; r++) {
+            varint(indexField, readVarint(xz, at));
+            readVarint(xz, at);
+            varint(indexField, 1);
+        }
+        while (indexField.size() % 4 != 0) {
+            indexField.write(0);
+        }
+        byte[] indexBytes = indexField.toByteArray();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(xz, 0, indexStart);
+        out.writeBytes(indexBytes);
+        le32(out, crc(indexBytes));
+        ByteArrayOutputStream footer = new ByteArrayOutputStream();
+        le32(footer, (indexBytes.length + 4) / 4 - 1);
+        footer.write(xz, 6, 2);
+        le32(out, crc(footer.toByteArray()));
+        out.writeBytes(footer.toByteArray());
+        out.writeBytes(new byte[] {'Y', 'Z'});
+        return out.toByteArray();
+    }
+
+    private static long readVarint(byte[] bytes, int[] at) {
+        long v = 0;
+        for (int shift = 0; ; shift += 7) {
+            int b = bytes[at[0]++] & 0xff;
+            v |= (long) (b & 0x7f) << shift;
+            if (b < 0x80) {
+                return v;
+            }
+        }
+    }
+
     private static long crc(byte[] bytes) {
         CRC32 crc = new CRC32();
         crc.update(bytes);
