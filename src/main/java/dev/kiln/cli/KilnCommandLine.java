@@ -48,9 +48,19 @@ public final class KilnCommandLine {
             Database.Settings database = new Database.Settings(environment.getProperty("spring.datasource.url"),
                     environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"),
                     environment.getProperty("spring.flyway.user"), environment.getProperty("spring.flyway.password"));
-            Commands commands = new Commands(KilnConfiguration.services(properties, Clock.systemUTC()), database,
-                    environment.getProperty("kiln.database.allow-privileged-role", Boolean.class, false));
-            return commands.run(invocation, out, err);
+            var opening = Commands.WITH_DATABASE.contains(invocation.command()) ? Commands.open(database, properties.dataDir()) : null;
+            Commands commands = null;
+            try {
+                commands = new Commands(KilnConfiguration.services(properties, Clock.systemUTC()), database,
+                        environment.getProperty("kiln.database.allow-privileged-role", Boolean.class, false), opening);
+                return commands.run(invocation, out, err);
+            } finally {
+                if (commands != null) {
+                    commands.closeUnused();
+                } else if (opening != null) {
+                    opening.thenAccept(Database::close).exceptionally(e -> null).join();
+                }
+            }
         } catch (Invocation.UsageException e) {
             err.println("kiln: " + e.getMessage());
             return 64;
