@@ -348,44 +348,66 @@ public final class DebianArchive {
      * asked for, fresh, and not older than any Release accepted before.
      */
     private List<Verified> releases(Distribution distribution, List<String[]> suites, Freshness freshness) {
-        List<CompletableFuture<byte[]>> fetches = suites.stream()
+        List<CompletableFuture<Got>> fetches = suites.stream()
                 .map(s -> CompletableFuture.supplyAsync(() -> fetchInRelease(s[0], s[1], s[0] + " " + s[1]), POOL)).toList();
         Path keyringPath = distribution.keyring();
         byte[] keyringBytes = Keyring.read(keyringPath);
         String keyringSha256 = HexFormat.of().formatHex(sha256().digest(keyringBytes));
-        Keyring keyring = null;
+        Keyring[] keyring = {null};
+        java.util.function.Supplier<Keyring> parsed = () -> keyring[0] != null ? keyring[0] : (keyring[0] = Keyring.of(keyringPath, keyringBytes));
         List<Verified> out = new ArrayList<>();
         for (int i = 0; i < suites.size(); i++) {
             String url = suites.get(i)[0];
             String suite = suites.get(i)[1];
             String what = url + " " + suite;
-            byte[] inRelease = join(fetches.get(i));
-            String inReleaseSha256 = HexFormat.of().formatHex(sha256().digest(inRelease));
-            Instant now = clock.instant();
-            String checkedKey = what + " " + keyringSha256;
-            Checked memo = checked.get(checkedKey);
-            ReleaseFile release;
-            if (memo != null && memo.inReleaseSha256().equals(inReleaseSha256) && memo.at().plus(inReleaseReuse).isAfter(now)) {
-                release = memo.release();
-            } else {
-                keyring = keyring != null ? keyring : Keyring.of(keyringPath, keyringBytes);
-                release = ReleaseFile.parse(InReleaseVerifier.verify(inRelease, keyring, now, what), what);
-                if (!inReleaseReuse.isZero()) {
-                    if (checked.size() > 256) {
-                        checked.clear(); // many archives, suites or keyrings: start over rather than grow
-                    }
-                    checked.put(checkedKey, new Checked(inReleaseSha256, release, now));
+            Got got = join(fetches.get(i));
+            try {
+                out.add(verified(url, suite, got.body(), parsed, keyringSha256, freshness));
+            } catch (Rollback e) {
+                if (!got.reused()) {
+                    throw e;
                 }
+                // kept from an earlier fetch, and another instance has accepted a newer Release since: fetch it now, once
+                out.add(verified(url, suite, refetchInRelease(url, suite, what).body(), parsed, keyringSha256, freshness));
             }
-            release.checkSuite(suite, what);
-            release.checkFreshness(clock.instant(), what);
-            checkAge(release, what);
-            Instant floor = checkRollback(url, suite, release.date(), freshness, what);
-            out.add(new Verified(release, new SuiteRelease(url, suite, release.codename(), release.version(), release.date(),
-                    release.validUntil(), release.origin(), inReleaseSha256),
-                    floor == null ? null : new Rebased(url, suite, floor, release.date())));
         }
         return out;
+    }
+
+    /** One suite's InRelease checked: signature (or the verified parse kept with these bytes), suite, freshness, age, rollback. */
+    private Verified verified(String url, String suite, byte[] inRelease, java.util.function.Supplier<Keyring> keyring, String keyringSha256,
+                              Freshness freshness) {
+        String what = url + " " + suite;
+        String inReleaseSha256 = HexFormat.of().formatHex(sha256().digest(inRelease));
+        Instant now = clock.instant();
+        String checkedKey = what + " " + keyringSha256;
+        Checked memo = checked.get(checkedKey);
+        ReleaseFile release;
+        if (memo != null && memo.inReleaseSha256().equals(inReleaseSha256) && memo.at().plus(inReleaseReuse).isAfter(now)) {
+            release = memo.release();
+        } else {
+            release = ReleaseFile.parse(InReleaseVerifier.verify(inRelease, keyring.get(), now, what), what);
+            if (!inReleaseReuse.isZero()) {
+                if (checked.size() > 256) {
+                    checked.clear(); // many archives, suites or keyrings: start over rather than grow
+                }
+                checked.put(checkedKey, new Checked(inReleaseSha256, release, now));
+            }
+        }
+        release.checkSuite(suite, what);
+        release.checkFreshness(clock.instant(), what);
+        checkAge(release, what);
+        Instant floor = checkRollback(url, suite, release.date(), freshness, what);
+        return new Verified(release, new SuiteRelease(url, suite, release.codename(), release.version(), release.date(),
+                release.validUntil(), release.origin(), inReleaseSha256),
+                floor == null ? null : new Rebased(url, suite, floor, release.date()));
+    }
+
+    /** A Release older than one accepted before: refused, unless it was a kept InRelease that a fresh fetch replaces. */
+    private static final class Rollback extends DebianException {
+        Rollback(String message) {
+            super(message);
+        }
     }
 
     /**
@@ -442,7 +464,7 @@ public final class DebianArchive {
             return null;
         }
         if (freshness.rebase() == null) {
-            throw new DebianException(what + ": the InRelease is dated " + date + ", before " + floor
+            throw new Rollback(what + ": the InRelease is dated " + date + ", before " + floor
                     + ", the newest Release Kiln accepted for this suite (" + source + "): an old Release served again"
                     + " (a rollback); refusing it. If the archive was re-based on purpose (a snapshot mirror), lock with --rebase=REASON");
         }
@@ -918,15 +940,32 @@ public final class DebianArchive {
         }
     }
 
-    private byte[] fetchInRelease(String archiveUrl, String suite, String what) {
+    /** An InRelease's bytes, and whether they were kept from an earlier fetch (within inReleaseReuse) rather than fetched now. */
+    private record Got(byte[] body, boolean reused) {
+    }
+
+    private Got fetchInRelease(String archiveUrl, String suite, String what) {
         String url = archiveUrl + "/dists/" + suite + "/InRelease";
         if (inReleaseReuse.isZero()) {
-            return downloadInRelease(url, suite, what);
+            return new Got(downloadInRelease(url, suite, what), false);
         }
         java.time.Instant now = clock.instant();
+        boolean[] downloaded = {false};
         // compute: concurrent loads of the same suite wait for one download instead of each fetching
-        return inReleases.compute(url, (u, old) -> old != null && old.at().plus(inReleaseReuse).isAfter(now)
-                ? old : new Fetched(downloadInRelease(url, suite, what), now)).body();
+        Fetched f = inReleases.compute(url, (u, old) -> {
+            if (old != null && old.at().plus(inReleaseReuse).isAfter(now)) {
+                return old;
+            }
+            downloaded[0] = true;
+            return new Fetched(downloadInRelease(url, suite, what), now);
+        });
+        return new Got(f.body(), !downloaded[0]);
+    }
+
+    /** Fetches the InRelease now, whatever was kept: the kept one is older than what the cluster accepted since. */
+    private Got refetchInRelease(String archiveUrl, String suite, String what) {
+        inReleases.remove(archiveUrl + "/dists/" + suite + "/InRelease");
+        return fetchInRelease(archiveUrl, suite, what);
     }
 
     /** The InRelease, read up to its cap: one byte over and it is refused without reading on. */

@@ -242,6 +242,25 @@ class DebianArchiveIT {
     }
 
     @Test
+    void aKeptInReleaseOlderThanOneAnotherInstanceAcceptedIsFetchedAgainNotRefusedAsARollback() {
+        ReleaseMemory shared = new JsonFileReleaseMemory(tmp.resolve("data/state"));
+        DebianArchive first = new DebianArchive(HttpClient.newHttpClient(), cache, Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
+                Duration.ofSeconds(30), DebianArchive.Limits.DEFAULT, shared);
+        DebianArchive second = new DebianArchive(HttpClient.newHttpClient(), tmp.resolve("second/cache"), Map.of(),
+                Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofSeconds(30), DebianArchive.Limits.DEFAULT, shared);
+        first.load(distribution()); // keeps the security suite's InRelease of a day ago
+        Instant newer = NOW.minus(Duration.ofHours(1));
+        repo.publish("stable-security", newer, NOW.plus(Duration.ofDays(6)));
+        second.load(distribution()); // another instance accepts the newer one: the shared floor moves
+        DebianArchive.Loaded again = first.load(distribution());
+        assertThat(again.releases()).filteredOn(r -> r.suite().equals("stable-security")).singleElement()
+                .satisfies(r -> assertThat(r.date()).isEqualTo(newer));
+        // a mirror that really serves the older Release is still refused
+        repo.publish("stable-security", NOW.minus(Duration.ofDays(2)), NOW.plus(Duration.ofDays(6)));
+        assertThatThrownBy(() -> archive(NOW).load(distribution())).hasMessageContaining("(a rollback)");
+    }
+
+    @Test
     void refusesATamperedSignature() throws IOException {
         Path inRelease = repo.root().resolve("dists/stable/InRelease");
         Files.writeString(inRelease, Files.readString(inRelease).replace("Label: Kiln Test", "Label: Kiln Evil"));
