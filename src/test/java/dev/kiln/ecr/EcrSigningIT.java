@@ -9,7 +9,6 @@ import dev.kiln.database.Database;
 import dev.kiln.history.History;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.rebuild.Attester;
-import dev.kiln.rebuild.BuildSettings;
 import dev.kiln.rebuild.Rebuilds;
 import dev.kiln.retire.Retirer;
 import dev.kiln.sign.Keys;
@@ -22,7 +21,6 @@ import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestPredicates;
 import dev.kiln.testing.TestRegistry;
 import dev.kiln.testing.Tools;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -89,11 +87,8 @@ class EcrSigningIT {
         SigningKey key = services.signingKey().orElseThrow();
         pub = Files.writeString(tmp.resolve("kiln.pub"), Keys.pem(key.publicKey()));
         target = services.target();
-        rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, "kiln-ecr", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
-                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of),
-                new dev.kiln.rebuild.BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()),
-                        new dev.kiln.history.PackageSightings(database.dataSource())));
+        rebuilds = dev.kiln.testing.TestRebuilds.of(catalog, services, history, target, "kiln-ecr",
+                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of), database.dataSource());
     }
 
     @AfterAll

@@ -24,7 +24,6 @@ import dev.kiln.testing.TestPredicates;
 import dev.kiln.testing.TestRegistry;
 import dev.kiln.testing.TinyImage;
 import dev.kiln.testing.Tools;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -101,10 +100,8 @@ class EvidenceIT {
         key = services.signingKey().orElseThrow();
         pub = Files.writeString(tmp.resolve("kiln.pub"), Keys.pem(key.publicKey()));
         target = new TamperingTarget(services.target());
-        rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
-                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of),
-                new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()), new dev.kiln.history.PackageSightings(database.dataSource())));
+        rebuilds = dev.kiln.testing.TestRebuilds.of(catalog, services, history, target, "kiln-test-1",
+                Attester.signing(new Signer(key, Clock.systemUTC()), TestPredicates::of), database.dataSource());
         repository = "ev/golden/app";
     }
 

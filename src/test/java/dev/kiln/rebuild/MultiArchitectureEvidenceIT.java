@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.KilnConfiguration;
 import dev.kiln.KilnProperties;
-import dev.kiln.catalog.Catalog;
 import dev.kiln.database.Database;
 import dev.kiln.history.History;
 import dev.kiln.sign.Claim;
@@ -13,7 +12,6 @@ import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestRegistry;
 import dev.kiln.testing.Tools;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -67,10 +65,8 @@ class MultiArchitectureEvidenceIT {
                 new KilnProperties.Signing(tmp.resolve("kiln.key").toString(), null, null, null));
         KilnConfiguration.Services services = KilnConfiguration.services(properties, Clock.systemUTC());
         target = new TamperingTarget(services.target());
-        rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, "kiln-test-1", KilnConfiguration.kilnVersion(),
-                new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
-                Attester.signing(new Signer(services.signingKey().orElseThrow(), Clock.systemUTC()), new EvidenceAttestations()),
-                new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()), new dev.kiln.history.PackageSightings(database.dataSource())));
+        rebuilds = dev.kiln.testing.TestRebuilds.of(catalog, services, history, target, "kiln-test-1",
+                Attester.signing(new Signer(services.signingKey().orElseThrow(), Clock.systemUTC()), new EvidenceAttestations()), database.dataSource());
     }
 
     @AfterAll
