@@ -38,7 +38,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The service under load and under faults, for real: two {@code kiln serve} processes on one PostgreSQL
  * (the embedded server, owned by the test so it can kill it), Debian's docker-registry behind a relay
- * that can slow uploads, a signed test archive. LOAD (60; -Dkiln.it.load) stacks due in the same second are each built exactly
+ * that can slow uploads, a signed test archive. LOAD (200; -Dkiln.it.load) stacks due in the same second are each built exactly
  * once; PostgreSQL killed mid-build (the API fails fast, health goes DOWN, the build is retried once it
  * is back); the registry killed mid-push (no tag, the build retried once it is back); a cancel; a stack
  * removed from the catalog.
@@ -48,8 +48,8 @@ import tools.jackson.databind.json.JsonMapper;
 class ResilienceIT {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    /** Stacks due in one second: 60 keeps CI's budget; {@code -Dkiln.it.load=200} (or more) for a heavier run. */
-    private static final int LOAD = Integer.getInteger("kiln.it.load", 60);
+    /** Stacks due in one second (issue 15 asks for 200: about a minute since the catalog cache); -Dkiln.it.load for more or fewer. */
+    private static final int LOAD = Integer.getInteger("kiln.it.load", 200);
 
     private Path tmp;
     private Path catalog;
