@@ -68,9 +68,18 @@ public final class CatalogCache {
         if (!Files.isDirectory(directory)) {
             return state;
         }
-        try (Stream<Path> walk = Files.walk(directory, DEPTH)) {
-            walk.filter(p -> !directory.relativize(p).startsWith(".git")).sorted().forEach(p -> {
-                state.add(directory.relativize(p).toString());
+        Path root;
+        try {
+            // a catalog that is itself a link (a mounted volume's): its target is walked, and a new target is a change
+            root = directory.toRealPath();
+        } catch (IOException e) {
+            state.add(e.toString());
+            return state;
+        }
+        state.add(root.toString());
+        try (Stream<Path> walk = Files.walk(root, DEPTH)) {
+            walk.filter(p -> !root.relativize(p).startsWith(".git")).sorted().forEach(p -> {
+                state.add(root.relativize(p).toString());
                 try {
                     BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
                     state.add(a.size());

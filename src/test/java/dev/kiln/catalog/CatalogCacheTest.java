@@ -67,6 +67,20 @@ class CatalogCacheTest {
     }
 
     @Test
+    void aCatalogReachedThroughALinkIsWatchedAtItsTarget() throws Exception {
+        Path link = Files.createSymbolicLink(dir.resolveSibling(dir.getFileName() + "-link"), dir);
+        try {
+            CatalogCache linked = new CatalogCache(link, Catalog.Rules.DEFAULT);
+            assertThat(linked.current().stack("a")).isPresent();
+            later();
+            Files.writeString(dir.resolve("c.yaml"), STACK);
+            assertThat(linked.current().stack("c")).isPresent();
+        } finally {
+            Files.delete(link);
+        }
+    }
+
+    @Test
     void aKeyringThatGoesAwayMakesItsStacksInvalid() throws Exception {
         assertThat(cache.current().stack("a")).isPresent();
         later();
