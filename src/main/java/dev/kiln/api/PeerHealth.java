@@ -1,8 +1,8 @@
 package dev.kiln.api;
 
-import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.publish.Target;
 import java.net.URI;

@@ -1,8 +1,7 @@
 package dev.kiln.api;
 
-import dev.kiln.catalog.CatalogCache;
-import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.history.History;
 import dev.kiln.retire.RetentionPlanner;
@@ -34,13 +33,11 @@ class RetirementApi {
 
     private final Retirer retirer;
     private final History history;
-    private final KilnProperties properties;
     private final CatalogCache catalogs;
 
-    RetirementApi(Retirer retirer, History history, KilnProperties properties, CatalogCache catalogs) {
+    RetirementApi(Retirer retirer, History history, CatalogCache catalogs) {
         this.retirer = retirer;
         this.history = history;
-        this.properties = properties;
         this.catalogs = catalogs;
     }
 

@@ -1,8 +1,6 @@
 package dev.kiln.api;
 
 import dev.kiln.catalog.CatalogCache;
-import dev.kiln.KilnProperties;
-import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.Stack;
 import dev.kiln.compliance.BuildCompliance;
 import dev.kiln.compliance.Checklist;
@@ -63,11 +61,10 @@ class ReviewApi {
     private final RemediationTimes remediation;
     private final WebhookDeliveries webhooks;
     private final Retirer retirer;
-    private final KilnProperties properties;
     private final CatalogCache catalogs;
 
     ReviewApi(History history, BuildQueries queries, BuildRecords records, BuildCompliance compliance, DigestStatus digests,
-              RemediationTimes remediation, WebhookDeliveries webhooks, Retirer retirer, KilnProperties properties, CatalogCache catalogs) {
+              RemediationTimes remediation, WebhookDeliveries webhooks, Retirer retirer, CatalogCache catalogs) {
         this.history = history;
         this.queries = queries;
         this.records = records;
@@ -76,7 +73,6 @@ class ReviewApi {
         this.remediation = remediation;
         this.webhooks = webhooks;
         this.retirer = retirer;
-        this.properties = properties;
         this.catalogs = catalogs;
     }
 

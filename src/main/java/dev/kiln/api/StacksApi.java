@@ -1,8 +1,7 @@
 package dev.kiln.api;
 
-import dev.kiln.catalog.CatalogCache;
-import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
 import dev.kiln.history.History;
@@ -38,13 +37,11 @@ class StacksApi {
 
     private final History history;
     private final Schedules schedules;
-    private final KilnProperties properties;
     private final CatalogCache catalogs;
 
-    StacksApi(History history, Schedules schedules, KilnProperties properties, CatalogCache catalogs) {
+    StacksApi(History history, Schedules schedules, CatalogCache catalogs) {
         this.history = history;
         this.schedules = schedules;
-        this.properties = properties;
         this.catalogs = catalogs;
     }
 

@@ -71,13 +71,18 @@ final class Commands {
 
     /** Closes a database opened for the command that the command did not take (it ended before it needed it). */
     void closeUnused() {
+        close(opening);
+        opening = null;
+    }
+
+    /** Waits for {@code opening} (null: nothing) and closes what it opened. */
+    static void close(java.util.concurrent.CompletableFuture<Database> opening) {
         if (opening != null) {
             try {
                 opening.join().close();
             } catch (RuntimeException e) {
                 // it did not open: nothing to close, and the command's own outcome is what is reported
             }
-            opening = null;
         }
     }
 

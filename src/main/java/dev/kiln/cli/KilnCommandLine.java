@@ -57,8 +57,8 @@ public final class KilnCommandLine {
             } finally {
                 if (commands != null) {
                     commands.closeUnused();
-                } else if (opening != null) {
-                    opening.thenAccept(Database::close).exceptionally(e -> null).join();
+                } else {
+                    Commands.close(opening);
                 }
             }
         } catch (Invocation.UsageException e) {

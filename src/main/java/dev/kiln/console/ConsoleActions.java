@@ -1,8 +1,7 @@
 package dev.kiln.console;
 
-import dev.kiln.catalog.CatalogCache;
-import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.history.History;
 import dev.kiln.retire.Retirer;
@@ -34,14 +33,12 @@ class ConsoleActions {
     private final History history;
     private final Retirer retirer;
     private final Schedules schedules;
-    private final KilnProperties properties;
     private final CatalogCache catalogs;
 
-    ConsoleActions(History history, Retirer retirer, Schedules schedules, KilnProperties properties, CatalogCache catalogs) {
+    ConsoleActions(History history, Retirer retirer, Schedules schedules, CatalogCache catalogs) {
         this.history = history;
         this.retirer = retirer;
         this.schedules = schedules;
-        this.properties = properties;
         this.catalogs = catalogs;
     }
 

@@ -1,8 +1,7 @@
 package dev.kiln.console;
 
-import dev.kiln.catalog.CatalogCache;
-import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.compliance.BuildCompliance;
 import dev.kiln.compliance.Checklist;
@@ -13,7 +12,6 @@ import dev.kiln.compliance.JsonDiff;
 import dev.kiln.history.AuditChain;
 import dev.kiln.history.AuditSearch;
 import dev.kiln.history.BuildQueries;
-import dev.kiln.security.UntrustedText;
 import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
 import dev.kiln.history.RemediationTimes;
@@ -21,6 +19,7 @@ import dev.kiln.history.WebhookDeliveries;
 import dev.kiln.publish.Target;
 import dev.kiln.retire.Retirer;
 import dev.kiln.schedule.Schedules;
+import dev.kiln.security.UntrustedText;
 import jakarta.servlet.http.HttpServletResponse;
 import java.security.Principal;
 import java.time.Instant;
@@ -68,13 +67,12 @@ class ConsolePages {
     private final AuditChain chain;
     private final Retirer retirer;
     private final Schedules schedules;
-    private final KilnProperties properties;
     private final CatalogCache catalogs;
     private final Views views = new Views();
 
     ConsolePages(History history, BuildQueries queries, BuildRecords records, BuildCompliance compliance, DigestStatus digests,
                  RemediationTimes remediation, WebhookDeliveries webhooks, AuditSearch audit, AuditChain chain, Retirer retirer,
-                 Schedules schedules, KilnProperties properties, CatalogCache catalogs) {
+                 Schedules schedules, CatalogCache catalogs) {
         this.history = history;
         this.queries = queries;
         this.records = records;
@@ -86,7 +84,6 @@ class ConsolePages {
         this.chain = chain;
         this.retirer = retirer;
         this.schedules = schedules;
-        this.properties = properties;
         this.catalogs = catalogs;
     }
 

@@ -353,8 +353,6 @@ public final class DebianArchive {
         Path keyringPath = distribution.keyring();
         byte[] keyringBytes = Keyring.read(keyringPath);
         String keyringSha256 = HexFormat.of().formatHex(sha256().digest(keyringBytes));
-        Keyring[] keyring = {null};
-        java.util.function.Supplier<Keyring> parsed = () -> keyring[0] != null ? keyring[0] : (keyring[0] = Keyring.of(keyringPath, keyringBytes));
         List<Verified> out = new ArrayList<>();
         for (int i = 0; i < suites.size(); i++) {
             String url = suites.get(i)[0];
@@ -362,20 +360,20 @@ public final class DebianArchive {
             String what = url + " " + suite;
             Got got = join(fetches.get(i));
             try {
-                out.add(verified(url, suite, got.body(), parsed, keyringSha256, freshness));
+                out.add(verified(url, suite, got.body(), keyringPath, keyringBytes, keyringSha256, freshness));
             } catch (Rollback e) {
                 if (!got.reused()) {
                     throw e;
                 }
                 // kept from an earlier fetch, and another instance has accepted a newer Release since: fetch it now, once
-                out.add(verified(url, suite, refetchInRelease(url, suite, what).body(), parsed, keyringSha256, freshness));
+                out.add(verified(url, suite, refetchInRelease(url, suite, what).body(), keyringPath, keyringBytes, keyringSha256, freshness));
             }
         }
         return out;
     }
 
     /** One suite's InRelease checked: signature (or the verified parse kept with these bytes), suite, freshness, age, rollback. */
-    private Verified verified(String url, String suite, byte[] inRelease, java.util.function.Supplier<Keyring> keyring, String keyringSha256,
+    private Verified verified(String url, String suite, byte[] inRelease, Path keyringPath, byte[] keyringBytes, String keyringSha256,
                               Freshness freshness) {
         String what = url + " " + suite;
         String inReleaseSha256 = HexFormat.of().formatHex(sha256().digest(inRelease));
@@ -386,7 +384,8 @@ public final class DebianArchive {
         if (memo != null && memo.inReleaseSha256().equals(inReleaseSha256) && memo.at().plus(inReleaseReuse).isAfter(now)) {
             release = memo.release();
         } else {
-            release = ReleaseFile.parse(InReleaseVerifier.verify(inRelease, keyring.get(), now, what), what);
+            // the keyring is parsed only here: a kept verification, the usual case in a tick, needs only its bytes' hash
+            release = ReleaseFile.parse(InReleaseVerifier.verify(inRelease, Keyring.of(keyringPath, keyringBytes), now, what), what);
             if (!inReleaseReuse.isZero()) {
                 if (checked.size() > 256) {
                     checked.clear(); // many archives, suites or keyrings: start over rather than grow

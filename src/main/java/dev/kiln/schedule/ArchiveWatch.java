@@ -1,9 +1,9 @@
 package dev.kiln.schedule;
 
-import dev.kiln.catalog.CatalogCache;
 import dev.kiln.KilnConfiguration;
 import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.history.BuildRecords;
 import dev.kiln.history.PackageSightings;

@@ -1,8 +1,7 @@
 package dev.kiln.schedule;
 
-import dev.kiln.catalog.CatalogCache;
-import dev.kiln.KilnProperties;
 import dev.kiln.catalog.Catalog;
+import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.retire.Retirer;
 import java.util.ArrayList;
@@ -21,12 +20,10 @@ class RetireJob implements Job {
     private static final Logger log = LoggerFactory.getLogger(RetireJob.class);
 
     private final Retirer retirer;
-    private final KilnProperties properties;
     private final CatalogCache catalogs;
 
-    RetireJob(Retirer retirer, KilnProperties properties, CatalogCache catalogs) {
+    RetireJob(Retirer retirer, CatalogCache catalogs) {
         this.retirer = retirer;
-        this.properties = properties;
         this.catalogs = catalogs;
     }
 

@@ -11,19 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class CatalogCacheTest {
 
-    private static final String STACK = """
-            description: Test stack
-            owner: team@example.com
-            version: "1"
-            source:
-              architecture: amd64
-              keyring: keys/test.gpg
-              archives:
-                - url: http://127.0.0.1:8080/debian
-                  suites: [stable]
-                  components: [main]
-            packages: [tzdata]
-            """;
+    private static final String STACK = CatalogTest.VALID;
 
     @TempDir
     Path dir;

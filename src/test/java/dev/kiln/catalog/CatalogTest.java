@@ -15,7 +15,8 @@ class CatalogTest {
     @TempDir
     Path dir;
 
-    private static final String VALID = """
+    /** A valid stack of one package (CatalogCacheTest starts from it too). */
+    static final String VALID = """
             description: Test stack
             owner: team@example.com
             version: "1"
