@@ -39,7 +39,7 @@ class ExportApi {
     }
 
     @GetMapping(value = "/builds.csv", produces = "text/csv")
-    @Operation(summary = "Every build requested in [since, until) as CSV (columns in docs/console.md)")
+    @Operation(summary = "Every build requested, started or finished in [since, until) as CSV (columns in docs/console.md)")
     @ApiResponse(responseCode = "200", description = "The CSV", content = @Content(mediaType = "text/csv"))
     @ApiResponse(responseCode = "400", description = "`bad-range`; or a malformed request")
     void buildsCsv(@Parameter(description = "from (ISO-8601 instant; default 30 days before until)") @RequestParam(required = false) Instant since,

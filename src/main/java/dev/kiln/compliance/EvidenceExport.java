@@ -23,10 +23,11 @@ import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The evidence of a period for compliance review: every build requested and every audit entry written in
- * [since, until) as CSV and as JSON (the JSON follows {@code /schemas/evidence-export.schema.json}),
- * and a zip of both with each image approved in the period: its SBOMs, provenance and rebuild record
- * byte for byte as recorded, its checklist, and a {@code SHA256SUMS} of every file.
+ * The evidence of a period for compliance review: every build requested, started or finished and every
+ * audit entry written in [since, until) as CSV and as JSON (the JSON follows
+ * {@code /schemas/evidence-export.schema.json}), and a zip of both with each image approved in the
+ * period (its build succeeded, finishing in it, whenever it was requested): its SBOMs, provenance and
+ * rebuild record byte for byte as recorded, its checklist, and a {@code SHA256SUMS} of every file.
  */
 public final class EvidenceExport {
 
@@ -74,7 +75,7 @@ public final class EvidenceExport {
             this.since = since;
             this.until = until;
             this.by = by;
-            this.builds = queries.all(new BuildQueries.Filter(since, until, null, null, null), MAX_ROWS + 1);
+            this.builds = queries.during(since, until, MAX_ROWS + 1);
             if (builds.size() > MAX_ROWS) {
                 throw new TooLarge("more than " + MAX_ROWS + " builds from " + since + " to " + until + "; export a shorter period");
             }
@@ -277,7 +278,7 @@ public final class EvidenceExport {
         return m;
     }
 
-    /** The builds that approved an image in the period, oldest first. */
+    /** The builds that approved an image in the period, oldest first (the period's builds include every one that finished in it). */
     private List<History.Build> approvedImages(Period p) {
         return p.builds.stream().filter(b -> approved(b) && b.finishedAt() != null && !b.finishedAt().isBefore(p.since)
                 && b.finishedAt().isBefore(p.until)).toList();
@@ -343,7 +344,7 @@ public final class EvidenceExport {
         return "Kiln evidence export (" + FORMAT + ")\n"
                 + "Period: " + p.since + " to " + p.until + " (until excluded), exported by " + p.by + " with Kiln " + kilnVersion + "\n\n"
                 + "export.json   every build and audit entry of the period, and each approved image with its documents and checklist\n"
-                + "builds.csv    every build requested in the period, one per line\n"
+                + "builds.csv    every build requested, started or finished in the period, one per line\n"
                 + "audit.csv     every audit entry written in the period, in chain order, with its hash links\n"
                 + "images/STACK/build-ID-DIGEST/  each image approved in the period: its SBOMs (spdx.json, cyclonedx.json),\n"
                 + "              SLSA provenance (provenance.json), rebuild record and compliance checklist (checklist.json);\n"

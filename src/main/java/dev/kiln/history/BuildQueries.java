@@ -41,28 +41,27 @@ public final class BuildQueries {
         return new History.Page<>(items, page, size, total);
     }
 
-    /** Every build of the filter, oldest first, at most {@code limit} (the export: lock and report included). */
-    public List<History.Build> all(Filter f, int limit) {
-        List<Object> all = new ArrayList<>(java.util.Arrays.asList(params(f)));
-        all.add(limit);
+    /**
+     * The builds of a period for the evidence export, oldest first, at most {@code limit}, lock and report
+     * included: every build requested, started or finished in [since, until). So a build requested
+     * before {@code since} that approved its image inside the period is there, and so is one that was
+     * still running when the period ended.
+     */
+    public List<History.Build> during(Instant since, Instant until, int limit) {
+        Timestamp from = Timestamp.from(since);
+        Timestamp to = Timestamp.from(until);
         return jdbc.sql("SELECT " + History.SUMMARY_COLUMNS + ", lock::text AS lock, layers::text AS layers, report::text AS report FROM build "
                         + """
-                         WHERE (?::timestamptz IS NULL OR requested_at >= ?) AND (?::timestamptz IS NULL OR requested_at < ?)
-                           AND (?::text IS NULL OR stack = ?) AND (?::text IS NULL OR status = ?) AND (?::text IS NULL OR trigger = ?)
+                         WHERE (requested_at >= ? AND requested_at < ?) OR (started_at >= ? AND started_at < ?)
+                            OR (finished_at >= ? AND finished_at < ?)
                          ORDER BY id LIMIT ?""")
-                .params(all).query(History::build).list();
+                .params(from, to, from, to, from, to, limit).query(History::build).list();
     }
 
     private static Object[] params(Filter f) {
         Timestamp since = f.since() == null ? null : Timestamp.from(f.since());
         Timestamp until = f.until() == null ? null : Timestamp.from(f.until());
         return new Object[] {since, since, until, until, f.stack(), f.stack(), f.status(), f.status(), f.trigger(), f.trigger()};
-    }
-
-    /** The builds that approved an image in [since, until): succeeded, finished in the period. */
-    public List<Long> approvedIn(Instant since, Instant until, int limit) {
-        return jdbc.sql("SELECT id FROM build WHERE status = 'succeeded' AND finished_at >= ? AND finished_at < ? ORDER BY id LIMIT ?")
-                .params(Timestamp.from(since), Timestamp.from(until), limit).query(Long.class).list();
     }
 
     /**
