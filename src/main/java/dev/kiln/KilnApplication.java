@@ -1,6 +1,7 @@
 package dev.kiln;
 
 import dev.kiln.cli.KilnCommandLine;
+import dev.kiln.database.Database;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
@@ -10,6 +11,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 public class KilnApplication {
 
     public static void main(String[] args) {
+        Database.exitingAfterClose();
         int code = KilnCommandLine.run(KilnApplication.class, args, System.out, System.err);
         if (code >= 0) {
             System.exit(code);

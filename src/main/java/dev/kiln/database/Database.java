@@ -227,6 +227,14 @@ public final class Database implements AutoCloseable {
         return dataSource;
     }
 
+    /**
+     * This process exits when its databases are closed ({@code main}): an embedded server it started is
+     * left to finish its shutdown checkpoint on its own, and the next start waits for it.
+     */
+    public static void exitingAfterClose() {
+        EmbeddedPostgres.exitingAfterClose();
+    }
+
     @Override
     public void close() {
         dataSource.close();

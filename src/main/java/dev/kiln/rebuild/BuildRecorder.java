@@ -77,8 +77,58 @@ public final class BuildRecorder {
     private static final java.util.Set<String> DOCUMENTS = java.util.Set.of(EvidenceFactory.SPDX, EvidenceFactory.CYCLONEDX,
             EvidenceFactory.SLSA_PROVENANCE, EvidenceFactory.REBUILD_RECORD);
 
-    /** Measures the pushed image and generates its documents. */
-    void published(Built b) {
+    /** The layers of an image being measured, on another thread while it is pushed. */
+    static final class Measuring {
+        private final java.util.concurrent.CompletableFuture<List<Measured>> layers;
+        private final Manifest image;
+
+        private Measuring(java.util.concurrent.CompletableFuture<List<Measured>> layers, Manifest image) {
+            this.layers = layers;
+            this.image = image;
+        }
+    }
+
+    /** A layer's facts, and whether they were measured now (to be kept) or known from an earlier build. */
+    private record Measured(LayerInspector.Facts facts, boolean now) {
+    }
+
+    private static final java.util.concurrent.ExecutorService MEASURING = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "kiln-measure-layers");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Starts measuring {@code image}'s layers (a read of every new layer: a second or more for a JRE) and,
+     * when {@code documentsHere}, loading the SBOM libraries, so that recording does not wait for either
+     * after the push. Nothing is written until {@link #published}.
+     */
+    Measuring measure(Manifest image, boolean documentsHere) {
+        if (documentsHere) {
+            EvidenceFactory.prepareInBackground();
+        }
+        return new Measuring(java.util.concurrent.CompletableFuture.supplyAsync(() -> layers(image), MEASURING), image);
+    }
+
+    private List<Measured> layers(Manifest image) {
+        List<Measured> layers = new ArrayList<>();
+        for (Blob blob : image.blobs().subList(1, image.blobs().size())) {
+            Optional<tools.jackson.databind.JsonNode> known = records.layer(blob.digest());
+            if (known.isPresent()) {
+                layers.add(new Measured(JSON.treeToValue(known.get(), LayerInspector.Facts.class), false));
+                continue;
+            }
+            try (InputStream in = blob.open()) {
+                layers.add(new Measured(LayerInspector.inspect(blob.digest(), in), true));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return layers;
+    }
+
+    /** Measures the pushed image (or takes what {@code measuring} measured of it) and generates its documents. */
+    void published(Built b, Measuring measuring) {
         // an image index is measured and documented through its first platform image (the records hold one
         // image per build); each platform's own signed documents are in the build's evidence
         StackBuilder.Platform shown = b.result().platforms().get(0);
@@ -86,9 +136,22 @@ public final class BuildRecorder {
         Stack stack = index ? b.stack().forArchitecture(shown.architecture()) : b.stack();
         Manifest image = shown.image();
         Blob configBlob = image.blobs().get(0);
+        List<Measured> measured;
+        if (measuring != null && measuring.image.digest().equals(image.digest())) {
+            try {
+                measured = measuring.layers.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        } else {
+            measured = layers(image);
+        }
         List<LayerInspector.Facts> layers = new ArrayList<>();
-        for (Blob blob : image.blobs().subList(1, image.blobs().size())) {
-            layers.add(layer(blob));
+        for (Measured m : measured) {
+            if (m.now()) {
+                records.layerMeasured(m.facts().digest(), m.facts());
+            }
+            layers.add(m.facts());
         }
         ImageTarget.Protection protection = b.target().protection(b.repository()).orElse(null);
         Inspection inspection = new Inspection(Instant.now(), layers, new Inspection.Target(b.target().name(), b.result().published().tag(),
@@ -116,19 +179,6 @@ public final class BuildRecorder {
         documents.forEach((type, json) -> records.document(b.id(), kind(type), type, Digests.sha256(json), json));
     }
 
-    private LayerInspector.Facts layer(Blob blob) {
-        Optional<tools.jackson.databind.JsonNode> known = records.layer(blob.digest());
-        if (known.isPresent()) {
-            return JSON.treeToValue(known.get(), LayerInspector.Facts.class);
-        }
-        try (InputStream in = blob.open()) {
-            LayerInspector.Facts facts = LayerInspector.inspect(blob.digest(), in);
-            records.layerMeasured(blob.digest(), facts);
-            return facts;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     private static String kind(String predicateType) {
         return switch (predicateType) {

@@ -384,8 +384,12 @@ public final class Rebuilds {
         }
         Lock before = published.orElse(null);
         List<Signer.Signed> signed = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<BuildRecorder.Measuring> measuring = new java.util.concurrent.atomic.AtomicReference<>();
         StackBuilder.Result result = builder.build(catalog, stack, lock, target, request.tag(), history.recordedTags(target.name(), repository),
                 step -> step(id, stack, step), staged -> {
+                    // what recording needs is made while the image is pushed: its layers measured and, for documents
+                    // made at recording (unsigned), the SBOM libraries loaded
+                    measuring.set(recorder.measure(staged.platforms().get(0).image(), attester.key().isEmpty()));
                     if (attester.key().isEmpty()) {
                         return List.of();
                     }
@@ -426,7 +430,7 @@ public final class Rebuilds {
         step(id, stack, "recording");
         recorder.published(new BuildRecorder.Built(id, catalog, stack, lock, result, target, repository, previous, before,
                 request.trigger(), request.who(), started, instance, kilnVersion, buildSettings.text(),
-                attestedAbout(signed, result.platforms().get(0).image().digest())));
+                attestedAbout(signed, result.platforms().get(0).image().digest())), measuring.get());
         history.succeeded(id, published(result, BuildReport.of(result, lockCheck), changes, previous.map(History.Good::id).orElse(null),
                 held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
         if (held) {

@@ -64,6 +64,35 @@ class EmbeddedPostgresIT {
         }
     }
 
+    /**
+     * A one-shot command does not wait for the server's shutdown checkpoint when it exits; the next
+     * command may find the server still stopping, and must wait for it to go rather than join it.
+     * A smart shutdown (SIGTERM) holds the server in "stopping" while the first pool is open.
+     */
+    @Test
+    void aStartWaitsForAServerThatIsStoppingInsteadOfJoiningIt(@TempDir Path dir) throws Exception {
+        Database.Settings settings = new Database.Settings(null, null, null);
+        java.util.concurrent.CompletableFuture<Database> second;
+        long pid;
+        try (Database first = Database.open(settings, dir, 2)) {
+            pid = postmaster(dir);
+            JdbcClient.create(first.dataSource()).sql("SELECT 1").query(Integer.class).single();
+            ProcessHandle.of(pid).orElseThrow().destroy();
+            Instant asked = Instant.now();
+            while (!Files.readAllLines(dir.resolve("postgres/data/postmaster.pid")).get(7).strip().equals("stopping")) {
+                assertThat(Duration.between(asked, Instant.now())).as("the postmaster says it is stopping").isLessThan(Duration.ofSeconds(30));
+                Thread.sleep(50);
+            }
+            second = java.util.concurrent.CompletableFuture.supplyAsync(() -> Database.open(settings, dir, 2));
+            Thread.sleep(1500);
+            assertThat(second).as("the start waits while the old server is stopping").isNotDone();
+        }
+        try (Database again = second.get(2, java.util.concurrent.TimeUnit.MINUTES)) {
+            assertThat(JdbcClient.create(again.dataSource()).sql("SELECT 1").query(Integer.class).single()).isEqualTo(1);
+            assertThat(postmaster(dir)).as("a server of its own, not the one that was stopping").isNotEqualTo(pid);
+        }
+    }
+
     private static int port(Database db) {
         return Integer.parseInt(db.settings().url().replaceFirst(".*:(\\d+)/.*", "$1"));
     }

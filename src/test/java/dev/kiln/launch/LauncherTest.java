@@ -1,0 +1,96 @@
+package dev.kiln.launch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The jar unpacked once into the cache and run from there; another jar gets its own directory, the old one goes. */
+class LauncherTest {
+
+    @Test
+    void aJarIsUnpackedOnceAndItsClassesAndLibrariesAreLoadedFromTheCache(@TempDir Path dir) throws Exception {
+        Path jar = fatJar(dir.resolve("kiln.jar"), "one");
+        Path cache = dir.resolve("cache");
+
+        ClassLoader loader = Launcher.unpacked(jar, cache);
+        assertThat(read(loader, "app.txt")).isEqualTo("classes one");
+        assertThat(read(loader, "lib.txt")).as("from the library the index names first").isEqualTo("a");
+        URL resource = loader.getResource("app.txt");
+        assertThat(resource.getProtocol()).as("a plain file, not a nested jar").isEqualTo("file");
+        try (var dirs = Files.list(cache)) {
+            assertThat(dirs.toList()).hasSize(1);
+        }
+        Path unpacked = Path.of(resource.toURI()).getParent().getParent();
+        long marked = Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis();
+
+        Thread.sleep(20);
+        Launcher.unpacked(jar, cache);
+        assertThat(Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis()).as("not unpacked again").isEqualTo(marked);
+    }
+
+    @Test
+    void aJarWithOtherContentsGetsItsOwnDirectoryAndAnEntryOutsideIsRefused(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("cache");
+        ClassLoader one = Launcher.unpacked(fatJar(dir.resolve("one.jar"), "one"), cache);
+        ClassLoader two = Launcher.unpacked(fatJar(dir.resolve("two.jar"), "two"), cache);
+        assertThat(read(one, "app.txt")).isEqualTo("classes one");
+        assertThat(read(two, "app.txt")).isEqualTo("classes two");
+        try (var dirs = Files.list(cache)) {
+            assertThat(dirs.filter(Files::isDirectory).toList()).as("one directory per content").hasSize(2);
+        }
+
+        Path hostile = dir.resolve("hostile.jar");
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(hostile))) {
+            put(zip, "BOOT-INF/classes/../../../escaped.txt", "x".getBytes(StandardCharsets.UTF_8));
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Launcher.unpacked(hostile, cache))
+                .hasMessageContaining("the jar holds an entry outside its directories: BOOT-INF/classes/../../../escaped.txt");
+        assertThat(dir.resolve("escaped.txt")).doesNotExist();
+        assertThat(cache.getParent().resolve("escaped.txt")).doesNotExist();
+    }
+
+    private static Path fatJar(Path file, String version) throws IOException {
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
+            put(zip, "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n".getBytes(StandardCharsets.UTF_8));
+            put(zip, "BOOT-INF/classes/app.txt", ("classes " + version).getBytes(StandardCharsets.UTF_8));
+            put(zip, "BOOT-INF/lib/b.jar", library(Map.of("lib.txt", "b")));
+            put(zip, "BOOT-INF/lib/a.jar", library(Map.of("lib.txt", "a")));
+            put(zip, "BOOT-INF/classpath.idx", "- \"BOOT-INF/lib/a.jar\"\n- \"BOOT-INF/lib/b.jar\"\n".getBytes(StandardCharsets.UTF_8));
+        }
+        return file;
+    }
+
+    private static byte[] library(Map<String, String> files) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            for (var e : files.entrySet()) {
+                put(zip, e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    private static void put(ZipOutputStream zip, String name, byte[] content) throws IOException {
+        zip.putNextEntry(new ZipEntry(name));
+        zip.write(content);
+        zip.closeEntry();
+    }
+
+    private static String read(ClassLoader loader, String name) throws IOException {
+        try (InputStream in = loader.getResourceAsStream(name)) {
+            assertThat(in).as(name).isNotNull();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
