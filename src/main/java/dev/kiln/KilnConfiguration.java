@@ -6,6 +6,7 @@ import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.JsonFileReleaseMemory;
 import dev.kiln.debian.ReleaseMemory;
 import dev.kiln.history.JdbcReleaseMemory;
+import dev.kiln.history.RebaseGrants;
 import dev.kiln.debian.PackageCache;
 import dev.kiln.debian.PackageResolver;
 import dev.kiln.ecr.Ecr;
@@ -176,7 +177,7 @@ public class KilnConfiguration {
         return new Rebuilds(services.catalogs(), services.locker(), services.builder(), history, services.target(),
                 instance, kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(),
                 System.getenv("SOURCE_DATE_EPOCH")), meters, properties.service().publishTimeout(), attester(services),
-                new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)));
+                new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)), new RebaseGrants(dataSource));
     }
 
     /**
@@ -279,6 +280,11 @@ public class KilnConfiguration {
     @Bean
     History history(DataSource dataSource) {
         return new History(dataSource);
+    }
+
+    @Bean
+    RebaseGrants rebaseGrants(DataSource dataSource) {
+        return new RebaseGrants(dataSource);
     }
 
     @Bean

@@ -465,7 +465,7 @@ public final class DebianArchive {
         if (freshness.rebase() == null) {
             throw new Rollback(what + ": the InRelease is dated " + date + ", before " + floor
                     + ", the newest Release Kiln accepted for this suite (" + source + "): an old Release served again"
-                    + " (a rollback); refusing it. If the archive was re-based on purpose (a snapshot mirror), lock with --rebase=REASON");
+                    + " (a rollback); refusing it. If the archive was re-based on purpose (a snapshot mirror), " + memory.rebaseHint());
         }
         return floor;
     }

@@ -287,7 +287,11 @@ public final class Keyring {
         }
         Sig backSig = back;
         // its times count too: not before the subkey existed, not in the future, not expired
-        boolean crossCertified = backSig != null && backSig.type() == OpenPgp.PRIMARY_KEY_BINDING && backSig.unusable(now, key) == null
+        String backTime = backSig != null && backSig.type() == OpenPgp.PRIMARY_KEY_BINDING ? backSig.unusable(now, key) : null;
+        if (backTime != null) {
+            return "is not cross-certified: its primary key binding signature " + backTime;
+        }
+        boolean crossCertified = backSig != null && backSig.type() == OpenPgp.PRIMARY_KEY_BINDING
                 && checked.computeIfAbsent(new Check(binding, true), c -> backSig.verifiedBy(key, primaryBytes, keyBytes));
         return crossCertified ? null : "is not cross-certified (no valid primary key binding signature)";
     }

@@ -23,6 +23,11 @@ public interface ReleaseMemory {
     /** Where it is kept, for messages ("remembered in ..."). */
     String where();
 
+    /** How its user accepts an older Release on purpose, for the refusal of a rollback. */
+    default String rebaseHint() {
+        return "lock with --rebase=REASON";
+    }
+
     /** Remembers nothing: for tools and tests that must not keep state. */
     ReleaseMemory NONE = new ReleaseMemory() {
         @Override

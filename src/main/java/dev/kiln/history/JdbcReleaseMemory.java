@@ -53,6 +53,11 @@ public final class JdbcReleaseMemory implements ReleaseMemory {
     }
 
     @Override
+    public String rebaseHint() {
+        return "grant the stack a re-base: POST /api/stacks/{name}/rebase with a reason (platform role)";
+    }
+
+    @Override
     public String where() {
         return "PostgreSQL (table archive_release)";
     }

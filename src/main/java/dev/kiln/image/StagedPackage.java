@@ -31,7 +31,12 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
      */
     static StagedPackage stage(String name, String version, String sha256, Path deb, UnpackCache unpacks, Map<String, String[]> known) {
         String label = name + " " + version;
-        DebFile.Unpacked unpacked = unpacks.unpack(deb, sha256, label);
+        // checked where it was unpacked, kept in the cache only once accepted: the items name the kept data tar
+        return unpacks.unpack(deb, sha256, label, (unpacked, kept) -> stage(name, version, sha256, label, unpacked, kept.dataTar(), known));
+    }
+
+    private static StagedPackage stage(String name, String version, String sha256, String label, DebFile.Unpacked unpacked, Path keptDataTar,
+                                       Map<String, String[]> known) {
         List<Item> items = new ArrayList<>();
         byte[] buffer = new byte[1 << 16];
         MessageDigest sha1 = Hashes.sha1();
@@ -78,7 +83,7 @@ record StagedPackage(String name, String version, String sha256, DebFile.Control
                     sums = hash(unpacked.dataTar(), offset, entry.getSize(), buffer, sha1, sha256sum);
                 }
                 item = new Item(path, Item.Type.FILE, mode, (int) entry.getLongUserId(), (int) entry.getLongGroupId(), mtime, null,
-                        Item.Content.staged(unpacked.dataTar(), offset, entry.getSize(), sums[0], sums[1]));
+                        Item.Content.staged(keptDataTar, offset, entry.getSize(), sums[0], sums[1]));
             } else {
                 throw new ImageException(label + ": data.tar entry " + Names.quote(entry.getName()) + " is " + kind(entry)
                         + ", which Kiln does not read; refusing the package");

@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,17 @@ public final class UnpackCache {
 
     /** The package unpacked: from the cache, or unpacked now (refused, and nothing kept, when it is malformed). */
     DebFile.Unpacked unpack(Path deb, String sha256, String label) {
+        return unpack(deb, sha256, label, (read, kept) -> kept);
+    }
+
+    /**
+     * The package unpacked and checked by {@code stage}, which reads the tars at its first argument and
+     * refers to them by the second, where they are kept. From the cache both are the cached tars; a
+     * package unpacked now is read from temporary files that are moved into the cache only once
+     * {@code stage} returned, so a package refused while staging (a device node, a path above the root)
+     * leaves nothing behind.
+     */
+    <T> T unpack(Path deb, String sha256, String label, BiFunction<DebFile.Unpacked, DebFile.Unpacked, T> stage) {
         if (!sha256.matches("[0-9a-f]{64}")) {
             throw new IllegalArgumentException(label + ": not a SHA-256: " + sha256);
         }
@@ -58,16 +70,17 @@ public final class UnpackCache {
             } catch (IOException e) {
                 // a missed touch only makes the entry look older to the pruner
             }
-            return cached;
+            return stage.apply(cached, cached);
         }
         try {
             Files.createDirectories(dir);
             DebFile.Unpacked tmp = new DebFile.Unpacked(Files.createTempFile(dir, ".control", ".tmp"), Files.createTempFile(dir, ".data", ".tmp"));
             try {
                 DebFile.unpack(deb, label, tmp, nativeXz);
+                T staged = stage.apply(tmp, cached);
                 Files.move(tmp.controlTar(), cached.controlTar(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 Files.move(tmp.dataTar(), cached.dataTar(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                return cached;
+                return staged;
             } finally {
                 Files.deleteIfExists(tmp.controlTar());
                 Files.deleteIfExists(tmp.dataTar());

@@ -5,10 +5,12 @@ import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.CatalogRevision;
 import dev.kiln.catalog.Problem;
 import dev.kiln.catalog.Stack;
+import dev.kiln.debian.DebianArchive;
 import dev.kiln.debian.DebianException;
 import dev.kiln.debian.Lock;
 import dev.kiln.debian.LockFile;
 import dev.kiln.history.History;
+import dev.kiln.history.RebaseGrants;
 import dev.kiln.image.Composition;
 import dev.kiln.image.ImageException;
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -65,6 +67,7 @@ public final class Rebuilds {
     private final Duration publishTimeout;
     private final CatalogCache catalogs;
     private final BuildRecorder recorder;
+    private final RebaseGrants rebases;
     private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kiln-publish-watch");
         t.setDaemon(true);
@@ -109,11 +112,13 @@ public final class Rebuilds {
      *                       waiting for ever
      * @param attester       signs and checks each build's evidence ({@link Attester#unsigned()}: builds are recorded unsigned)
      * @param recorder       records what review needs besides the build row (definition, measurement, documents)
+     * @param rebases        re-bases granted through the API: the next build of the stack may go back to older Releases
      */
     public Rebuilds(CatalogCache catalogs, StackLocker locker, StackBuilder builder, History history, ImageTarget target,
                     String instance, String kilnVersion, BuildSettings buildSettings, MeterRegistry meters,
-                    Duration publishTimeout, Attester attester, BuildRecorder recorder) {
+                    Duration publishTimeout, Attester attester, BuildRecorder recorder, RebaseGrants rebases) {
         this.publishTimeout = publishTimeout;
+        this.rebases = rebases;
         this.catalogs = catalogs;
         this.recorder = recorder;
         this.catalogDir = catalogs.directory();
@@ -342,14 +347,20 @@ public final class Rebuilds {
         step(id, stack, "resolving");
         Optional<History.Good> previous = history.lastGood(stack.name(), target.name());
         Optional<Lock> published = previous.map(g -> g.lock() == null ? null : LockFile.fromJson(g.lock()));
-        Lock lock = request.lock().orElseGet(() -> {
-            // no Release older, and no version lower, than the published image was made from
-            StackLocker.Outcome resolved = locker.resolve(catalog, stack, published, null);
-            if (!resolved.ok()) {
-                throw new BuildException(resolved.problems().stream().map(Problem::toString).collect(Collectors.joining("; ")));
-            }
-            return resolved.lock();
-        });
+        // no Release older, and no version lower, than the published image was made from, unless a platform user
+        // granted this stack a re-base (a snapshot mirror): then once, recorded with their name and reason
+        Optional<RebaseGrants.Grant> grant = request.lock().isPresent() ? Optional.empty() : rebases.open(stack.name());
+        StackLocker.Outcome resolved = request.lock().isPresent() ? null
+                : locker.resolve(catalog, stack, published, grant.map(g -> new DebianArchive.Rebase(g.by(), g.reason())).orElse(null));
+        if (resolved != null && !resolved.ok()) {
+            throw new BuildException(resolved.problems().stream().map(Problem::toString).collect(Collectors.joining("; ")));
+        }
+        Lock lock = resolved == null ? request.lock().get() : resolved.lock();
+        if (grant.isPresent()) {
+            log.info("build {} of {}: re-base granted by {} ({}): {}", id, stack.name(), grant.get().by(), grant.get().reason(),
+                    resolved.rebased().isEmpty() ? "no Release went back" : resolved.rebased().stream()
+                            .map(r -> r.archiveUrl() + " " + r.suite() + " " + r.from() + " -> " + r.to()).collect(Collectors.joining(", ")));
+        }
         // a lock file is as the CLI found it: say whether locking now would change it, as lock --check would
         LockCheck lockCheck = null;
         if (request.lock().isPresent()) {
@@ -370,7 +381,9 @@ public final class Rebuilds {
         recorder.resolved(id, stack, lock);
         // a key configured since the image was made (or another key): sign it now, which takes a build
         boolean signedAsConfigured = attester.key().map(k -> k.id().equals(previous.map(History.Good::signingKeyId).orElse(null))).orElse(true);
-        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured) {
+        // a re-based build always publishes: the next builds are held to its lock's Releases, not the older image's
+        if (request.tag().isEmpty() && previous.isPresent() && previous.get().fingerprint().equals(fingerprint) && signedAsConfigured
+                && grant.isEmpty()) {
             step(id, stack, "checking the published image");
             if (target.tagged(repository, previous.get().tag()).map(previous.get().digest()::equals).orElse(false)) {
                 history.upToDate(id, previous.get());
@@ -433,6 +446,9 @@ public final class Rebuilds {
                 attestedAbout(signed, result.platforms().get(0).image().digest())), measuring.get());
         history.succeeded(id, published(result, BuildReport.of(result, lockCheck), changes, previous.map(History.Good::id).orElse(null),
                 held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
+        if (!held) {
+            rebaseUsed(grant, id, resolved);
+        }
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
@@ -441,6 +457,11 @@ public final class Rebuilds {
         log.info("build {} of {} succeeded: {} {} ({} package change(s), {} bytes pushed)", id, stack.name(),
                 result.published().reference(), result.published().digest(), changes.size(), result.published().bytesPushed());
         return new Outcome(id, "succeeded", false, result.published().reference(), result, warnings);
+    }
+
+    /** A re-base is used up by the build that publishes with it; an image held back is not the stack's yet, so its grant stays. */
+    private void rebaseUsed(Optional<RebaseGrants.Grant> grant, long id, StackLocker.Outcome resolved) {
+        grant.ifPresent(g -> rebases.used(g, id, resolved.rebased(), resolved.downgrades().size()));
     }
 
     private void step(long id, Stack stack, String step) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.database.Database;
+import dev.kiln.testing.HostileMirror;
 import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import java.io.IOException;
@@ -58,6 +59,10 @@ class ApiSecurityIT {
 
     private Path tmp;
     private TestArchive repo;
+    private TestArchive snapshot;
+    private HostileMirror mirror;
+    private final Map<Integer, byte[]> oldInReleases = new java.util.TreeMap<>();
+    private final Map<Integer, Instant> releaseDates = new java.util.TreeMap<>();
     private TestIssuer issuer;
     private ServerSocket blackHole;
     private final List<Socket> swallowed = new ArrayList<>();
@@ -108,6 +113,26 @@ class ApiSecurityIT {
                   repository: golden/remote
                 """);
 
+        // a second archive behind a mirror that can replay the InReleases it signed 20 and 9 days ago (a rollback)
+        snapshot = new TestArchive(tmp.resolve("snapshot"));
+        snapshot.helloStatic("stable");
+        for (int days : List.of(20, 9, 1)) {
+            releaseDates.put(days, Instant.now().minus(Duration.ofDays(days)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+            snapshot.publish("stable", releaseDates.get(days), null);
+            oldInReleases.put(days, Files.readAllBytes(snapshot.root().resolve("dists/stable/InRelease")));
+        }
+        mirror = new HostileMirror(snapshot.root().getParent());
+        snapshot.keyring(catalog.resolve("keys/snapshot.gpg"), snapshot.defaultKey());
+        Files.writeString(catalog.resolve("rolled.yaml"), snapshot.stackHead("served by a mirror that rolls back")
+                .replace(snapshot.url(), mirror.url() + "/debian").replace("keys/test.gpg", "keys/snapshot.gpg") + """
+                packages: [hello-static]
+                entrypoint: [/usr/bin/hello]
+                schedule:
+                  cron: "0 0 0 1 1 ? 2099"
+                target:
+                  repository: golden/rolled
+                """);
+
         issuer = new TestIssuer();
         database = Database.open(new Database.Settings(null, null, null), tmp.resolve("db"), 2);
         Database.Settings su = database.superuser();
@@ -138,7 +163,7 @@ class ApiSecurityIT {
                 "--catalog", tmp.resolve("catalog").toString(), "--data-dir", tmp.resolve("data").toString(),
                 "--server.port=" + port,
                 "--spring.datasource.url=" + url, "--spring.datasource.username=" + user, "--spring.datasource.password=" + password,
-                "--kiln.service.build-on-catalog-change=false", "--kiln.service.catalog-sync=3s",
+                "--kiln.service.build-on-catalog-change=false", "--kiln.service.catalog-sync=3s", "--kiln.service.in-release-reuse=0s",
                 "--kiln.api.public-url=" + PUBLIC,
                 "--kiln.users[0].name=reader", "--kiln.users[0].password={noop}reader-pw",
                 "--kiln.users[1].name=platform", "--kiln.users[1].password={noop}platform-pw", "--kiln.users[1].roles=platform",
@@ -164,7 +189,7 @@ class ApiSecurityIT {
         for (Socket s : swallowed) {
             s.close();
         }
-        Resources.close(database, repo, issuer);
+        Resources.close(database, repo, issuer, mirror, snapshot);
     }
 
     private long builds() {
@@ -449,6 +474,8 @@ class ApiSecurityIT {
         assertThat(names(trigger)).containsExactly("202", "400", "401", "403", "404", "422", "429", "500");
         JsonNode pin = doc.path("paths").path("/api/stacks/{name}/pins").path("post").path("responses");
         assertThat(names(pin)).containsExactly("201", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500");
+        assertThat(names(doc.path("paths").path("/api/stacks/{name}/rebase").path("post").path("responses")))
+                .containsExactly("201", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500");
         assertThat(names(doc.path("paths").path("/api/stacks").path("get").path("responses")))
                 .containsExactly("200", "400", "401", "403", "429", "500");
         Set<String> seen = new HashSet<>();
@@ -513,7 +540,7 @@ class ApiSecurityIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void aServiceGivenASuperuserRoleRefusesToStart() throws Exception {
         Database.Settings su = database.superuser();
         Path output = tmp.resolve("privileged.log");
@@ -523,6 +550,97 @@ class ApiSecurityIT {
         assertThat(read(output)).contains("the service's database role can switch off the append-only history (role kiln is a superuser; "
                 + "role kiln on audit: DELETE, TRIGGER, TRUNCATE, UPDATE");
         assertThat(get("/api/stacks", "reader").statusCode()).as("the running service is unaffected").isEqualTo(200);
+    }
+
+    @Test
+    @Order(10)
+    void anOlderInReleaseIsRefusedUntilAPlatformUserGrantsARebaseWhichTheNextBuildUsesOnceUnderTheirName() throws Exception {
+        String url = mirror.url() + "/debian";
+        Instant newest = releaseDates.get(1);
+        Instant older = releaseDates.get(9);
+        Map<String, Object> first = built("rolled");
+        assertThat(first).as(String.valueOf(first.get("failure_reason"))).containsEntry("status", "succeeded");
+        assertThat(superuser.sql("SELECT newest_date FROM archive_release WHERE archive_url = ? AND suite = 'stable'").param(url)
+                .query(java.sql.Timestamp.class).single().toInstant()).isEqualTo(newest);
+
+        // the mirror replays the InRelease the archive signed nine days ago: a rollback, refused
+        mirror.attacks.put("/dists/stable/InRelease", HostileMirror.bytes(oldInReleases.get(9)));
+        Map<String, Object> refused = built("rolled");
+        assertThat(refused).containsEntry("status", "failed");
+        assertThat((String) refused.get("failure_reason")).endsWith(url + " stable: the InRelease is dated " + older + ", before " + newest
+                + ", the newest Release Kiln accepted for this suite (remembered in PostgreSQL (table archive_release)): an old Release"
+                + " served again (a rollback); refusing it. If the archive was re-based on purpose (a snapshot mirror), grant the stack a"
+                + " re-base: POST /api/stacks/{name}/rebase with a reason (platform role)");
+
+        // a reader may not re-base; a platform user must say why; nothing is granted or audited by a refusal
+        long audit = superuser.sql("SELECT count(*) FROM audit").query(Long.class).single();
+        assertProblem(send("POST", "/api/stacks/rolled/rebase", "reader", "{\"reason\":\"I want it\"}", "Content-Type", "application/json"),
+                403, "forbidden", "POST '/api/stacks/rolled/rebase' needs the platform role");
+        String required = "a re-base needs a reason (who asked, why), for example {\"reason\": \"snapshot mirror of 2026-10-01 for the"
+                + " INC-42 audit\"}";
+        assertProblem(send("POST", "/api/stacks/rolled/rebase", "platform", "{}", "Content-Type", "application/json"), 400,
+                "reason-required", required);
+        assertProblem(send("POST", "/api/stacks/rolled/rebase", "platform", "{\"reason\":\"  \"}", "Content-Type", "application/json"), 400,
+                "reason-required", required);
+        assertProblem(send("POST", "/api/stacks/rolled/rebase", "platform", null), 400, "reason-required", required);
+        assertProblem(send("POST", "/api/stacks/nothing/rebase", "platform", "{\"reason\":\"x\"}", "Content-Type", "application/json"), 404,
+                "no-such-stack", "no stack 'nothing' (stacks: remote, rolled, static)");
+        assertThat(superuser.sql("SELECT count(*) FROM rebase_grant").query(Long.class).single()).isZero();
+        assertThat(superuser.sql("SELECT count(*) FROM audit").query(Long.class).single()).isEqualTo(audit);
+
+        String reason = "snapshot mirror of nine days ago for the INC-42 audit";
+        HttpResponse<String> granted = send("POST", "/api/stacks/rolled/rebase", "platform", "{\"reason\":\"" + reason + "\"}",
+                "Content-Type", "application/json");
+        assertThat(granted.statusCode()).as(granted.body()).isEqualTo(201);
+        JsonNode grant = JSON.readTree(granted.body());
+        assertThat(grant.path("stack").asString()).isEqualTo("rolled");
+        assertThat(grant.path("grantedBy").asString()).isEqualTo("api:platform");
+        assertThat(grant.path("reason").asString()).isEqualTo(reason);
+        HttpResponse<String> again = send("POST", "/api/stacks/rolled/rebase", "platform", "{\"reason\":\"twice\"}",
+                "Content-Type", "application/json");
+        assertThat(again.statusCode()).isEqualTo(409);
+        assertThat(JSON.readTree(again.body()).path("type").asString()).isEqualTo("urn:kiln:problem:rebase-pending");
+
+        // the next build goes back, and the move is recorded under the platform user's name and reason
+        Map<String, Object> rebased = built("rolled");
+        assertThat(rebased).as(String.valueOf(rebased.get("failure_reason"))).containsEntry("status", "succeeded");
+        long build = ((Number) rebased.get("id")).longValue();
+        assertThat(superuser.sql("SELECT archive_url, suite, from_date, to_date, rebased_by, reason FROM archive_rebase").query().listOfRows())
+                .singleElement().satisfies(row -> {
+                    assertThat(row).containsEntry("archive_url", url).containsEntry("suite", "stable")
+                            .containsEntry("rebased_by", "api:platform").containsEntry("reason", reason);
+                    assertThat(((java.sql.Timestamp) row.get("from_date")).toInstant()).isEqualTo(newest);
+                    assertThat(((java.sql.Timestamp) row.get("to_date")).toInstant()).isEqualTo(older);
+                });
+        assertThat(superuser.sql("SELECT newest_date FROM archive_release WHERE archive_url = ? AND suite = 'stable'").param(url)
+                .query(java.sql.Timestamp.class).single().toInstant()).isEqualTo(older);
+        assertThat(superuser.sql("SELECT used_by_build FROM rebase_grant WHERE id = ?").param(grant.path("grant").asLong())
+                .query(Long.class).single()).isEqualTo(build);
+        List<Map<String, Object>> trail = superuser.sql("""
+                        SELECT actor, action, detail::text AS detail FROM audit WHERE subject = 'rolled' AND action LIKE 'stack.rebase%'
+                        ORDER BY seq""").query().listOfRows();
+        assertThat(trail).extracting(r -> r.get("actor") + " " + r.get("action"))
+                .containsExactly("api:platform stack.rebase-granted", "api:platform stack.rebased");
+        assertThat(JSON.readTree((String) trail.get(1).get("detail"))).isEqualTo(JSON.readTree("""
+                {"grant": %d, "build": %d, "reason": "%s", "downgrades": 0,
+                 "suites": [{"archive": "%s", "suite": "stable", "from": "%s", "to": "%s"}]}"""
+                .formatted(grant.path("grant").asLong(), build, reason, url, newest, older)));
+
+        // once: the grant is used up, so a replay of an even older InRelease is refused again
+        mirror.attacks.put("/dists/stable/InRelease", HostileMirror.bytes(oldInReleases.get(20)));
+        Map<String, Object> replayed = built("rolled");
+        assertThat(replayed).containsEntry("status", "failed");
+        assertThat((String) replayed.get("failure_reason")).contains("the InRelease is dated " + releaseDates.get(20) + ", before " + older);
+    }
+
+    /** Triggers a build of {@code stack} as the platform user and waits for its end; its row. */
+    private Map<String, Object> built(String stack) throws Exception {
+        HttpResponse<String> triggered = send("POST", "/api/stacks/" + stack + "/builds", "platform", null);
+        assertThat(triggered.statusCode()).as(triggered.body()).isEqualTo(202);
+        long id = JSON.readTree(triggered.body()).path("build").asLong();
+        waitFor(Duration.ofSeconds(90), "build " + id + " done", () -> !superuser.sql("SELECT status FROM build WHERE id = ?").param(id)
+                .query(String.class).single().matches("queued|running"));
+        return superuser.sql("SELECT id, status, failure_reason FROM build WHERE id = ?").param(id).query().singleRow();
     }
 
     private static List<String> names(JsonNode node) {

@@ -134,6 +134,31 @@ class KilnCommandLineIT {
     }
 
     @Test
+    void validateWithTheCatalogGivenAsDotResolvesKeyringsFromTheWorkingDirectory() throws Exception {
+        assertThat(kiln("lock", "good")).isZero();
+        // a keyring that links out of the catalog: still refused when the catalog is '.'
+        Path outside = repo.keyring(tmp.resolve("outside.gpg"), repo.defaultKey());
+        Files.createSymbolicLink(catalog.resolve("keys/linked.gpg"), outside);
+        Files.writeString(catalog.resolve("linked.yaml"), repo.stackHead("test").replace("keys/test.gpg", "keys/linked.gpg")
+                + "packages: [tzdata]\n");
+        assertThat(kilnIn(catalog, "validate", "good", "--catalog", ".")).isEqualTo("ok: 1 stack valid\n(0)\n");
+        assertThat(kilnIn(catalog, "validate", "linked", "--catalog", ".")).endsWith("(1)\n").contains("1 problem in 1 file\n")
+                .contains("linked.yaml: source.keyring: is a symbolic link to " + outside.toRealPath() + ", outside the catalog directory"
+                        + " (line 6)\n");
+    }
+
+    /** The jar run in {@code dir}, as a user types it there (a working directory is per process): its output, then its exit code. */
+    private String kilnIn(Path dir, String... args) throws IOException, InterruptedException {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-jar", Path.of("target/kiln.jar").toAbsolutePath().toString()));
+        command.addAll(java.util.List.of(args));
+        command.addAll(java.util.List.of("--data-dir", tmp.resolve("data").toString()));
+        Process kiln = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String output = new String(kiln.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return output + "(" + kiln.waitFor() + ")\n";
+    }
+
+    @Test
     void helpAndUsageErrors() {
         assertThat(kiln("lock", "--help")).isZero();
         assertThat(out()).startsWith("Usage: kiln lock STACK... | --all");

@@ -416,4 +416,35 @@ class HistoryIT {
                     .hasMessageContaining("kiln history is append-only: DELETE on archive_rebase is not allowed");
         }
     }
+
+    @Test
+    void aReBaseGrantIsOneAtATimePerStackUsedOnceAndNeverDeleted() {
+        try (Database db = fresh("rebase_grants")) {
+            db.migrate();
+            RebaseGrants grants = new RebaseGrants(db.dataSource());
+            History history = new History(db.dataSource());
+            RebaseGrants.Grant grant = grants.grant("java", "api:alice", "snapshot mirror for INC-42");
+            assertThat(grants.open("java")).contains(grant);
+            assertThat(grants.open("python")).isEmpty();
+            assertThatThrownBy(() -> grants.grant("java", "api:bob", "again"))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("java already has a re-base granted by api:alice at " + grant.at() + " (snapshot mirror for INC-42), not used yet:"
+                            + " its next build will use it");
+            long build = history.open(request("java"), true, "i1").id();
+            java.time.Instant day1 = java.time.Instant.parse("2026-11-01T00:00:00Z");
+            List<dev.kiln.debian.DebianArchive.Rebased> moved = List.of(new dev.kiln.debian.DebianArchive.Rebased("http://a/debian", "trixie",
+                    day1.plus(java.time.Duration.ofDays(1)), day1));
+            assertThat(grants.used(grant, build, moved, 2)).isTrue();
+            assertThat(grants.used(grant, build, moved, 2)).as("used once").isFalse();
+            assertThat(grants.open("java")).isEmpty();
+            JdbcClient jdbc = JdbcClient.create(db.dataSource());
+            assertThat(jdbc.sql("SELECT actor || ' ' || action || ' ' || subject FROM audit WHERE action LIKE 'stack.rebase%' ORDER BY seq")
+                    .query(String.class).list()).containsExactly("api:alice stack.rebase-granted java", "api:alice stack.rebased java");
+            assertThat(grants.grant("java", "api:bob", "back to the live archive").by()).isEqualTo("api:bob");
+            assertThatThrownBy(() -> jdbc.sql("DELETE FROM rebase_grant").update())
+                    .rootCause().hasMessageContaining("permission denied for table rebase_grant");
+            assertThatThrownBy(() -> owner(db).sql("DELETE FROM rebase_grant").update())
+                    .hasMessageContaining("kiln history is append-only: DELETE on rebase_grant is not allowed");
+        }
+    }
 }

@@ -58,6 +58,7 @@ final class SigningBenchmark {
             History history = new History(database.dataSource());
             BuildRecorder recorder = new BuildRecorder(new dev.kiln.history.BuildRecords(database.dataSource()),
                     new dev.kiln.history.PackageSightings(database.dataSource()));
+            dev.kiln.history.RebaseGrants rebases = new dev.kiln.history.RebaseGrants(database.dataSource());
             // real: the attestations a build carries (dev.kiln.evidence makes them, then they are signed and attached);
             // stand-in: documents of the same size made here, to time signing and attaching alone
             boolean standIn = args.length > 3 && args[3].equals("stand-in");
@@ -71,7 +72,7 @@ final class SigningBenchmark {
                     throw new IllegalStateException(locked.problems().toString());
                 }
                 Lock lock = locked.lock();
-                run(services, history, recorder, catalog, stack, lock, Attester.unsigned(), "warm-up", false);
+                run(services, history, recorder, rebases, catalog, stack, lock, Attester.unsigned(), "warm-up", false);
                 for (boolean cold : List.of(false, true)) {
                     List<Double> plain = new ArrayList<>();
                     List<Double> withEvidence = new ArrayList<>();
@@ -79,7 +80,7 @@ final class SigningBenchmark {
                         boolean signedFirst = i % 2 == 0;
                         for (int k = 0; k < 2; k++) {
                             boolean sign = (k == 0) == signedFirst;
-                            double s = run(services, history, recorder, catalog, stack, lock, sign ? signed : Attester.unsigned(),
+                            double s = run(services, history, recorder, rebases, catalog, stack, lock, sign ? signed : Attester.unsigned(),
                                     (sign ? "s" : "u") + (cold ? "c" : "w") + i, cold);
                             (sign ? withEvidence : plain).add(s);
                         }
@@ -96,7 +97,8 @@ final class SigningBenchmark {
     }
 
     /** One recorded build through the pipeline, under a tag and a creation time of its own; wall seconds. */
-    private static double run(KilnConfiguration.Services services, History history, BuildRecorder recorder, Catalog catalog, Stack stack, Lock lock, Attester attester,
+    private static double run(KilnConfiguration.Services services, History history, BuildRecorder recorder,
+                              dev.kiln.history.RebaseGrants rebases, Catalog catalog, Stack stack, Lock lock, Attester attester,
                               String tag, boolean coldLayers) throws Exception {
         KilnProperties.Build build = services.properties().build();
         Path layers = services.properties().dataDir().resolve("cache/layers");
@@ -122,7 +124,7 @@ final class SigningBenchmark {
         Rebuilds rebuilds = new Rebuilds(new dev.kiln.catalog.CatalogCache(dir, Catalog.Rules.DEFAULT), services.locker(), builder, history, services.target(), "bench",
                 KilnConfiguration.kilnVersion(), new BuildSettings(build.maxLayers(), build.largePackageBytes(), build.compressionLevel(), ""), new SimpleMeterRegistry(),
                 Duration.ofMinutes(30), attester,
-                recorder);
+                recorder, rebases);
         Lock relocked = new Lock(lock.lockVersion(), lock.stack(), Catalog.digest(Catalog.load(dir).stack(stack.name()).orElseThrow()), lock.architecture(),
                 lock.releases(), lock.packages(), lock.dropped());
         long t0 = System.nanoTime();

@@ -6,6 +6,7 @@ import dev.kiln.catalog.CatalogCache;
 import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
 import dev.kiln.history.PackageSightings;
+import dev.kiln.history.RebaseGrants;
 import dev.kiln.publish.ImageTarget;
 import dev.kiln.rebuild.Attester;
 import dev.kiln.rebuild.BuildRecorder;
@@ -27,6 +28,6 @@ public final class TestRebuilds {
                               Attester attester, DataSource dataSource) {
         return new Rebuilds(new CatalogCache(catalog, Catalog.Rules.DEFAULT), services.locker(), services.builder(), history, target, instance,
                 KilnConfiguration.kilnVersion(), new BuildSettings(100, 1 << 20, 1, ""), new SimpleMeterRegistry(), Duration.ofMinutes(30),
-                attester, new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)));
+                attester, new BuildRecorder(new BuildRecords(dataSource), new PackageSightings(dataSource)), new RebaseGrants(dataSource));
     }
 }
