@@ -300,12 +300,17 @@ public final class Checklist {
         String severities = in.scan().path("severities").toString();
         String gate = in.scan().path("gate").asString("");
         String status = in.scan().path("status").asString("");
+        // an index: ECR scanned each platform image, and the counts above are their sum
+        List<String> each = new ArrayList<>();
+        in.scan().path("platforms").forEach(p -> each.add(p.path("platform").asString("") + " " + p.path("status").asString("") + " "
+                + p.path("severities")));
+        String platforms = each.isEmpty() ? "" : " (each platform image: " + String.join(", ", each) + ")";
         if ("quarantined".equals(in.status())) {
             return new Item("scanned", title, Status.FAIL, "ECR scan " + status + ": findings at or above " + gate + " " + severities
-                    + "; the image was quarantined, never approved", refs);
+                    + platforms + "; the image was quarantined, never approved", refs);
         }
         return new Item("scanned", title, "COMPLETE".equals(status) ? Status.PASS : Status.WARN, "ECR scan " + status + ", gate " + gate
-                + ": " + (severities.equals("{}") ? "no findings" : severities + ", none at or above the gate"), refs);
+                + ": " + (severities.equals("{}") ? "no findings" : severities + ", none at or above the gate") + platforms, refs);
     }
 
     private static Item labels(Input in) {

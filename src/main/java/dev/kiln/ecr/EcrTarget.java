@@ -231,20 +231,65 @@ public final class EcrTarget implements ImageTarget {
         return Optional.of(api.protection(repository));
     }
 
-    /** The scan gate: waits for ECR's scan; findings at or above the configured severity hold the image back. */
+    /**
+     * The scan gate: waits for ECR's scan; findings at or above the configured severity hold the image back.
+     * ECR scans image manifests, not an index: of an index each platform image is scanned and gated, and
+     * one over the gate holds the whole index back. The evidence keeps one image's keys (status,
+     * severities, findings, gate) with every platform's findings counted, plus each platform's own scan
+     * under {@code platforms}.
+     */
     @Override
-    public Optional<Review> review(String repository, String digest) {
+    public Optional<Review> review(String repository, Manifest image) {
         if (gateSeverity == null) {
             return Optional.empty();
         }
-        Ecr.Scan scan = api.scan(repository, digest, scanTimeout);
-        int blocking = scan.atOrAbove(gateSeverity);
+        if (!Manifest.OCI_INDEX.equals(image.mediaType())) {
+            Ecr.Scan scan = api.scan(repository, image.digest(), scanTimeout);
+            int blocking = scan.atOrAbove(gateSeverity);
+            Map<String, Object> evidence = new LinkedHashMap<>();
+            evidence.put("status", scan.status());
+            evidence.put("severities", scan.severities());
+            evidence.put("findings", scan.findings());
+            evidence.put("gate", gateSeverity);
+            return Optional.of(new Review(blocking > 0, "the ECR scan gate: " + blocking + " finding(s) at or above " + gateSeverity + " "
+                    + scan.severities(), evidence));
+        }
+        String status = "COMPLETE";
+        Map<String, Integer> severities = new java.util.TreeMap<>();
+        List<String> findings = new ArrayList<>();
+        List<Map<String, Object>> platforms = new ArrayList<>();
+        List<String> over = new ArrayList<>();
+        List<String> each = new ArrayList<>();
+        for (Descriptor child : image.references()) {
+            String platform = child.platform() == null ? child.digest() : child.platform().name();
+            Ecr.Scan scan = api.scan(repository, child.digest(), scanTimeout);
+            int blocking = scan.atOrAbove(gateSeverity);
+            if ("COMPLETE".equals(status) && !"COMPLETE".equals(scan.status())) {
+                status = scan.status();
+            }
+            scan.severities().forEach((severity, n) -> severities.merge(severity, n, Integer::sum));
+            scan.findings().forEach(f -> findings.add(platform + ": " + f));
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("platform", platform);
+            one.put("digest", child.digest());
+            one.put("status", scan.status());
+            one.put("severities", scan.severities());
+            one.put("findings", scan.findings());
+            one.put("atOrAboveGate", blocking);
+            platforms.add(one);
+            each.add(platform + " " + scan.severities());
+            if (blocking > 0) {
+                over.add(platform + ": " + blocking + " finding(s) at or above " + gateSeverity + " " + scan.severities());
+            }
+        }
         Map<String, Object> evidence = new LinkedHashMap<>();
-        evidence.put("status", scan.status());
-        evidence.put("severities", scan.severities());
-        evidence.put("findings", scan.findings());
+        evidence.put("status", status);
+        evidence.put("severities", severities);
+        evidence.put("findings", findings);
         evidence.put("gate", gateSeverity);
-        return Optional.of(new Review(blocking > 0, "the ECR scan gate: " + blocking + " finding(s) at or above " + gateSeverity + " "
-                + scan.severities(), evidence));
+        evidence.put("platforms", platforms);
+        return Optional.of(new Review(!over.isEmpty(), "the ECR scan gate: " + (over.isEmpty()
+                ? "no platform image has findings at or above " + gateSeverity + " (" + String.join(", ", each) + ")"
+                : String.join("; ", over)), evidence));
     }
 }

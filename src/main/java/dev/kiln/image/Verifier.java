@@ -64,7 +64,7 @@ final class Verifier {
         checkAccounts(fs, "etc/group", "gid", problems);
         checkLocales(fs, env, problems);
         checkEntrypoint(fs, stack, problems);
-        int[] counts = checkLibraries(fs, stack, problems);
+        int[] counts = checkLibraries(fs, stack, env, problems);
         List<String> checks = new ArrayList<>();
         checks.add("runs as " + stack.user().name() + " (uid " + stack.user().uid() + ", gid " + stack.user().gid() + "), not root");
         if (stack.hardening().stripSetuid()) {
@@ -206,22 +206,30 @@ final class Verifier {
         }
     }
 
-    private static int[] checkLibraries(Rootfs fs, Stack stack, List<String> problems) {
+    /**
+     * Each ELF file's interpreter and DT_NEEDED libraries, looked up as Debian's ld.so does in an image
+     * without {@code /etc/ld.so.cache} (Kiln runs no ldconfig): the file's RPATH/RUNPATH ({@code $ORIGIN}
+     * expanded), {@code LD_LIBRARY_PATH} from the image's env, then the system directories of the
+     * platform's multiarch triplet and {@code /lib}, {@code /usr/lib} ({@code ld.so --help} lists these four).
+     */
+    private static int[] checkLibraries(Rootfs fs, Stack stack, Map<String, String> env, List<String> problems) {
         Architecture arch = Architecture.named(stack.architecture());
         String triplet = arch.multiarch();
         List<String> defaults = new ArrayList<>();
-        for (String dir : stack.env().getOrDefault("LD_LIBRARY_PATH", "").split(":")) {
+        for (String dir : env.getOrDefault("LD_LIBRARY_PATH", "").split(":")) {
             if (!dir.isEmpty()) {
                 defaults.add(dir);
             }
         }
-        defaults.addAll(List.of("/lib/" + triplet, "/usr/lib/" + triplet, "/lib", "/usr/lib", "/lib64", "/usr/lib64"));
+        defaults.addAll(List.of("/lib/" + triplet, "/usr/lib/" + triplet, "/lib", "/usr/lib"));
         // plugins (the JVM's lib*.so need libjvm.so) are dlopen()ed by a host that already loaded their
-        // dependency; ld.so then matches the loaded object by name, so a library anywhere in the image counts
-        Set<String> everywhere = new java.util.HashSet<>();
+        // dependency; ld.so then matches the loaded object by name, so for a shared object a library of that
+        // name anywhere in the image counts. A program starts with nothing loaded: it gets no such fallback,
+        // or an arm64 program would pass on a library that exists only in the x86_64 directory.
+        Map<String, String> everywhere = new java.util.HashMap<>(); // name -> its first path, to name it in a program's problem
         for (Item item : fs.items()) {
             if (item.type() == Item.Type.FILE || item.type() == Item.Type.SYMLINK) {
-                everywhere.add(Rootfs.name(item.path()));
+                everywhere.merge(Rootfs.name(item.path()), "/" + item.path(), (a, b) -> a.compareTo(b) <= 0 ? a : b);
             }
         }
         int elfFiles = 0;
@@ -251,6 +259,8 @@ final class Verifier {
                 if (elf.get().interpreter() != null && fs.resolve(elf.get().interpreter()).filter(i -> i.type() == Item.Type.FILE).isEmpty()) {
                     problems.add(path + ": needs the interpreter " + elf.get().interpreter() + ", not found in the image");
                 }
+                // a program: what the kernel starts through an interpreter (a PIE is ET_DYN with PT_INTERP), or ET_EXEC
+                boolean program = elf.get().interpreter() != null || header != null && header.type() == 2;
                 String origin = "/" + Rootfs.parent(item.path());
                 Set<String> search = new LinkedHashSet<>();
                 for (String dir : elf.get().runpath()) {
@@ -258,11 +268,14 @@ final class Verifier {
                 }
                 search.addAll(defaults);
                 for (String needed : elf.get().needed()) {
-                    if (find(fs, needed, search) || !needed.contains("/") && everywhere.contains(needed)) {
+                    String elsewhere = needed.contains("/") ? null : everywhere.get(needed);
+                    if (find(fs, needed, search) || elsewhere != null && !program) {
                         resolved++;
+                    } else if (elsewhere != null) {
+                        problems.add(path + ": needs " + needed + ", not found on its search path (searched " + String.join(":", search)
+                                + "): the image has it only as " + elsewhere + ", where the loader does not look");
                     } else {
-                        problems.add(path + ": needs " + needed + ", not found in the image (searched "
-                                + String.join(":", search) + ")");
+                        problems.add(path + ": needs " + needed + ", not found in the image (searched " + String.join(":", search) + ")");
                     }
                 }
             } catch (IOException e) {

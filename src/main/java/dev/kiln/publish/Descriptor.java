@@ -30,6 +30,11 @@ public record Descriptor(String mediaType, String digest, long size, Map<String,
         public static Platform linux(String architecture) {
             return new Platform("linux", architecture, null);
         }
+
+        /** As docker's {@code --platform} names it: {@code linux/arm64}, {@code linux/arm/v7}. */
+        public String name() {
+            return os + "/" + architecture + (variant == null ? "" : "/" + variant);
+        }
     }
 
     public Descriptor withPlatform(Platform value) {

@@ -97,10 +97,10 @@ public interface ImageTarget {
     Map<String, String> delete(String repository, List<String> digests);
 
     /**
-     * The target's own review of a pushed image before it may become the approved one (ECR: the scan
-     * gate). Empty: this target does not review images.
+     * The target's own review of a pushed image (an image manifest, or an index with its platform images)
+     * before it may become the approved one (ECR: the scan gate). Empty: this target does not review images.
      */
-    default Optional<Review> review(String repository, String digest) {
+    default Optional<Review> review(String repository, Manifest image) {
         return Optional.empty();
     }
 

@@ -437,7 +437,7 @@ public final class Rebuilds {
             evidence = attester.check(target, repository, result.published().digest(), result.published().tag(), signed);
         }
         step(id, stack, "reviewing");
-        Optional<ImageTarget.Review> review = target.review(repository, result.published().digest());
+        Optional<ImageTarget.Review> review = target.review(repository, result.image());
         boolean held = review.map(ImageTarget.Review::holdsBack).orElse(false);
         List<Lock.Change> changes = lock.changesSince(before);
         step(id, stack, "recording");
@@ -560,8 +560,7 @@ public final class Rebuilds {
             if (result.index()) {
                 Map<String, Object> platform = new java.util.LinkedHashMap<>();
                 platform.put("architecture", p.architecture());
-                dev.kiln.publish.Descriptor.Platform oci = StackBuilder.platform(p.architecture());
-                platform.put("platform", oci.os() + "/" + oci.architecture() + (oci.variant() == null ? "" : "/" + oci.variant()));
+                platform.put("platform", StackBuilder.platform(p.architecture()).name());
                 platform.put("digest", p.image().digest());
                 platform.put("compressedBytes", c.size());
                 platform.put("uncompressedBytes", c.layers().stream().mapToLong(Composition.Layer::uncompressedSize).sum());

@@ -91,6 +91,21 @@ class ChecklistTest {
     }
 
     @Test
+    void anIndexScannedPerPlatformImageNamesEachPlatformsFindings() {
+        Inspection inspection = new Inspection(Instant.EPOCH, List.of(), new Inspection.Target("ecr:x", "21-20260101.1", true,
+                new ImageTarget.Protection("IMMUTABLE", List.of(), "KMS", "k", "k")));
+        JsonNode scan = JSON.readTree("""
+                {"status": "COMPLETE", "gate": "HIGH", "severities": {"HIGH": 1}, "findings": ["linux/arm64: HIGH CVE-1"],
+                 "platforms": [{"platform": "linux/amd64", "status": "COMPLETE", "severities": {}},
+                               {"platform": "linux/arm64", "status": "COMPLETE", "severities": {"HIGH": 1}}]}""");
+        Checklist.Item held = Checklist.of(new Checklist.Input(9, "quarantined", "ecr:x", DEFINITION, CONFIG, inspection, scan, UNSIGNED))
+                .items().stream().filter(i -> i.id().equals("scanned")).findFirst().orElseThrow();
+        assertThat(held.status()).isEqualTo(Checklist.Status.FAIL);
+        assertThat(held.evidence()).isEqualTo("ECR scan COMPLETE: findings at or above HIGH {\"HIGH\":1} (each platform image: linux/amd64 "
+                + "COMPLETE {}, linux/arm64 COMPLETE {\"HIGH\":1}); the image was quarantined, never approved");
+    }
+
+    @Test
     void aBuildRecordedBeforeMeasurementIsNotMeasuredNeverAssumed() {
         Checklist.Result r = Checklist.of(new Checklist.Input(3, "succeeded", "local", null, null, null, null,
                 new EvidenceView.Status(false, null, List.of(), "not signed")));

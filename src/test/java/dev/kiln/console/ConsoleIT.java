@@ -101,6 +101,8 @@ class ConsoleIT {
     private int shot;
 
     private long first;
+    /** The build of a stack of two architectures (amd64, arm64): an index over two platform images. */
+    private long multi;
     private long second;
     private long leaky;
     private Instant fixSeen;
@@ -632,7 +634,7 @@ class ConsoleIT {
                 """);
         waitFor(Duration.ofSeconds(30), "the catalog sync to see the new stack", () -> db.sql(
                 "SELECT count(*) FROM audit WHERE action = 'stack.added' AND subject = 'multi'").query(Long.class).single() == 1);
-        long multi = build("multi");
+        multi = build("multi");
         assertThat(buildStatus(multi)).as(read(log)).isEqualTo("succeeded");
         JsonNode recorded = JSON.readTree(db.sql("SELECT platforms::text FROM build WHERE id = ?").param(multi).query(String.class).single());
         assertThat(recorded.size()).isEqualTo(2);
@@ -650,6 +652,59 @@ class ConsoleIT {
         }
         screenshot("build-platforms");
         signOut();
+    }
+
+    /**
+     * Over HTTP, the two-architecture build's platforms where the API serves the current image and the
+     * build, and each platform image's own signed documents through {@code ?image=}: each is the
+     * predicate of the bundle attached to that platform image (its statement about that digest), the
+     * SPDX document listing that platform's packages only.
+     */
+    @Test
+    @Order(19)
+    void theApiListsTheIndexsPlatformsAndServesEachPlatformImagesOwnDocuments() throws Exception {
+        String index = digest(multi);
+        JsonNode recorded = JSON.readTree(db.sql("SELECT platforms::text FROM build WHERE id = ?").param(multi).query(String.class).single());
+        JsonNode build = json(get("/api/builds/" + multi, "reader"));
+        assertThat(build.path("imageDigest").asString()).isEqualTo(index);
+        assertThat(build.path("platforms")).isEqualTo(recorded);
+        String pull = registry.address() + "/" + build.path("repository").asString() + "@";
+        assertThat(pull).endsWith("/golden/multi@");
+        for (JsonNode image : List.of(json(get("/api/stacks/multi", "reader")).path("current"), json(get("/api/stacks/multi/digest", "reader")))) {
+            assertThat(image.path("digest").asString()).isEqualTo(index);
+            assertThat(image.path("platforms").valueStream().map(p -> p.path("architecture").asString() + " " + p.path("platform").asString()
+                    + " " + p.path("digest").asString() + " " + p.path("pull").asString()).toList()).containsExactly(
+                    "amd64 linux/amd64 " + recorded.get(0).path("digest").asString() + " " + pull + recorded.get(0).path("digest").asString(),
+                    "arm64 linux/arm64 " + recorded.get(1).path("digest").asString() + " " + pull + recorded.get(1).path("digest").asString());
+        }
+
+        JsonNode evidence = json(get("/api/builds/" + multi + "/evidence", "reader"));
+        Map<String, String> types = Map.of("sbom/spdx", "https://spdx.dev/Document", "sbom/cyclonedx", "https://cyclonedx.org/bom",
+                "provenance", "https://slsa.dev/provenance/v1");
+        for (JsonNode platform : recorded) {
+            String digest = platform.path("digest").asString();
+            String arch = platform.path("architecture").asString();
+            for (Map.Entry<String, String> kind : types.entrySet()) {
+                HttpResponse<byte[]> r = get("/api/builds/" + multi + "/" + kind.getKey() + "?image=" + digest, "reader");
+                JsonNode served = json(r);
+                JsonNode attached = evidence.valueStream().filter(e -> e.path("image").asString().equals(digest)
+                        && e.path("predicateType").asString().equals(kind.getValue())).findFirst().orElseThrow();
+                assertThat(r.headers().firstValue("Kiln-Bundle")).as(arch + " " + kind.getKey()).contains(attached.path("bundleDigest").asString());
+                JsonNode statement = dev.kiln.sign.SigstoreBundle.recordedStatement(get(attached.path("bundle").asString(), "reader").body());
+                assertThat("sha256:" + statement.path("subject").get(0).path("digest").path("sha256").asString()).isEqualTo(digest);
+                assertThat(served).as(arch + " " + kind.getKey()).isEqualTo(statement.path("predicate"));
+            }
+            String spdx = body(get("/api/builds/" + multi + "/sbom/spdx?image=" + digest, "reader"));
+            assertThat(spdx).contains("arch=" + arch).doesNotContain("arch=" + (arch.equals("amd64") ? "arm64" : "amd64"));
+        }
+        // without ?image= the SBOM is the index's, which has none: the answer names a platform image to ask for
+        HttpResponse<byte[]> none = get("/api/builds/" + multi + "/sbom/spdx", "reader");
+        assertThat(none.statusCode()).isEqualTo(404);
+        assertThat(body(none)).contains("ask for a platform image's with ?image=" + recorded.get(0).path("digest").asString());
+        JsonNode indexStatement = dev.kiln.sign.SigstoreBundle.recordedStatement(get(evidence.valueStream().filter(e -> e.path("image")
+                .asString().equals(index) && e.path("predicateType").asString().equals(types.get("provenance"))).findFirst().orElseThrow()
+                .path("bundle").asString(), "reader").body());
+        assertThat(json(get("/api/builds/" + multi + "/provenance", "reader"))).as("the index's provenance").isEqualTo(indexStatement.path("predicate"));
     }
 
     // ---- helpers ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package dev.kiln.ecr;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.KilnApplication;
 import dev.kiln.cli.KilnCommandLine;
@@ -32,7 +33,8 @@ import software.amazon.awssdk.services.ecr.model.ImageTagMutability;
  * {@code kiln build --target ecr} end to end: the ECR API is moto, the registry Debian's
  * docker-registry, joined by {@link EcrRegistryBridge}. Kiln creates the repository, logs in with
  * GetAuthorizationToken, pushes with jib, confirms the digest with DescribeImages, and with the scan
- * gate on quarantines an image whose scan has findings at the gate's severity.
+ * gate on quarantines an image whose scan has findings at the gate's severity; of an image index, each
+ * platform image's scan.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EcrBuildIT {
@@ -162,6 +164,91 @@ class EcrBuildIT {
         assertThat(sealed.get("scanned").status()).as(sealed.get("scanned").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.PASS);
         assertThat(plain.get("scanned").status()).as(plain.get("scanned").evidence()).isEqualTo(dev.kiln.compliance.Checklist.Status.FAIL);
         assertThat(plain.get("scanned").evidence()).contains("quarantined");
+    }
+
+    /**
+     * ECR scans image manifests, not an index: a build of two architectures has each platform image
+     * scanned (moto's API shows a scan of each, none of the index) and gated; all findings are counted,
+     * and one platform over the gate holds the index back, the reason naming that platform.
+     */
+    @Test
+    void anIndexIsGatedOnTheScanOfEachOfItsPlatformImages() throws Exception {
+        repo.architectures("multi", "amd64", "arm64");
+        for (String arch : List.of("amd64", "arm64")) {
+            repo.debFor(arch, "multi", "multi-app", "1.0", "Depends: multi-data");
+        }
+        publishMulti("1.0");
+        Files.writeString(catalog.resolve("multi.yaml"), repo.stackHead("two architectures on ECR")
+                .replace("architecture: amd64", "architectures: [amd64, arm64]").replace("suites: [stable]", "suites: [multi]") + """
+                packages: [multi-app]
+                target:
+                  repository: golden/multi
+                """);
+        History history = new History(database.dataSource());
+        dev.kiln.history.BuildRecords records = new dev.kiln.history.BuildRecords(database.dataSource());
+
+        // moto reports one HIGH finding for every image it scans: under CRITICAL both pass, and both count
+        assertThat(kiln("lock", "multi")).as(err()).isZero();
+        assertThat(kiln("build", "multi", "--kiln.ecr.scan-gate-severity=CRITICAL")).as(err()).isZero();
+        History.Build approved = history.recent(List.of("multi"), 1).get(0);
+        assertThat(approved.status()).isEqualTo("succeeded");
+        java.util.Map<String, String> platforms = platforms(approved);
+        assertThat(platforms).containsOnlyKeys("linux/amd64", "linux/arm64");
+        for (String digest : platforms.values()) {
+            assertThat(client.describeImageScanFindings(r -> r.repositoryName("golden/multi").imageId(i -> i.imageDigest(digest)))
+                    .imageScanFindings().findingSeverityCountsAsStrings()).as(digest).isEqualTo(java.util.Map.of("HIGH", 1));
+        }
+        assertThatThrownBy(() -> client.describeImageScanFindings(r -> r.repositoryName("golden/multi")
+                .imageId(i -> i.imageDigest(approved.imageDigest())))).as("the index itself is not scanned")
+                .isInstanceOf(software.amazon.awssdk.services.ecr.model.ScanNotFoundException.class);
+        tools.jackson.databind.JsonNode scan = records.measured(approved.id()).scan();
+        assertThat(scan.path("status").asString()).isEqualTo("COMPLETE");
+        assertThat(scan.path("gate").asString()).isEqualTo("CRITICAL");
+        assertThat(scan.path("severities").toString()).isEqualTo("{\"HIGH\":2}");
+        assertThat(scan.path("findings").valueStream().map(f -> f.asString()).toList())
+                .containsExactly("linux/amd64: HIGH CVE-9999-9999", "linux/arm64: HIGH CVE-9999-9999");
+        assertThat(scan.path("platforms").valueStream().map(p -> p.path("platform").asString() + " " + p.path("digest").asString()).toList())
+                .containsExactly("linux/amd64 " + platforms.get("linux/amd64"), "linux/arm64 " + platforms.get("linux/arm64"));
+
+        // the next version under a gate at HIGH, with moto's next scan in the repository clean: that platform
+        // passes, the other (one HIGH finding) holds the whole index back
+        publishMulti("2.0");
+        assertThat(kiln("lock", "multi")).as(err()).isZero();
+        moto.scanResult("eu-central-1", """
+                {"registryId": "123456789012", "repositoryName": "golden/multi", "imageId": {},
+                 "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+                 "imageScanFindings": {"findings": [], "findingSeverityCounts": {}}}""");
+        assertThat(kiln("build", "multi", "--kiln.ecr.scan-gate-severity=HIGH")).isEqualTo(1);
+        History.Build held = history.recent(List.of("multi"), 1).get(0);
+        assertThat(held.status()).isEqualTo("quarantined");
+        java.util.Map<String, String> heldPlatforms = platforms(held);
+        java.util.Map<String, java.util.Map<String, Integer>> found = new java.util.TreeMap<>();
+        heldPlatforms.forEach((platform, digest) -> found.put(platform, client.describeImageScanFindings(r -> r.repositoryName("golden/multi")
+                .imageId(i -> i.imageDigest(digest))).imageScanFindings().findingSeverityCountsAsStrings()));
+        assertThat(found.values()).as("one platform image scanned clean, the other with moto's finding")
+                .containsExactlyInAnyOrder(java.util.Map.of(), java.util.Map.of("HIGH", 1));
+        String dirty = found.entrySet().stream().filter(e -> !e.getValue().isEmpty()).findFirst().orElseThrow().getKey();
+        String clean = found.entrySet().stream().filter(e -> e.getValue().isEmpty()).findFirst().orElseThrow().getKey();
+        assertThat(err()).contains("multi: quarantined, not approved: ")
+                .contains("the ECR scan gate: " + dirty + ": 1 finding(s) at or above HIGH {HIGH=1}").doesNotContain(clean + ":");
+        tools.jackson.databind.JsonNode heldScan = records.measured(held.id()).scan();
+        assertThat(heldScan.path("severities").toString()).isEqualTo("{\"HIGH\":1}");
+        assertThat(heldScan.path("platforms").valueStream().map(p -> p.path("platform").asString() + " " + p.path("atOrAboveGate").asInt())
+                .toList()).containsExactlyInAnyOrder(dirty + " 1", clean + " 0");
+        assertThat(history.stack("multi").orElseThrow().currentDigest()).as("the approved index is still the first").isEqualTo(approved.imageDigest());
+    }
+
+    /** The shared (Architecture: all) package at {@code version}: every platform image changes. */
+    private void publishMulti(String version) {
+        repo.debFor("all", "multi", "multi-data", version);
+        repo.publish("multi", Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(7)));
+    }
+
+    /** A build's platform images as recorded: OCI platform to digest. */
+    private static java.util.Map<String, String> platforms(History.Build build) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        build.platforms().forEach(p -> out.put(p.path("platform").asString(), p.path("digest").asString()));
+        return out;
     }
 
     private static java.util.Map<String, dev.kiln.compliance.Checklist.Item> items(dev.kiln.compliance.BuildCompliance compliance,

@@ -64,6 +64,27 @@ public final class MotoServer implements AutoCloseable {
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")));
     }
 
+    /**
+     * Queues a DescribeImageScanFindings answer (moto's {@code /moto-api/static/ecr/scan-finding-results}):
+     * the first image of its repository whose findings are asked for after a scan gets it instead of moto's
+     * default of one HIGH finding.
+     */
+    public void scanResult(String region, String response) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(endpoint + "/moto-api/static/ecr/scan-finding-results"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"region\": \"" + region + "\", \"results\": [" + response + "]}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 201) {
+                throw new IllegalStateException("moto refused the scan result: " + r.statusCode() + " " + r.body());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
     public void close() {
         process.destroy();

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** Reads real binaries of this (Debian, amd64) machine and compares with what readelf says. */
+/** Reads real binaries of this (Debian, amd64) machine and compares with what readelf says; resolves synthetic ones as ld.so would. */
 class ElfTest {
 
     @Test
@@ -87,12 +87,7 @@ class ElfTest {
 
             Rootfs fs = new Rootfs();
             fs.add(new Item("usr/bin/many", Item.Type.FILE, 0755, 0, 0, 0, null, content));
-            dev.kiln.catalog.Stack stack = new dev.kiln.catalog.Stack("test", "test", "team@example.com", "1",
-                    new dev.kiln.catalog.Stack.Source(List.of("amd64"), "keys/test.gpg", List.of()), List.of("x"), List.of(),
-                    new dev.kiln.catalog.Stack.User("nonroot", 65532, 65532), new dev.kiln.catalog.Stack.Hardening(true, false, false, List.of()),
-                    Map.of(), List.of(), List.of(), "/", Map.of(), new dev.kiln.catalog.Stack.Schedule("0 0 3 * * ?", "UTC"),
-                    new dev.kiln.catalog.Stack.Target("test"), "{version}-{yyyymmdd}.{n}", new dev.kiln.catalog.Stack.Retention(10, 30, 30));
-            List<String> problems = Verifier.verify(fs, stack, Map.of()).problems();
+            List<String> problems = Verifier.verify(fs, stack("amd64"), Map.of()).problems();
             assertThat(problems).hasSize(Verifier.MAX_PROBLEMS + 1);
             assertThat(problems.get(0)).startsWith("/usr/bin/many: needs l00000., not found in the image");
             assertThat(problems.get(Verifier.MAX_PROBLEMS)).isEqualTo("... and " + (n - Verifier.MAX_PROBLEMS)
@@ -100,6 +95,96 @@ class ElfTest {
         } finally {
             Files.delete(file);
         }
+    }
+
+    @Test
+    void anArm64ProgramMustFindItsLibraryInTheArm64DirectoriesNotInTheX86Ones() throws Exception {
+        // the library is an aarch64 ELF, so the machine check passes it: only where it lies is wrong
+        Rootfs misplaced = arm64Image("usr/lib/x86_64-linux-gnu/libfoo.so.1");
+        assertThat(Verifier.verify(misplaced, stack("arm64"), Map.of()).problems()).containsExactly("/usr/bin/app: needs libfoo.so.1, not found on "
+                + "its search path (searched /lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:/lib:/usr/lib): the image has it only as "
+                + "/usr/lib/x86_64-linux-gnu/libfoo.so.1, where the loader does not look");
+
+        Verifier.Result placed = Verifier.verify(arm64Image("usr/lib/aarch64-linux-gnu/libfoo.so.1"), stack("arm64"), Map.of());
+        assertThat(placed.problems()).isEmpty();
+        assertThat(placed.librariesResolved()).isEqualTo(1);
+        // LD_LIBRARY_PATH from the image's env is on the search path too, before the system directories
+        assertThat(Verifier.verify(misplaced, stack("arm64"), Map.of("LD_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu")).problems()).isEmpty();
+    }
+
+    @Test
+    void aPluginStillResolvesALibraryItsHostLoadedFromElsewhere() throws Exception {
+        // libjava.so needs libjvm.so, which java loaded from lib/server first: a shared object keeps the name-anywhere rule
+        Rootfs fs = new Rootfs();
+        fs.add(file("usr/lib/x86_64-linux-gnu/libfoo.so.1", elf(3, 183, null, List.of())));
+        fs.add(file("usr/lib/jvm/lib/libjava.so", elf(3, 183, null, List.of("libfoo.so.1"))));
+        assertThat(Verifier.verify(fs, stack("arm64"), Map.of()).problems()).isEmpty();
+        // a program (ET_EXEC, no interpreter: the kernel maps it and ld.so is still asked for its libraries) gets no such rule
+        fs.add(file("usr/bin/old", elf(2, 183, null, List.of("libfoo.so.1"))));
+        assertThat(Verifier.verify(fs, stack("arm64"), Map.of()).problems()).singleElement().asString()
+                .startsWith("/usr/bin/old: needs libfoo.so.1, not found on its search path (searched /lib/aarch64-linux-gnu:");
+    }
+
+    /** An arm64 program needing libfoo.so.1, its interpreter, and that library (an aarch64 shared object) at {@code library}. */
+    private static Rootfs arm64Image(String library) {
+        Rootfs fs = new Rootfs();
+        fs.add(file("usr/lib/ld-linux-aarch64.so.1", elf(3, 183, null, List.of())));
+        fs.add(Item.symlink("lib", "usr/lib", 0));
+        fs.add(file("usr/bin/app", elf(3, 183, "/lib/ld-linux-aarch64.so.1", List.of("libfoo.so.1"))));
+        fs.add(file(library, elf(3, 183, null, List.of())));
+        return fs;
+    }
+
+    private static Item file(String path, byte[] bytes) {
+        return new Item(path, Item.Type.FILE, 0755, 0, 0, 0, null, Item.Content.of(bytes));
+    }
+
+    /**
+     * A little-endian ELF64 file of {@code type} (2 ET_EXEC, 3 ET_DYN) for {@code machine} (183 AArch64), with a
+     * PT_INTERP when {@code interpreter} is set and a dynamic section naming {@code needed}: the whole file one PT_LOAD at 0.
+     */
+    static byte[] elf(int type, int machine, String interpreter, List<String> needed) {
+        java.io.ByteArrayOutputStream strings = new java.io.ByteArrayOutputStream();
+        strings.write(0);
+        int interpAt = strings.size();
+        if (interpreter != null) {
+            strings.writeBytes((interpreter + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        List<Integer> names = new java.util.ArrayList<>();
+        for (String n : needed) {
+            names.add(strings.size());
+            strings.writeBytes((n + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        int phnum = interpreter != null ? 3 : 2;
+        int strOff = 64 + phnum * 56;
+        int dynOff = (strOff + strings.size() + 7) & ~7;
+        int dynSize = (needed.size() + 3) * 16;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(dynOff + dynSize).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}).putShort(16, (short) type).putShort(18, (short) machine);
+        b.putLong(0x20, 64).putShort(0x36, (short) 56).putShort(0x38, (short) phnum);
+        int ph = 64;
+        b.putInt(ph, 1).putLong(ph + 32, b.capacity()); // PT_LOAD
+        b.putInt(ph + 56, 2).putLong(ph + 56 + 8, dynOff).putLong(ph + 56 + 32, dynSize); // PT_DYNAMIC
+        if (interpreter != null) {
+            b.putInt(ph + 112, 3).putLong(ph + 112 + 8, strOff + interpAt).putLong(ph + 112 + 32, interpreter.length() + 1); // PT_INTERP
+        }
+        b.put(strOff, strings.toByteArray());
+        int at = dynOff;
+        for (int name : names) {
+            b.putLong(at, 1).putLong(at + 8, name); // DT_NEEDED
+            at += 16;
+        }
+        b.putLong(at, 5).putLong(at + 8, strOff); // DT_STRTAB
+        b.putLong(at + 16, 10).putLong(at + 24, strings.size()); // DT_STRSZ
+        return b.array();
+    }
+
+    private static dev.kiln.catalog.Stack stack(String architecture) {
+        return new dev.kiln.catalog.Stack("test", "test", "team@example.com", "1",
+                new dev.kiln.catalog.Stack.Source(List.of(architecture), "keys/test.gpg", List.of()), List.of("x"), List.of(),
+                new dev.kiln.catalog.Stack.User("nonroot", 65532, 65532), new dev.kiln.catalog.Stack.Hardening(true, false, false, List.of()),
+                Map.of(), List.of(), List.of(), "/", Map.of(), new dev.kiln.catalog.Stack.Schedule("0 0 3 * * ?", "UTC"),
+                new dev.kiln.catalog.Stack.Target("test"), "{version}-{yyyymmdd}.{n}", new dev.kiln.catalog.Stack.Retention(10, 30, 30));
     }
 
     /** A 128-byte little-endian ELF64 executable header, its program headers left to the caller. */

@@ -128,7 +128,7 @@ final class TamperingTarget implements ImageTarget {
     }
 
     @Override
-    public Optional<Review> review(String repository, String digest) {
-        return target.review(repository, digest);
+    public Optional<Review> review(String repository, Manifest image) {
+        return target.review(repository, image);
     }
 }
