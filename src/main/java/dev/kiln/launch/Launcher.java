@@ -42,8 +42,8 @@ import java.util.zip.ZipFile;
  * {@code ~/.cache/kiln/app}: one directory per jar content (a digest of the jar's entry names, sizes
  * and CRCs), written under a temporary name and renamed into place when complete, so a process never
  * sees half of it. A running Kiln holds a shared lock on its directory; another version's directory is
- * removed only when nobody holds it. When the cache cannot be written (a read-only home), Kiln runs
- * from the jar as before.
+ * removed once it has not been used for a day and nobody holds it. When the cache cannot be written (a
+ * read-only home), Kiln runs from the jar as before.
  */
 public final class Launcher {
 
@@ -51,6 +51,8 @@ public final class Launcher {
     private static final String CLASSES = "BOOT-INF/classes/";
     private static final String LIB = "BOOT-INF/lib/";
     private static final String INDEX = "BOOT-INF/classpath.idx";
+    /** Another version's directory used within this time stays: two versions run in turn do not unpack each time. */
+    private static final long UNUSED_FOR = java.time.Duration.ofDays(1).toMillis();
     /** Held for the life of the JVM: the directories it runs from are in use. */
     private static final List<FileLock> IN_USE = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -105,6 +107,12 @@ public final class Launcher {
             if (!Files.isRegularFile(dir.resolve("complete"))) {
                 unpack(zip, root, dir);
             }
+        }
+        try {
+            // when it was last used: another version's run removes it only after a day unused
+            Files.setLastModifiedTime(dir.resolve("complete"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+        } catch (IOException e) {
+            // a cache we may read but not write: used as it is
         }
         FileChannel channel = FileChannel.open(dir.resolve("complete"), StandardOpenOption.READ);
         try {
@@ -193,7 +201,7 @@ public final class Launcher {
         }
     }
 
-    /** Other versions' directories (and abandoned partial ones) that no running Kiln holds. */
+    /** Other versions' directories unused for a day that no running Kiln holds, and partial ones abandoned for an hour. */
     private static void removeOthers(Path root, Path mine) {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
             for (Path other : dirs) {
@@ -201,6 +209,9 @@ public final class Launcher {
                     continue;
                 }
                 Path marker = other.resolve("complete");
+                if (Files.isRegularFile(marker) && Files.getLastModifiedTime(marker).toMillis() > System.currentTimeMillis() - UNUSED_FOR) {
+                    continue;
+                }
                 if (!Files.isRegularFile(marker)) {
                     // being unpacked now, or abandoned: leave it for an hour
                     if (Files.getLastModifiedTime(other).toMillis() < System.currentTimeMillis() - 3_600_000L) {

@@ -15,7 +15,7 @@ import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The jar unpacked once into the cache and run from there; another jar gets its own directory, the old one goes. */
+/** The jar unpacked once into the cache and run from there; another jar gets its own directory; one unused for a day goes. */
 class LauncherTest {
 
     @Test
@@ -32,11 +32,14 @@ class LauncherTest {
             assertThat(dirs.toList()).hasSize(1);
         }
         Path unpacked = Path.of(resource.toURI()).getParent().getParent();
-        long marked = Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis();
+        Object unpackedFile = Files.readAttributes(unpacked.resolve("classes/app.txt"), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        long used = Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis();
 
         Thread.sleep(20);
         Launcher.unpacked(jar, cache);
-        assertThat(Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis()).as("not unpacked again").isEqualTo(marked);
+        assertThat(Files.readAttributes(unpacked.resolve("classes/app.txt"), java.nio.file.attribute.BasicFileAttributes.class).fileKey())
+                .as("not unpacked again").isEqualTo(unpackedFile);
+        assertThat(Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis()).as("marked as used").isGreaterThan(used);
     }
 
     @Test
@@ -49,6 +52,17 @@ class LauncherTest {
         try (var dirs = Files.list(cache)) {
             assertThat(dirs.filter(Files::isDirectory).toList()).as("one directory per content").hasSize(2);
         }
+
+        // another version unused for two days goes; one used an hour ago stays (two versions run in turn)
+        Path stale = Files.createDirectories(cache.resolve("0123456789abcdef01234567"));
+        Files.writeString(stale.resolve("complete"), "");
+        Files.setLastModifiedTime(stale.resolve("complete"), java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(2))));
+        Path recent = Files.createDirectories(cache.resolve("fedcba9876543210fedcba98"));
+        Files.writeString(recent.resolve("complete"), "");
+        Files.setLastModifiedTime(recent.resolve("complete"), java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofHours(1))));
+        Launcher.unpacked(dir.resolve("one.jar"), cache);
+        assertThat(stale).doesNotExist();
+        assertThat(recent).exists();
 
         Path hostile = dir.resolve("hostile.jar");
         try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(hostile))) {
