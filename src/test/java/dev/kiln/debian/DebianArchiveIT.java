@@ -325,6 +325,26 @@ class DebianArchiveIT {
                         + " (Valid-Until); the archive or mirror is stale or replaying an old Release");
     }
 
+    /** A freeze: a suite without Valid-Until (trixie's main has none) whose mirror stopped updating weeks ago. */
+    @Test
+    void refusesAReleaseOlderThanTheMaximumAgeAndKeepsNoIndex() throws IOException {
+        DebianArchive.Limits fortnight = new DebianArchive.Limits(Duration.ofSeconds(30), Duration.ofMinutes(30), 16L << 20, 1L << 30,
+                Duration.ofDays(14));
+        DebianArchive frozen = new DebianArchive(HttpClient.newHttpClient(), cache, Map.of(), Clock.fixed(NOW, ZoneOffset.UTC),
+                Duration.ofSeconds(30), fortnight, new JsonFileReleaseMemory(tmp.resolve("frozen/state")));
+        assertThatThrownBy(() -> frozen.load(distribution()))
+                .hasMessage(repo.url() + " stable: the Release is dated " + NOW.minus(Duration.ofDays(30)) + ", older than PT336H"
+                        + " (kiln.archive.max-release-age): the mirror may have stopped updating (a freeze); refusing it");
+        assertThat(TestArchive.files(cache.resolve("indexes"))).as("no index of a refused Release").isEmpty();
+        assertThat(tmp.resolve("frozen/state")).as("nothing remembered").satisfiesAnyOf(
+                d -> assertThat(d).doesNotExist(), d -> assertThat(TestArchive.files(d)).isEmpty());
+
+        DebianArchive.Limits twoMonths = new DebianArchive.Limits(Duration.ofSeconds(30), Duration.ofMinutes(30), 16L << 20, 1L << 30,
+                Duration.ofDays(60));
+        new DebianArchive(HttpClient.newHttpClient(), cache, Map.of(), Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofSeconds(30), twoMonths,
+                new JsonFileReleaseMemory(tmp.resolve("fresh/state"))).load(distribution());
+    }
+
     @Test
     void refusesAMissingSuiteOrComponent() {
         Distribution noSuite = new Distribution("amd64", keyring, List.of(new Distribution.Archive(repo.url(), List.of("unstable"), List.of("main"))));
