@@ -242,15 +242,9 @@ public class KilnConfiguration {
         return new dev.kiln.catalog.Catalog.Rules(properties.minScheduleInterval());
     }
 
-    /**
-     * The version in the jar's manifest (through {@code kiln.version} when the launcher runs the jar's
-     * classes unpacked); {@code dev} when running from classes.
-     */
+    /** The version in the jar's manifest (the launcher's classes.jar keeps it); {@code dev} when running from classes. */
     public static String kilnVersion() {
         String version = KilnConfiguration.class.getPackage().getImplementationVersion();
-        if (version == null) {
-            version = System.getProperty("kiln.version");
-        }
         return version == null ? "dev" : version;
     }
 

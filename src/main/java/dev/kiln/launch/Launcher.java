@@ -69,10 +69,6 @@ public final class Launcher {
                 System.err.println("kiln: running from the jar (could not unpack it into a cache: " + e.getMessage() + ")");
             }
         }
-        if (System.getProperty("kiln.version") == null && Launcher.class.getPackage().getImplementationVersion() != null) {
-            // classes unpacked into a directory have no manifest: the version recorded in provenance comes from here
-            System.setProperty("kiln.version", Launcher.class.getPackage().getImplementationVersion());
-        }
         Thread.currentThread().setContextClassLoader(loader);
         Class<?> main = Class.forName(MAIN, true, loader);
         MethodHandles.publicLookup().findStatic(main, "main", MethodType.methodType(void.class, String[].class)).invoke(args);
@@ -122,7 +118,7 @@ public final class Launcher {
         }
         removeOthers(root, dir);
         List<URL> urls = new ArrayList<>();
-        urls.add(url(dir.resolve("classes")));
+        urls.add(url(dir.resolve("classes.jar")));
         // the order Spring Boot's loader uses (Maven's), which decides between two jars that hold one class
         Path index = dir.resolve("classpath.idx");
         List<String> ordered = Files.isRegularFile(index) ? Files.readAllLines(index).stream()
@@ -156,10 +152,17 @@ public final class Launcher {
     }
 
     private static List<ZipEntry> entries(ZipFile zip) {
+        return entries(zip, false);
+    }
+
+    /** The entries unpacked, sorted by name; the application classes' directories too when {@code directories}. */
+    private static List<ZipEntry> entries(ZipFile zip, boolean directories) {
         List<ZipEntry> entries = new ArrayList<>();
         for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
             ZipEntry entry = e.nextElement();
-            if (!entry.isDirectory() && (entry.getName().startsWith(CLASSES) || entry.getName().startsWith(LIB)
+            if (entry.isDirectory() && directories && entry.getName().startsWith(CLASSES)) {
+                entries.add(entry);
+            } else if (!entry.isDirectory() && (entry.getName().startsWith(CLASSES) || entry.getName().startsWith(LIB)
                     || entry.getName().equals(INDEX))) {
                 entries.add(entry);
             }
@@ -171,20 +174,52 @@ public final class Launcher {
     private static void unpack(ZipFile zip, Path root, Path dir) throws IOException {
         Path temp = Files.createTempDirectory(root, "unpacking-");
         try {
-            for (ZipEntry entry : entries(zip)) {
-                String name = entry.getName().equals(INDEX) ? "classpath.idx"
-                        : entry.getName().startsWith(CLASSES) ? "classes/" + entry.getName().substring(CLASSES.length())
-                        : "lib/" + entry.getName().substring(LIB.length());
-                Path target = temp.resolve(name).normalize();
-                if (!target.startsWith(temp)) {
-                    throw new IOException("the jar holds an entry outside its directories: " + entry.getName());
-                }
-                Files.createDirectories(target.getParent());
-                try (InputStream in = zip.getInputStream(entry)) {
-                    Files.copy(in, target);
+            Files.createDirectories(temp.resolve("lib"));
+            // the application's classes go into a jar of their own, as they were in the fat jar (with its manifest,
+            // so their package keeps its version): a directory on the class path would answer lookups a jar does
+            // not, such as Spring binding the relative path "." to the class path's root
+            ZipEntry manifestEntry = zip.getEntry("META-INF/MANIFEST.MF");
+            java.util.jar.Manifest manifest = null;
+            if (manifestEntry != null) {
+                try (InputStream in = zip.getInputStream(manifestEntry)) {
+                    manifest = new java.util.jar.Manifest(in);
                 }
             }
-            Files.createDirectories(temp.resolve("lib"));
+            try (java.util.jar.JarOutputStream classes = manifest == null
+                    ? new java.util.jar.JarOutputStream(Files.newOutputStream(temp.resolve("classes.jar")))
+                    : new java.util.jar.JarOutputStream(Files.newOutputStream(temp.resolve("classes.jar")), manifest)) {
+                // with its directories' entries: Spring and Flyway find resources under a directory through them
+                for (ZipEntry entry : entries(zip, true)) {
+                    String name = entry.getName();
+                    boolean isClass = name.startsWith(CLASSES);
+                    if (name.equals(CLASSES) || name.equals(CLASSES + "META-INF/MANIFEST.MF")) {
+                        continue;
+                    }
+                    String relative = name.equals(INDEX) ? "classpath.idx" : isClass ? name.substring(CLASSES.length())
+                            : "lib/" + name.substring(LIB.length());
+                    Path base = isClass ? temp.resolve("classes") : temp;
+                    Path target = base.resolve(relative).normalize();
+                    if (!target.startsWith(base) || relative.isEmpty()) {
+                        throw new IOException("the jar holds an entry outside its directories: " + name);
+                    }
+                    if (isClass) {
+                        ZipEntry copy = new ZipEntry(relative);
+                        copy.setMethod(ZipEntry.STORED);
+                        copy.setSize(entry.isDirectory() ? 0 : entry.getSize());
+                        copy.setCompressedSize(entry.isDirectory() ? 0 : entry.getSize());
+                        copy.setCrc(entry.isDirectory() ? 0 : entry.getCrc());
+                        classes.putNextEntry(copy);
+                        try (InputStream in = zip.getInputStream(entry)) {
+                            in.transferTo(classes);
+                        }
+                        classes.closeEntry();
+                        continue;
+                    }
+                    try (InputStream in = zip.getInputStream(entry)) {
+                        Files.copy(in, target);
+                    }
+                }
+            }
             Files.writeString(temp.resolve("complete"), "");
             try {
                 Files.move(temp, dir, StandardCopyOption.ATOMIC_MOVE);

@@ -26,18 +26,28 @@ class LauncherTest {
         ClassLoader loader = Launcher.unpacked(jar, cache);
         assertThat(read(loader, "app.txt")).isEqualTo("classes one");
         assertThat(read(loader, "lib.txt")).as("from the library the index names first").isEqualTo("a");
-        URL resource = loader.getResource("app.txt");
-        assertThat(resource.getProtocol()).as("a plain file, not a nested jar").isEqualTo("file");
+        Path unpacked;
         try (var dirs = Files.list(cache)) {
-            assertThat(dirs.toList()).hasSize(1);
+            unpacked = dirs.collect(java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(), l -> {
+                assertThat(l).hasSize(1);
+                return l.get(0);
+            }));
         }
-        Path unpacked = Path.of(resource.toURI()).getParent().getParent();
-        Object unpackedFile = Files.readAttributes(unpacked.resolve("classes/app.txt"), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        URL resource = loader.getResource("app.txt");
+        assertThat(resource.toString()).as("a plain jar file of the cache, not a nested jar")
+                .isEqualTo("jar:file:" + unpacked.resolve("classes.jar") + "!/app.txt");
+        // a directory is answered as in the fat jar (Spring and Flyway scan through directory entries); the
+        // class path's root is not (Spring would bind the relative path "." to it)
+        assertThat(loader.getResource("dir/")).isNotNull();
+        assertThat(loader.getResource("dir/inner.txt")).isNotNull();
+        assertThat(loader.getResource(".")).isNull();
+        assertThat(loader.getResource("")).isNull();
+        Object unpackedFile = Files.readAttributes(unpacked.resolve("classes.jar"), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
         long used = Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis();
 
         Thread.sleep(20);
         Launcher.unpacked(jar, cache);
-        assertThat(Files.readAttributes(unpacked.resolve("classes/app.txt"), java.nio.file.attribute.BasicFileAttributes.class).fileKey())
+        assertThat(Files.readAttributes(unpacked.resolve("classes.jar"), java.nio.file.attribute.BasicFileAttributes.class).fileKey())
                 .as("not unpacked again").isEqualTo(unpackedFile);
         assertThat(Files.getLastModifiedTime(unpacked.resolve("complete")).toMillis()).as("marked as used").isGreaterThan(used);
     }
@@ -77,7 +87,10 @@ class LauncherTest {
     private static Path fatJar(Path file, String version) throws IOException {
         try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
             put(zip, "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n".getBytes(StandardCharsets.UTF_8));
+            put(zip, "BOOT-INF/classes/", new byte[0]);
             put(zip, "BOOT-INF/classes/app.txt", ("classes " + version).getBytes(StandardCharsets.UTF_8));
+            put(zip, "BOOT-INF/classes/dir/", new byte[0]);
+            put(zip, "BOOT-INF/classes/dir/inner.txt", "inner".getBytes(StandardCharsets.UTF_8));
             put(zip, "BOOT-INF/lib/b.jar", library(Map.of("lib.txt", "b")));
             put(zip, "BOOT-INF/lib/a.jar", library(Map.of("lib.txt", "a")));
             put(zip, "BOOT-INF/classpath.idx", "- \"BOOT-INF/lib/a.jar\"\n- \"BOOT-INF/lib/b.jar\"\n".getBytes(StandardCharsets.UTF_8));
