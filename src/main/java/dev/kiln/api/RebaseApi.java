@@ -2,7 +2,6 @@ package dev.kiln.api;
 
 import dev.kiln.catalog.CatalogCache;
 import dev.kiln.history.RebaseGrants;
-import dev.kiln.security.UntrustedText;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
@@ -54,17 +53,11 @@ class RebaseApi {
     @ApiResponse(responseCode = "409", description = "`rebase-pending`: a re-base granted earlier is not used yet")
     @ApiResponse(responseCode = "422", description = "`invalid-stack`: the stack file is invalid and never built")
     Granted rebase(@PathVariable String name, @RequestBody(required = false) RebaseRequest request, Principal principal) {
-        String reason = request == null ? null : request.reason();
-        if (reason == null || reason.isBlank()) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", "a re-base needs a reason (who asked, why), for example"
-                    + " {\"reason\": \"snapshot mirror of 2026-10-01 for the INC-42 audit\"}", List.of());
-        }
-        UntrustedText.refusal(reason, RetirementApi.MAX_REASON).ifPresent(why -> {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "bad-text", "the reason " + why, List.of());
-        });
+        String reason = RetirementApi.reason(request == null ? null : request.reason(), "a re-base needs a reason (who asked, why),"
+                + " for example {\"reason\": \"snapshot mirror of 2026-10-01 for the INC-42 audit\"}");
         ApiException.validStack(catalogs.current(), name);
         try {
-            RebaseGrants.Grant g = rebases.grant(name, Actors.of(principal), reason.strip());
+            RebaseGrants.Grant g = rebases.grant(name, Actors.of(principal), reason);
             return new Granted(g.id(), g.stack(), g.by(), g.reason(), g.at());
         } catch (IllegalStateException e) {
             throw new ApiException(HttpStatus.CONFLICT, "rebase-pending", e.getMessage(), List.of());

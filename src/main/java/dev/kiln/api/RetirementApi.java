@@ -148,9 +148,13 @@ class RetirementApi {
     }
 
     static String reason(String reason) {
+        return reason(reason, "pinning, unpinning and retiring need a reason (who asked, why)");
+    }
+
+    /** A reason given with an action, stripped; {@code required} says why when there is none. */
+    static String reason(String reason, String required) {
         if (reason == null || reason.isBlank()) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", "pinning, unpinning and retiring need a reason (who asked, why)",
-                    List.of());
+            throw new ApiException(HttpStatus.BAD_REQUEST, "reason-required", required, List.of());
         }
         UntrustedText.refusal(reason, MAX_REASON).ifPresent(why -> {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-text", "the reason " + why, List.of());

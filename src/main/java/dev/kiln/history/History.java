@@ -716,6 +716,11 @@ public final class History {
     }
 
     public void audit(String actor, String action, String subject, Object detail) {
+        audit(jdbc, actor, action, subject, detail);
+    }
+
+    /** One audit entry through {@code jdbc} (in its transaction, if it is in one); the chain's hashes are the database's. */
+    static void audit(JdbcClient jdbc, String actor, String action, String subject, Object detail) {
         jdbc.sql("INSERT INTO audit (actor, action, subject, detail) VALUES (?, ?, ?, ?::jsonb)")
                 .params(actor, action, subject, json(detail)).update();
     }

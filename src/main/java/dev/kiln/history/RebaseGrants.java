@@ -10,7 +10,6 @@ import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The service's re-bases (table {@code rebase_grant}, V14): a platform user's leave for a stack's next
@@ -19,8 +18,6 @@ import tools.jackson.databind.json.JsonMapper;
  * with it; both steps go into the audit trail.
  */
 public final class RebaseGrants {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -78,7 +75,6 @@ public final class RebaseGrants {
     }
 
     private void audit(String actor, String action, String subject, Object detail) {
-        jdbc.sql("INSERT INTO audit (actor, action, subject, detail) VALUES (?, ?, ?, ?::jsonb)")
-                .params(actor, action, subject, JSON.writeValueAsString(detail)).update();
+        History.audit(jdbc, actor, action, subject, detail);
     }
 }

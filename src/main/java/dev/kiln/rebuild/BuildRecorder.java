@@ -78,18 +78,11 @@ public final class BuildRecorder {
             EvidenceFactory.SLSA_PROVENANCE, EvidenceFactory.REBUILD_RECORD);
 
     /** The layers of an image being measured, on another thread while it is pushed. */
-    static final class Measuring {
-        private final java.util.concurrent.CompletableFuture<List<Measured>> layers;
-        private final Manifest image;
-
-        private Measuring(java.util.concurrent.CompletableFuture<List<Measured>> layers, Manifest image) {
-            this.layers = layers;
-            this.image = image;
-        }
+    record Measuring(Manifest image, java.util.concurrent.CompletableFuture<List<Measured>> layers) {
     }
 
     /** A layer's facts, and whether they were measured now (to be kept) or known from an earlier build. */
-    private record Measured(LayerInspector.Facts facts, boolean now) {
+    record Measured(LayerInspector.Facts facts, boolean now) {
     }
 
     private static final java.util.concurrent.ExecutorService MEASURING = java.util.concurrent.Executors.newCachedThreadPool(r -> {
@@ -107,7 +100,7 @@ public final class BuildRecorder {
         if (documentsHere) {
             EvidenceFactory.prepareInBackground();
         }
-        return new Measuring(java.util.concurrent.CompletableFuture.supplyAsync(() -> layers(image), MEASURING), image);
+        return new Measuring(image, java.util.concurrent.CompletableFuture.supplyAsync(() -> layers(image), MEASURING));
     }
 
     private List<Measured> layers(Manifest image) {
@@ -137,9 +130,9 @@ public final class BuildRecorder {
         Manifest image = shown.image();
         Blob configBlob = image.blobs().get(0);
         List<Measured> measured;
-        if (measuring != null && measuring.image.digest().equals(image.digest())) {
+        if (measuring != null && measuring.image().digest().equals(image.digest())) {
             try {
-                measured = measuring.layers.join();
+                measured = measuring.layers().join();
             } catch (java.util.concurrent.CompletionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : e;
             }
@@ -178,7 +171,6 @@ public final class BuildRecorder {
         }
         documents.forEach((type, json) -> records.document(b.id(), kind(type), type, Digests.sha256(json), json));
     }
-
 
     private static String kind(String predicateType) {
         return switch (predicateType) {

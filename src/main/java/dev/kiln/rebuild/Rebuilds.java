@@ -446,22 +446,16 @@ public final class Rebuilds {
                 attestedAbout(signed, result.platforms().get(0).image().digest())), measuring.get());
         history.succeeded(id, published(result, BuildReport.of(result, lockCheck), changes, previous.map(History.Good::id).orElse(null),
                 held, review.map(ImageTarget.Review::evidence).orElse(null)), evidence);
-        if (!held) {
-            rebaseUsed(grant, id, resolved);
-        }
         if (held) {
             log.warn("build {} of {}: held back by {}: {}", id, stack.name(), target.name(), review.get().reason());
             return new Outcome(id, "quarantined", false, result.published().reference() + ": " + review.get().reason(), result, warnings);
         }
+        // a re-base is used up by the build that publishes with it; an image held back is not the stack's yet, so its grant stays
+        grant.ifPresent(g -> rebases.used(g, id, resolved.rebased(), resolved.downgrades().size()));
         meters.counter("kiln.bytes.pushed", "stack", stack.name()).increment(result.published().bytesPushed());
         log.info("build {} of {} succeeded: {} {} ({} package change(s), {} bytes pushed)", id, stack.name(),
                 result.published().reference(), result.published().digest(), changes.size(), result.published().bytesPushed());
         return new Outcome(id, "succeeded", false, result.published().reference(), result, warnings);
-    }
-
-    /** A re-base is used up by the build that publishes with it; an image held back is not the stack's yet, so its grant stays. */
-    private void rebaseUsed(Optional<RebaseGrants.Grant> grant, long id, StackLocker.Outcome resolved) {
-        grant.ifPresent(g -> rebases.used(g, id, resolved.rebased(), resolved.downgrades().size()));
     }
 
     private void step(long id, Stack stack, String step) {

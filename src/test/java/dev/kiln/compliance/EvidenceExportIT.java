@@ -15,7 +15,7 @@ import dev.kiln.sign.Claim;
 import dev.kiln.testing.PostgresServer;
 import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestPredicates;
-import java.io.ByteArrayInputStream;
+import dev.kiln.testing.Zips;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.StringWriter;
@@ -31,8 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -145,7 +143,7 @@ class EvidenceExportIT {
 
         ByteArrayOutputStream zip = new ByteArrayOutputStream();
         export.zip(period, zip);
-        Map<String, byte[]> files = unzip(zip.toByteArray());
+        Map<String, byte[]> files = Zips.unzip(zip.toByteArray());
         History.Build late = history.build(builds.get("approvedInside")).orElseThrow();
         History.Build inside = history.build(builds.get("succeededInside")).orElseThrow();
         assertThat(files.keySet().stream().filter(f -> f.startsWith("images/"))).containsExactly(
@@ -205,14 +203,4 @@ class EvidenceExportIT {
         return HexFormat.of().formatHex(sha(bytes));
     }
 
-    private static Map<String, byte[]> unzip(byte[] zip) throws Exception {
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
-            ZipEntry e;
-            while ((e = in.getNextEntry()) != null) {
-                files.put(e.getName(), in.readAllBytes());
-            }
-        }
-        return files;
-    }
 }

@@ -12,7 +12,7 @@ import dev.kiln.testing.Resources;
 import dev.kiln.testing.TestArchive;
 import dev.kiln.testing.TestPackages;
 import dev.kiln.testing.TestRegistry;
-import java.io.ByteArrayInputStream;
+import dev.kiln.testing.Zips;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -37,8 +37,6 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
@@ -404,7 +402,7 @@ class ConsoleIT {
         screenshot("export");
         String href = browser.findElement(By.id("export-zip")).getAttribute("href");
         byte[] zip = fetchInBrowser(href);
-        Map<String, byte[]> files = unzip(zip);
+        Map<String, byte[]> files = Zips.unzip(zip);
         assertThat(files).containsKeys("README.txt", "export.json", "builds.csv", "audit.csv", "SHA256SUMS");
         checkZip(files);
         signOut();
@@ -560,7 +558,7 @@ class ConsoleIT {
         assertThat(export.path("approvedImages").size()).isEqualTo(3);
         assertThat(export.path("audit").path("chain").path("intact").asBoolean()).isTrue();
 
-        Map<String, byte[]> files = unzip(get("/api/evidence/export.zip" + period, "compliance").body());
+        Map<String, byte[]> files = Zips.unzip(get("/api/evidence/export.zip" + period, "compliance").body());
         checkZip(files);
     }
 
@@ -897,16 +895,6 @@ class ConsoleIT {
         return Base64.getDecoder().decode(base64.toString());
     }
 
-    private static Map<String, byte[]> unzip(byte[] zip) throws IOException {
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
-            ZipEntry e;
-            while ((e = in.getNextEntry()) != null) {
-                files.put(e.getName(), in.readAllBytes());
-            }
-        }
-        return files;
-    }
 
     private static byte[] sha256(byte[] bytes) {
         try {
