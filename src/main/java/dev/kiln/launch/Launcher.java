@@ -64,7 +64,8 @@ public final class Launcher {
         Path jar = runningJar();
         if (jar != null && !"false".equals(System.getenv("KILN_APP_CACHE_ENABLED"))) {
             try {
-                loader = unpacked(jar, cacheRoot());
+                ClassLoader cached = unpacked(jar, cacheRoot());
+                loader = cached != null ? cached : loader;
             } catch (IOException | UncheckedIOException | SecurityException e) {
                 System.err.println("kiln: running from the jar (could not unpack it into a cache: " + e.getMessage() + ")");
             }
@@ -94,11 +95,18 @@ public final class Launcher {
         return base.resolve("kiln").resolve("app");
     }
 
-    /** A class loader over the jar's contents unpacked under {@code root}, unpacking them first if needed. */
+    /**
+     * A class loader over the jar's contents unpacked under {@code root}, unpacking them first if needed; null for
+     * a jar with nothing to unpack: one already extracted ({@code java -Djarmode=tools -jar kiln.jar extract}, the
+     * class data sharing recipe), whose manifest's class path names its libraries.
+     */
     static ClassLoader unpacked(Path jar, Path root) throws IOException {
-        Files.createDirectories(root);
         Path dir;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
+            if (entries(zip).isEmpty()) {
+                return null;
+            }
+            Files.createDirectories(root);
             dir = root.resolve(key(zip));
             if (!Files.isRegularFile(dir.resolve("complete"))) {
                 unpack(zip, root, dir);

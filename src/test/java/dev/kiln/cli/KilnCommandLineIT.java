@@ -147,6 +147,23 @@ class KilnCommandLineIT {
                         + " (line 6)\n");
     }
 
+    @Test
+    void theJarExtractedForClassDataSharingRunsFromItsOwnDirectory() throws Exception {
+        // docs/benchmarks.md's recipe: extract, then run the extracted jar (its libraries beside it), with or without an archive
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path extracted = tmp.resolve("extracted");
+        Process extract = new ProcessBuilder(java, "-Djarmode=tools", "-jar", Path.of("target/kiln.jar").toAbsolutePath().toString(),
+                "extract", "--destination", extracted.toString()).redirectErrorStream(true).start();
+        String log = new String(extract.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(extract.waitFor()).as(log).isZero();
+        assertThat(kiln("lock", "good")).isZero();
+        Process kiln = new ProcessBuilder(java, "-jar", extracted.resolve("kiln.jar").toString(), "validate", "good",
+                "--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString())
+                .redirectErrorStream(true).start();
+        String output = new String(kiln.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(output + "(" + kiln.waitFor() + ")").isEqualTo("ok: 1 stack valid\n(0)");
+    }
+
     /** The jar run in {@code dir}, as a user types it there (a working directory is per process): its output, then its exit code. */
     private String kilnIn(Path dir, String... args) throws IOException, InterruptedException {
         java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java")

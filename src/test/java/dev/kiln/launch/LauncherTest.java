@@ -84,6 +84,19 @@ class LauncherTest {
         assertThat(cache.getParent().resolve("escaped.txt")).doesNotExist();
     }
 
+    @Test
+    void anExtractedJarRunsAsItIsAndNothingIsUnpacked(@TempDir Path dir) throws Exception {
+        // what java -Djarmode=tools -jar kiln.jar extract writes: the classes at the root, the libraries beside it
+        Path jar = dir.resolve("kiln.jar");
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(jar))) {
+            put(zip, "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nClass-Path: lib/a.jar\n".getBytes(StandardCharsets.UTF_8));
+            put(zip, "dev/kiln/launch/Launcher.class", new byte[] {1});
+        }
+        Path cache = dir.resolve("cache");
+        assertThat(Launcher.unpacked(jar, cache)).isNull();
+        assertThat(cache).doesNotExist();
+    }
+
     private static Path fatJar(Path file, String version) throws IOException {
         try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
             put(zip, "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n".getBytes(StandardCharsets.UTF_8));
