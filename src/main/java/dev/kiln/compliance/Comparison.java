@@ -48,7 +48,12 @@ public record Comparison(History.Build from, History.Build to, List<Lock.Change>
         if (mf.imageConfig() == null || mt.imageConfig() == null) {
             missing.add("config");
         }
-        List<Lock.Change> packages = lock(to).map(l -> l.changesSince(lock(from).orElse(null))).orElse(List.of());
+        int before = missing.size();
+        Optional<Lock> lockFrom = lock(from, missing);
+        Optional<Lock> lockTo = lock(to, missing);
+        // a lock that cannot be read is not an empty one: every package would show as added
+        List<Lock.Change> packages = missing.size() > before ? List.of()
+                : lockTo.map(l -> l.changesSince(lockFrom.orElse(null))).orElse(List.of());
         return Optional.of(new Comparison(from, to, packages,
                 JsonDiff.of(json(mf.stackDefinition()), json(mt.stackDefinition())),
                 JsonDiff.of(layers(from.layers()), layers(to.layers())),
@@ -60,8 +65,19 @@ public record Comparison(History.Build from, History.Build to, List<Lock.Change>
         return "up-to-date".equals(b.status()) && b.previousBuildId() != null ? b.previousBuildId() : b.id();
     }
 
-    private static Optional<Lock> lock(History.Build b) {
-        return b.lock() == null || b.lock().isNull() ? Optional.empty() : Optional.of(LockFile.fromJson(b.lock().toString()));
+    /** The build's lock; empty when it has none, or when it cannot be read (one an older Kiln wrote), which {@code missing} then says. */
+    private static Optional<Lock> lock(History.Build b, List<String> missing) {
+        if (b.lock() == null || b.lock().isNull()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(LockFile.fromJson(b.lock().toString()));
+        } catch (RuntimeException e) {
+            String reason = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            missing.add("packages (the lock of build " + b.id() + " cannot be read: "
+                    + (reason.length() > 160 ? reason.substring(0, 160) + "..." : reason) + ")");
+            return Optional.empty();
+        }
     }
 
     private static JsonNode json(String text) {

@@ -169,6 +169,11 @@ public final class DebianArchive {
         this.memory = memory;
     }
 
+    /** How whoever locks through this archive re-bases on purpose (the CLI's option, the service's API), for refusals. */
+    public String rebaseHint() {
+        return memory.rebaseHint();
+    }
+
     /**
      * The merged index of each architecture of a distribution (in its order), the Releases they came
      * from (one per suite, shared by every architecture) and those that went back on purpose.

@@ -117,7 +117,7 @@ public final class StackLocker {
                 downgrades.add(c);
                 refused.add(new Problem(file, "packages", c.name() + " would go down from " + c.from() + " (in " + source + ") to "
                         + c.to() + ": a downgrade, refused unless the stack pins it (for example '" + c.name().replaceFirst(":.*", "")
-                        + " (= " + c.to() + ")' in packages) or the lock is re-based (--rebase=REASON)"));
+                        + " (= " + c.to() + ")' in packages) or it is re-based on purpose (" + archive.rebaseHint() + ")"));
             }));
             if (!refused.isEmpty() && rebase == null) {
                 return new Outcome(null, refused);

@@ -146,6 +146,27 @@ class ReviewApiIT {
     }
 
     @Test
+    void aComparisonOfBuildsWhoseLockCannotBeReadSaysSoInsteadOfFailing() throws Exception {
+        try (Database unreadable = server.fresh("unreadable")) {
+            History history = new History(unreadable.dataSource());
+            long[] ids = new long[2];
+            for (int i = 0; i < 2; i++) {
+                ids[i] = history.open(new History.Request("java", "api", "api:ops", null, "test", null), true, "i").id();
+                // a lock in a shape this Kiln does not read (as an older or newer Kiln might have recorded)
+                history.resolved(ids[i], new History.Inputs("sha256:f" + ids[i], "sha256:s", "sha256:l",
+                        "{\"lockVersion\": 1, \"packages\": \"not a list\"}", "registry.example", "golden/java"));
+            }
+            MockHttpServletResponse response = call(api(unreadable), "/api/compare?from=" + ids[0] + "&to=" + ids[1]);
+            assertThat(response.getStatus()).as(response.getContentAsString()).isEqualTo(200);
+            JsonNode c = JSON.readTree(response.getContentAsString());
+            assertThat(c.path("packages").isEmpty()).isTrue();
+            assertThat(c.path("notRecorded").valueStream().map(JsonNode::asString).toList())
+                    .anySatisfy(n -> assertThat(n).startsWith("packages (the lock of build " + ids[0] + " cannot be read: "))
+                    .anySatisfy(n -> assertThat(n).startsWith("packages (the lock of build " + ids[1] + " cannot be read: "));
+        }
+    }
+
+    @Test
     void anExportOfMoreThanTenThousandBuildsOrAuditEntriesIsRefusedAsABadRange() throws Exception {
         JdbcClient jdbc = JdbcClient.create(bulk.dataSource());
         jdbc.sql("INSERT INTO stack (name) VALUES ('bulk')").update();

@@ -217,7 +217,7 @@ class KilnCommandLineIT {
         assertThat(kiln("lock", "good")).isEqualTo(1);
         assertThat(err()).contains(catalog.resolve("good.yaml") + ": packages: tzdata would go down from 2026a-1 (in "
                 + catalog.resolve("good.lock.json") + ") to 2025b-4: a downgrade, refused unless the stack pins it (for example"
-                + " 'tzdata (= 2025b-4)' in packages) or the lock is re-based (--rebase=REASON)");
+                + " 'tzdata (= 2025b-4)' in packages) or it is re-based on purpose (lock with --rebase=REASON)");
         assertThat(Files.readString(catalog.resolve("good.lock.json"))).isEqualTo(locked);
         stack("good", "[app, \"tzdata (= 2025b-4)\"]");
         assertThat(kiln("lock", "good")).as(err()).isZero();
