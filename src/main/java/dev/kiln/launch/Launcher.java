@@ -43,8 +43,7 @@ import java.util.zip.ZipFile;
  * and CRCs), written under a temporary name and renamed into place when complete, so a process never
  * sees half of it. A running Kiln holds a shared lock on its directory; another version's directory is
  * removed once it has not been used for a day and nobody holds it. When the cache cannot be written (a
- * read-only home), Kiln runs from the jar as before. A one-shot command then runs in a second JVM with a
- * class data sharing archive ({@link ClassDataSharing}).
+ * read-only home), Kiln runs from the jar as before.
  */
 public final class Launcher {
 
@@ -62,27 +61,11 @@ public final class Launcher {
 
     public static void main(String[] args) throws Throwable {
         ClassLoader loader = Launcher.class.getClassLoader();
-        String parent = System.getProperty(ClassDataSharing.PARENT);
-        if (parent != null) {
-            ClassDataSharing.exitWithParent(parent);
-        }
         Path jar = runningJar();
         if (jar != null && !"false".equals(System.getenv("KILN_APP_CACHE_ENABLED"))) {
             try {
-                Path dir = unpackedDirectory(jar, cacheRoot());
-                if (dir != null) {
-                    List<Path> classPath = classPath(dir);
-                    java.util.Optional<ClassDataSharing.Plan> plan = ClassDataSharing.plan(dir, classPath, List.of(args), System.getenv(),
-                            ProcessHandle.current().info());
-                    if (plan.isPresent()) {
-                        java.util.OptionalInt code = ClassDataSharing.run(plan.get());
-                        if (code.isPresent()) {
-                            System.exit(code.getAsInt());
-                            return;
-                        }
-                    }
-                    loader = loader(classPath);
-                }
+                ClassLoader cached = unpacked(jar, cacheRoot());
+                loader = cached != null ? cached : loader;
             } catch (IOException | UncheckedIOException | SecurityException e) {
                 System.err.println("kiln: running from the jar (could not unpack it into a cache: " + e.getMessage() + ")");
             }
@@ -118,16 +101,6 @@ public final class Launcher {
      * class data sharing recipe), whose manifest's class path names its libraries.
      */
     static ClassLoader unpacked(Path jar, Path root) throws IOException {
-        Path dir = unpackedDirectory(jar, root);
-        return dir == null ? null : loader(classPath(dir));
-    }
-
-    private static ClassLoader loader(List<Path> classPath) {
-        return new URLClassLoader(classPath.stream().map(Launcher::url).toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
-    }
-
-    /** The directory the jar's contents are unpacked in, unpacked first if needed, and held as in use; null for an extracted jar. */
-    static Path unpackedDirectory(Path jar, Path root) throws IOException {
         Path dir;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             if (entries(zip).isEmpty()) {
@@ -152,13 +125,8 @@ public final class Launcher {
             channel.close(); // this JVM holds it already
         }
         removeOthers(root, dir);
-        return dir;
-    }
-
-    /** The unpacked class path: the classes, then the libraries in the order Spring Boot's loader uses. */
-    static List<Path> classPath(Path dir) throws IOException {
-        List<Path> classPath = new ArrayList<>();
-        classPath.add(dir.resolve("classes.jar"));
+        List<URL> urls = new ArrayList<>();
+        urls.add(url(dir.resolve("classes.jar")));
         // the order Spring Boot's loader uses (Maven's), which decides between two jars that hold one class
         Path index = dir.resolve("classpath.idx");
         List<String> ordered = Files.isRegularFile(index) ? Files.readAllLines(index).stream()
@@ -171,10 +139,10 @@ public final class Launcher {
         for (String lib : Stream.concat(ordered.stream(), rest.stream()).toList()) {
             Path file = dir.resolve("lib").resolve(lib).normalize();
             if (file.startsWith(dir.resolve("lib")) && Files.isRegularFile(file)) {
-                classPath.add(file);
+                urls.add(url(file));
             }
         }
-        return classPath;
+        return new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
     }
 
     /** The jar's content: names, sizes and CRCs of what is unpacked, so a rebuilt jar with other contents gets its own directory. */

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -163,74 +162,6 @@ class KilnCommandLineIT {
                 .redirectErrorStream(true).start();
         String output = new String(kiln.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(output + "(" + kiln.waitFor() + ")").isEqualTo("ok: 1 stack valid\n(0)");
-    }
-
-    @Test
-    void aOneShotCommandRunsInASecondJvmOnAClassArchiveAndEndsWithTheFirst() throws Exception {
-        Path cache = tmp.resolve("app-cache");
-        assertThat(kiln("lock", "good")).isZero();
-        // the first run records the archive as it exits; the next one loads Kiln's classes from it
-        assertThat(output(jar(cache, List.of(), "validate", "good"))).isEqualTo("ok: 1 stack valid\n(0)\n");
-        List<Path> archives;
-        try (var files = Files.walk(cache)) {
-            archives = files.filter(f -> f.getFileName().toString().matches("lock-[0-9a-f]{12}\\.jsa")).toList();
-        }
-        assertThat(archives).hasSize(1);
-        Path classes = tmp.resolve("classes.log");
-        assertThat(output(jar(cache, List.of("-Xlog:class+load=info:file=" + classes), "validate", "good")))
-                .isEqualTo("ok: 1 stack valid\n(0)\n");
-        assertThat(Files.readString(classes)).contains("dev.kiln.KilnApplication source: shared objects file (top)");
-        assertThat(output(jar(cache, List.of(), "lock", "nosuch"))).as("the command's exit code").endsWith("(64)\n");
-
-        // an archive that answers nothing: the command waits for it (30 s) in the second JVM
-        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-            Files.writeString(catalog.resolve("stalled.yaml"), repo.stackHead("test").replace(repo.url(), "http://127.0.0.1:"
-                    + silent.getLocalPort() + "/") + "packages: [tzdata]\n");
-            for (boolean forcibly : new boolean[] {false, true}) {
-                Process kiln = jar(cache, List.of(), "lock", "stalled");
-                ProcessHandle second = secondJvm(kiln);
-                if (forcibly) {
-                    kiln.destroyForcibly(); // SIGKILL: nothing runs in the first; the second sees it gone
-                } else {
-                    kiln.destroy(); // SIGTERM: passed on, and the first exits after the second
-                }
-                assertThat(kiln.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-                assertThat(second.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS).isAlive()).as("killed forcibly: " + forcibly).isFalse();
-                if (!forcibly) {
-                    assertThat(second.isAlive()).as("ended before the first exited").isFalse();
-                }
-            }
-        }
-    }
-
-    private Process jar(Path cache, List<String> jvmOptions, String... args) throws IOException {
-        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.addAll(jvmOptions);
-        command.addAll(List.of("-jar", Path.of("target/kiln.jar").toAbsolutePath().toString()));
-        command.addAll(List.of(args));
-        command.addAll(List.of("--catalog", catalog.toString(), "--data-dir", tmp.resolve("data").toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        builder.environment().put("KILN_APP_CACHE", cache.toString());
-        builder.environment().remove("KILN_CDS");
-        return builder.start();
-    }
-
-    private static String output(Process kiln) throws IOException, InterruptedException {
-        String output = new String(kiln.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return output + "(" + kiln.waitFor() + ")\n";
-    }
-
-    /** The JVM the command runs in, once the first has started it. */
-    private static ProcessHandle secondJvm(Process kiln) throws InterruptedException {
-        for (int i = 0; i < 300; i++) {
-            java.util.Optional<ProcessHandle> child = kiln.children().filter(c -> c.info().command().orElse("").endsWith("java")).findFirst();
-            if (child.isPresent()) {
-                Thread.sleep(1500); // into the command's wait for the archive
-                return child.get();
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no second JVM");
     }
 
     /** The jar run in {@code dir}, as a user types it there (a working directory is per process): its output, then its exit code. */
