@@ -71,7 +71,7 @@ public enum Outage {
         }
         return switch (step) {
             case "resolving", "fetching" -> Optional.of(ARCHIVE);
-            case "checking the published image", "publishing", "attaching evidence", "verifying evidence", "waiting for the ECR scan" ->
+            case "checking the published image", "publishing", "attaching evidence", "verifying evidence" ->
                     Optional.of(REGISTRY);
             default -> Optional.empty();
         };

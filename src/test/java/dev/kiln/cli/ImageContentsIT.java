@@ -243,6 +243,9 @@ class ImageContentsIT {
                 + " passed its Valid-Until (2026-01-02T00:00:00Z): it no longer proves its packages are the archive's current ones");
         assertThat(err()).doesNotContain("out of date");
         assertThat(lockCheck(out()).path("current").asBoolean()).isTrue();
+        assertThat(lockCheck(out()).path("notes").valueStream().map(JsonNode::asString).toList()).as("in the build's record too")
+                .containsExactly("the lock's Release stable of " + repo.url() + " passed its Valid-Until (2026-01-02T00:00:00Z): it no"
+                        + " longer proves its packages are the archive's current ones");
         assertThat(kiln("lock", "fresh", "--check")).isZero();
         assertThat(kiln("validate", "fresh")).isZero();
         assertThat(err()).contains("note: " + file + ": the lock's Release stable");
@@ -269,6 +272,98 @@ class ImageContentsIT {
         assertThat(kiln("build", "fresh")).as(err()).isZero();
         assertThat(err()).doesNotContain("warning");
         assertThat(lockCheck(out()).path("current").asBoolean()).isTrue();
+    }
+
+    @Test
+    void theCatalogsOriginBecomesTheSourceWithoutItsCredentialsAndALocalPathNever() throws Exception {
+        Files.writeString(catalog.resolve("origin.yaml"), repo.stackHead("source label") + """
+                packages: [marker]
+                target:
+                  repository: golden/origin
+                """);
+        try {
+            git("init", "-q");
+            git("remote", "add", "origin", "https://ci-bot:ghp_s3cret@git.example.com/platform/catalog.git?ref=main");
+            git("add", "-A");
+            git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "catalog");
+            assertThat(kiln("lock", "origin")).as(err()).isZero();
+            assertThat(kiln("build", "origin", "--target", registry.address() + "/t")).as(err()).isZero();
+            String first = registry.address() + "/t/golden/origin:" + tag(out());
+            String config = TestArchive.run(List.of("skopeo", "inspect", "--tls-verify=false", "--config", "--raw", "docker://" + first));
+            String manifest = TestArchive.run(List.of("skopeo", "inspect", "--tls-verify=false", "--raw", "docker://" + first));
+            assertThat(JSON.readTree(config).path("config").path("Labels").path("org.opencontainers.image.source").asString())
+                    .isEqualTo("https://git.example.com/platform/catalog.git");
+            assertThat(config + manifest).doesNotContain("s3cret").doesNotContain("ci-bot").doesNotContain("ref=main")
+                    .doesNotContain(tmp.toString());
+
+            // a local path is no source: the label goes, and since the config changed, so does the image
+            git("remote", "set-url", "origin", tmp.resolve("upstream/catalog.git").toString());
+            assertThat(kiln("build", "origin", "--target", registry.address() + "/t")).as(err()).isZero();
+            assertThat(out()).doesNotContain("up to date");
+            String second = registry.address() + "/t/golden/origin:" + tag(out());
+            assertThat(second).isNotEqualTo(first);
+            config = TestArchive.run(List.of("skopeo", "inspect", "--tls-verify=false", "--config", "--raw", "docker://" + second));
+            manifest = TestArchive.run(List.of("skopeo", "inspect", "--tls-verify=false", "--raw", "docker://" + second));
+            assertThat(JSON.readTree(config).path("config").path("Labels").has("org.opencontainers.image.source")).as(config).isFalse();
+            assertThat(config + manifest).doesNotContain(tmp.toString());
+        } finally {
+            Files.deleteIfExists(catalog.resolve("origin.yaml"));
+            Files.deleteIfExists(catalog.resolve("origin.lock.json"));
+            try (var files = Files.walk(catalog.resolve(".git"))) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void theRealLibc6IsTheSameLayerInAnotherStackWithTheSameSettings() throws Exception {
+        // the contents stack's settings with other packages: libc6's layer hangs on libc6 and those settings alone
+        Files.writeString(catalog.resolve("glibc.yaml"), repo.stackHead("the same libc6") + """
+                packages: [libc6, media-types]
+                excludes: [openssl, debconf, debconf-2.0, awk, mawk]
+                hardening:
+                  removeShells: true
+                  removePackageManagers: true
+                  dropPaths: [/usr/share/doc, /usr/share/man, /usr/share/locale]
+                target:
+                  repository: golden/glibc
+                """);
+        try {
+            assertThat(kiln("lock", "glibc")).as(err()).isZero();
+            assertThat(kiln("build", "glibc", "--target", registry.address() + "/t")).as(err()).isZero();
+            Matcher b = BUILD.matcher(out());
+            assertThat(b.find()).as(out()).isTrue();
+            Map<String, String> glibc = layers(Long.parseLong(b.group(1)));
+            Map<String, String> contents = layers(build);
+            assertThat(glibc.get("libc6")).startsWith("sha256:").isEqualTo(contents.get("libc6"));
+            assertThat(glibc).containsKey("media-types").doesNotContainKey("probe");
+            assertThat(contents).doesNotContainKey("media-types");
+        } finally {
+            Files.deleteIfExists(catalog.resolve("glibc.yaml"));
+            Files.deleteIfExists(catalog.resolve("glibc.lock.json"));
+        }
+    }
+
+    /** A recorded build's layers: name (its package) to digest. */
+    private Map<String, String> layers(long id) {
+        Map<String, String> layers = new java.util.HashMap<>();
+        history.build(id).orElseThrow().layers().forEach(l -> layers.put(l.path("name").asString(), l.path("digest").asString()));
+        return layers;
+    }
+
+    private void git(String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of("git"));
+        command.addAll(List.of(args));
+        TestArchive.run(command, catalog);
+    }
+
+    /** The tag of the image the output names. */
+    private static String tag(String output) {
+        Matcher m = REFERENCE.matcher(output);
+        assertThat(m.find()).as(output).isTrue();
+        return m.group(2);
     }
 
     /** The lock check in the record of the build the output names. */

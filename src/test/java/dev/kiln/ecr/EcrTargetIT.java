@@ -49,6 +49,11 @@ class EcrTargetIT extends ImageTargetContract {
     }
 
     @Override
+    protected boolean knowsPushTimes() {
+        return true;
+    }
+
+    @Override
     protected ImageTarget target() {
         return target;
     }

@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -24,6 +25,9 @@ public abstract class ImageTargetContract {
 
     /** The adapter under test. */
     protected abstract ImageTarget target();
+
+    /** Whether the target records when an image was pushed (a registry's API does not say). */
+    protected abstract boolean knowsPushTimes();
 
     /** Whether the target's own record (not the registry's) still lists {@code digest} in {@code repository}. */
     protected boolean recorded(String repository, String digest) {
@@ -65,6 +69,7 @@ public abstract class ImageTargetContract {
     void aPushedTagHoldsTheDigestAndReadsBackTheExactBytes() throws IOException {
         String repository = newRepository();
         Manifest image = image(1);
+        Instant before = Instant.now();
         assertThat(target().tagged(repository, "1.0")).isEmpty();
         ImageTarget.Pushed pushed = target().push(repository, image, List.of("1.0"));
         assertThat(pushed.digest()).isEqualTo(image.digest());
@@ -77,6 +82,15 @@ public abstract class ImageTargetContract {
         assertThat(target().images(repository)).singleElement().satisfies(i -> {
             assertThat(i.digest()).isEqualTo(image.digest());
             assertThat(i.tags()).containsExactly("1.0");
+            if (knowsPushTimes()) {
+                // retention counts days from it (whole seconds at ECR)
+                assertThat(i.pushedAt()).get().satisfies(t -> assertThat(t).isBetween(before.minusSeconds(2), Instant.now().plusSeconds(2)));
+            } else {
+                assertThat(i.pushedAt()).isEmpty();
+            }
+            if (!target().pullTimesKnown()) {
+                assertThat(i.lastPulled()).as("no pull time where the target keeps none").isEmpty();
+            }
         });
     }
 

@@ -22,6 +22,11 @@ class LocalLayoutTargetTest extends ImageTargetContract {
     }
 
     @Override
+    protected boolean knowsPushTimes() {
+        return true;
+    }
+
+    @Override
     protected ImageTarget target() {
         return target;
     }
