@@ -318,7 +318,7 @@ class ImageContentsIT {
     }
 
     @Test
-    void theRealLibc6IsTheSameLayerInAnotherStackWithTheSameSettings() throws Exception {
+    void theRealLibc6IsTheSameLayerInAnotherStackWithTheSameSettingsAndIsMountedNotUploaded() throws Exception {
         // the contents stack's settings with other packages: libc6's layer hangs on libc6 and those settings alone
         Files.writeString(catalog.resolve("glibc.yaml"), repo.stackHead("the same libc6") + """
                 packages: [libc6, media-types]
@@ -332,7 +332,9 @@ class ImageContentsIT {
                 """);
         try {
             assertThat(kiln("lock", "glibc")).as(err()).isZero();
+            int before = registry.requests().size();
             assertThat(kiln("build", "glibc", "--target", registry.address() + "/t")).as(err()).isZero();
+            List<String> requests = registry.requests().subList(before, registry.requests().size());
             Matcher b = BUILD.matcher(out());
             assertThat(b.find()).as(out()).isTrue();
             Map<String, String> glibc = layers(Long.parseLong(b.group(1)));
@@ -340,6 +342,14 @@ class ImageContentsIT {
             assertThat(glibc.get("libc6")).startsWith("sha256:").isEqualTo(contents.get("libc6"));
             assertThat(glibc).containsKey("media-types").doesNotContainKey("probe");
             assertThat(contents).doesNotContainKey("media-types");
+
+            // pushed to another repository of the registry: what the contents image has is mounted, the rest uploaded
+            long shared = glibc.values().stream().filter(contents::containsValue).count();
+            assertThat(out()).contains("(" + (glibc.size() - shared + 1) + " blobs uploaded, " + shared + " mounted)");
+            assertThat(requests).filteredOn(r -> r.startsWith("POST /v2/t/golden/glibc/blobs/uploads/?mount")).hasSize((int) shared)
+                    .allMatch(r -> r.endsWith(" 201"));
+            assertThat(requests).as("the layers the contents image lacks, and the config")
+                    .filteredOn(r -> r.startsWith("PATCH /v2/t/golden/glibc/blobs/uploads/")).hasSize((int) (glibc.size() - shared + 1));
         } finally {
             Files.deleteIfExists(catalog.resolve("glibc.yaml"));
             Files.deleteIfExists(catalog.resolve("glibc.lock.json"));
