@@ -50,6 +50,14 @@ class ImageContentsIT {
     private static final Pattern BUILD = Pattern.compile("build (\\d+), digest");
     private static final String JRE = "/usr/lib/jvm/probe-jre";
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** The contents stack's excludes and hardening, which a second stack shares to get the same libc6 layer. */
+    private static final String SETTINGS = """
+            excludes: [openssl, debconf, debconf-2.0, awk, mawk]
+            hardening:
+              removeShells: true
+              removePackageManagers: true
+              dropPaths: [/usr/share/doc, /usr/share/man, /usr/share/locale]
+            """;
 
     private Path tmp;
     private TestArchive repo;
@@ -82,11 +90,7 @@ class ImageContentsIT {
         repo.keyring(Files.createDirectories(catalog.resolve("keys")).resolve("test.gpg"), repo.defaultKey());
         Files.writeString(catalog.resolve("contents.yaml"), repo.stackHead("image contents") + """
                 packages: [base-files, ca-certificates, tzdata, netbase, probe, probe-jre]
-                excludes: [openssl, debconf, debconf-2.0, awk, mawk]
-                hardening:
-                  removeShells: true
-                  removePackageManagers: true
-                  dropPaths: [/usr/share/doc, /usr/share/man, /usr/share/locale]
+                """ + SETTINGS + """
                 entrypoint: [/usr/bin/probe]
                 target:
                   repository: golden/contents
@@ -322,11 +326,7 @@ class ImageContentsIT {
         // the contents stack's settings with other packages: libc6's layer hangs on libc6 and those settings alone
         Files.writeString(catalog.resolve("glibc.yaml"), repo.stackHead("the same libc6") + """
                 packages: [libc6, media-types]
-                excludes: [openssl, debconf, debconf-2.0, awk, mawk]
-                hardening:
-                  removeShells: true
-                  removePackageManagers: true
-                  dropPaths: [/usr/share/doc, /usr/share/man, /usr/share/locale]
+                """ + SETTINGS + """
                 target:
                   repository: golden/glibc
                 """);
