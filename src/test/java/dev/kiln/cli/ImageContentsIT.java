@@ -313,9 +313,11 @@ class ImageContentsIT {
         } finally {
             Files.deleteIfExists(catalog.resolve("origin.yaml"));
             Files.deleteIfExists(catalog.resolve("origin.lock.json"));
-            try (var files = Files.walk(catalog.resolve(".git"))) {
-                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(f);
+            if (Files.exists(catalog.resolve(".git"))) {
+                try (var files = Files.walk(catalog.resolve(".git"))) {
+                    for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(f);
+                    }
                 }
             }
         }
