@@ -244,7 +244,7 @@ public final class Database implements AutoCloseable {
     }
 
     /** Unpacked server binaries are shared by every data directory of this user. */
-    private static Path binaryCache() {
+    static Path binaryCache() {
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
         return base.resolve("kiln");

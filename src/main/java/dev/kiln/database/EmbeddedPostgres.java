@@ -270,9 +270,19 @@ final class EmbeddedPostgres implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        ScheduledExecutorService watching;
         synchronized (this) {
-            if (supervisor != null) {
-                supervisor.shutdownNow();
+            watching = supervisor;
+        }
+        if (watching != null) {
+            // a restart in flight runs to its end, so that `started` names the server it started and this stops it
+            watching.shutdown();
+            try {
+                if (!watching.awaitTermination(3, TimeUnit.MINUTES)) {
+                    log.warn("the embedded PostgreSQL supervisor did not finish within 3 minutes; stopping what it last recorded");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         try {

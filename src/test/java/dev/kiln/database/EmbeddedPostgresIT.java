@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -62,6 +63,48 @@ class EmbeddedPostgresIT {
                     .hasMessageContaining("port " + port + " (kept in " + dir.resolve("postgres/port"))
                     .hasMessageContaining("is in use by another program");
         }
+    }
+
+    /**
+     * Closing while the supervisor is restarting a killed server (pg_ctl start has not returned) stops the
+     * restarted server too: it is not left running with no owner. The close is timed by the supervisor's
+     * own thread being inside startServer, a window of some 200 ms.
+     */
+    @Test
+    void aCloseDuringARestartStopsTheRestartedServer(@TempDir Path dir) throws Exception {
+        Thread supervisor;
+        // the server alone, not a Database: closing a pool first would let the restart finish before the server's close
+        try (EmbeddedPostgres server = EmbeddedPostgres.start(dir.resolve("postgres"), Database.binaryCache())) {
+            server.supervise(Duration.ofMillis(50));
+            ProcessHandle postmaster = ProcessHandle.of(postmaster(dir)).orElseThrow();
+            postmaster.destroyForcibly(); // not awaited: the restart may be over before onExit sees the kill
+            Instant killed = Instant.now();
+            while ((supervisor = restarting()) == null) {
+                assertThat(Duration.between(killed, Instant.now())).as("the supervisor starts the server again").isLessThan(Duration.ofSeconds(30));
+                Thread.onSpinWait();
+            }
+        }
+        // whatever close did, the restart it raced with has ended before the checks
+        supervisor.join(Duration.ofSeconds(60).toMillis());
+        assertThat(supervisor.isAlive()).as("the supervisor ends").isFalse();
+        Optional<Long> left = Optional.empty();
+        try {
+            left = Files.exists(dir.resolve("postgres/data/postmaster.pid")) ? Optional.of(postmaster(dir)) : Optional.empty();
+            assertThat(left).as("the restarted server is stopped at close (postmaster.pid is gone)").isEmpty();
+        } finally {
+            left.flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly); // a failure leaves no server behind
+        }
+    }
+
+    /** The supervisor thread while it is inside startServer, or null. */
+    private static Thread restarting() {
+        for (var entry : Thread.getAllStackTraces().entrySet()) {
+            if (entry.getKey().getName().equals("kiln-postgres-supervisor")
+                    && java.util.Arrays.stream(entry.getValue()).anyMatch(f -> f.getMethodName().equals("startServer"))) {
+                return entry.getKey();
+            }
+        }
+        return null;
     }
 
     /**
