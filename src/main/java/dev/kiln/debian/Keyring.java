@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * The OpenPGP public keys an archive's InRelease must be signed by: binary ({@code .gpg}) or armored.
@@ -227,7 +228,7 @@ public final class Keyring {
                     && usable(s, now, primary) && verified(s, primary, key, text)).toList(), certification);
         }
         if (certification == null && direct == null) {
-            return "has no valid self-signature";
+            return "has no valid self-signature" + selfSignatureProblem(cert, primary, now);
         }
         // either self-signature may set an expiry or restrict use; the stricter one holds
         for (Sig self : java.util.Arrays.asList(direct, certification)) {
@@ -243,6 +244,21 @@ public final class Keyring {
             }
         }
         return null;
+    }
+
+    /**
+     * Why the newest self-signature does not count when the reason is its own (dated in the future, made
+     * before its key, a SHA-1 hash, a malformed subpacket), or "" (none, or it does not verify).
+     */
+    private static String selfSignatureProblem(Cert cert, Key primary, Instant now) {
+        Stream<Sig> direct = cert.direct().stream().filter(s -> s.type() == OpenPgp.DIRECT_KEY);
+        Stream<Sig> certifications = cert.userIds().stream().flatMap(u -> u.sigs().stream())
+                .filter(s -> s.type() >= 0x10 && s.type() <= 0x13);
+        return Stream.concat(direct, certifications).filter(s -> s.issuedBy(primary))
+                .max(Comparator.comparing(Sig::created))
+                .map(s -> s.unusable(now, primary))
+                .map(why -> ": its newest self-signature " + why)
+                .orElse("");
     }
 
     private String subkeyProblem(Cert cert, Subkey subkey, Instant now) {

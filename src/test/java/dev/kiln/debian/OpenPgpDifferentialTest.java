@@ -35,6 +35,8 @@ class OpenPgpDifferentialTest {
     /** Cases where Kiln's verdict differs from a peer's, with the reason (docs/resolver.md lists the same). */
     static final Map<String, String> DIFFERENCES = Map.ofEntries(
             Map.entry("signature-in-future", "gpgv accepts a signature dated a day ahead; Kiln, like sqv, refuses it"),
+            Map.entry("self-signature-in-future", "gpgv accepts a key whose only self-signature is dated a day ahead; Kiln, like sqv, "
+                    + "refuses it"),
             Map.entry("hash-header-absent", "sqv never sees the armor (apt splits it off); Kiln, like gpgv, refuses a clearsigned "
                     + "text without a Hash: header"),
             Map.entry("two-hashed-creation-times", "gpgv takes one of two hashed creation times; Kiln, like sqv, refuses the ambiguity"),
@@ -77,6 +79,8 @@ class OpenPgpDifferentialTest {
                 Map.entry("revocation-after-user-id", "(key is revoked)"),
                 Map.entry("signature-before-key", "(signature was made " + KEY_TIME.minus(Duration.ofDays(1)) + ", before its key "),
                 Map.entry("signature-in-future", "(signature is dated " + NOW.plus(Duration.ofDays(1)) + ", in the future)"),
+                Map.entry("self-signature-in-future", "(key has no valid self-signature: its newest self-signature is dated "
+                        + NOW.plus(Duration.ofDays(1)) + ", in the future)"),
                 Map.entry("hash-header-mismatch", "(signature uses hash algorithm 10, which the armor's Hash: header does not name)"),
                 Map.entry("hash-header-absent", "the InRelease has no 'Hash:' armor header; refusing it"),
                 Map.entry("unhashed-key-flags", "(key may not sign data)"),
@@ -171,6 +175,8 @@ class OpenPgpDifferentialTest {
                 clearsign(BODY, "SHA512", new Sig(TEXT, a, KEY_TIME.minus(Duration.ofDays(1))).sign(canonical(BODY)))));
         cases.add(new Case("signature-in-future", false, cert(a), null,
                 clearsign(BODY, "SHA512", new Sig(TEXT, a, NOW.plus(Duration.ofDays(1))).sign(canonical(BODY)))));
+        cases.add(new Case("self-signature-in-future", false, cert(a, new Sig(POSITIVE_CERTIFICATION, a, NOW.plus(Duration.ofDays(1)))
+                .hashed(keyFlags(0x03))), null, good));
         Key future = ed25519(NOW.plus(Duration.ofDays(1)));
         cases.add(new Case("key-in-future", false, cert(future, new Sig(POSITIVE_CERTIFICATION, future, NOW.plus(Duration.ofDays(1)))
                 .hashed(keyFlags(0x03))), null,
