@@ -12,6 +12,7 @@ import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
 import dev.kiln.history.RemediationTimes;
 import dev.kiln.history.WebhookDeliveries;
+import dev.kiln.publish.Digests;
 import dev.kiln.publish.Target;
 import dev.kiln.retire.Retirer;
 import dev.kiln.security.UntrustedText;
@@ -50,7 +51,6 @@ class ReviewApi {
     static final Set<String> STATUSES = Set.of("queued", "running", "succeeded", "up-to-date", "failed", "quarantined", "cancelled");
     static final Set<String> TRIGGERS = Set.of("schedule", "manual", "api", "catalog-change", "recovery", "retry");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+~]{0,63}");
 
     private final History history;
@@ -160,7 +160,7 @@ class ReviewApi {
     @ApiResponse(responseCode = "400", description = "`bad-parameter`: not sha256:<64 hex>")
     @ApiResponse(responseCode = "404", description = "`no-such-image`: Kiln never published it")
     DigestStatus.Report digest(@PathVariable String digest) {
-        if (!DIGEST.matcher(digest).matches()) {
+        if (!Digests.valid(digest)) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "bad-parameter", "the digest " + UntrustedText.forLog(digest, 80)
                     + " is not sha256:<64 lower-case hex digits>", List.of());
         }

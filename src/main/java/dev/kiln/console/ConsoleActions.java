@@ -4,6 +4,7 @@ import dev.kiln.catalog.Catalog;
 import dev.kiln.catalog.CatalogCache;
 import dev.kiln.catalog.Stack;
 import dev.kiln.history.History;
+import dev.kiln.publish.Digests;
 import dev.kiln.retire.Retirer;
 import dev.kiln.schedule.Schedules;
 import dev.kiln.security.UntrustedText;
@@ -27,7 +28,6 @@ import org.springframework.web.servlet.mvc.support.RedirectAttributes;
 class ConsoleActions {
 
     static final int MAX_REASON = 1000;
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
     private final History history;
@@ -164,7 +164,7 @@ class ConsoleActions {
     }
 
     private static void checkDigest(String digest) {
-        if (digest == null || !DIGEST.matcher(digest).matches()) {
+        if (!Digests.valid(digest)) {
             throw new Refusal("'" + UntrustedText.forLog(digest == null ? "" : digest, 140) + "' is not an image digest");
         }
     }

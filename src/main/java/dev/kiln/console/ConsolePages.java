@@ -16,6 +16,7 @@ import dev.kiln.history.BuildRecords;
 import dev.kiln.history.History;
 import dev.kiln.history.RemediationTimes;
 import dev.kiln.history.WebhookDeliveries;
+import dev.kiln.publish.Digests;
 import dev.kiln.publish.Target;
 import dev.kiln.retire.Retirer;
 import dev.kiln.schedule.Schedules;
@@ -54,7 +55,6 @@ class ConsolePages {
 
     private static final JsonMapper PRETTY = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
 
     private final History history;
     private final BuildQueries queries;
@@ -336,7 +336,7 @@ class ConsolePages {
         String d = digest == null ? null : digest.strip();
         model.addAttribute("digest", d);
         if (d != null && !d.isEmpty()) {
-            if (!DIGEST.matcher(d).matches()) {
+            if (!Digests.valid(d)) {
                 model.addAttribute("problem", "that is not an image digest (sha256: and 64 lower-case hex digits)");
             } else {
                 Optional<DigestStatus.Report> report = digests.of(d);
