@@ -224,7 +224,7 @@ public final class Keyring {
         Sig certification = null;
         for (UserId uid : cert.userIds()) {
             byte[] text = OpenPgp.hashedUserId(uid.text());
-            certification = newest(uid.sigs().stream().filter(s -> s.type() >= 0x10 && s.type() <= 0x13 && s.issuedBy(primary)
+            certification = newest(uid.sigs().stream().filter(s -> isCertification(s) && s.issuedBy(primary)
                     && usable(s, now, primary) && verified(s, primary, key, text)).toList(), certification);
         }
         if (certification == null && direct == null) {
@@ -252,13 +252,17 @@ public final class Keyring {
      */
     private static String selfSignatureProblem(Cert cert, Key primary, Instant now) {
         Stream<Sig> direct = cert.direct().stream().filter(s -> s.type() == OpenPgp.DIRECT_KEY);
-        Stream<Sig> certifications = cert.userIds().stream().flatMap(u -> u.sigs().stream())
-                .filter(s -> s.type() >= 0x10 && s.type() <= 0x13);
+        Stream<Sig> certifications = cert.userIds().stream().flatMap(u -> u.sigs().stream()).filter(Keyring::isCertification);
         return Stream.concat(direct, certifications).filter(s -> s.issuedBy(primary))
                 .max(Comparator.comparing(Sig::created))
                 .map(s -> s.unusable(now, primary))
                 .map(why -> ": its newest self-signature " + why)
                 .orElse("");
+    }
+
+    /** A user ID certification (types 0x10 to 0x13); made by the key itself, it binds the key to that user ID. */
+    private static boolean isCertification(Sig sig) {
+        return sig.type() >= 0x10 && sig.type() <= 0x13;
     }
 
     private String subkeyProblem(Cert cert, Subkey subkey, Instant now) {
